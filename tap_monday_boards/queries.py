@@ -1,0 +1,148 @@
+"""Every GraphQL document the tap sends, in one place.
+
+Rules (see docs/architecture.md):
+- values (ids, cursors, limits, filters) always travel as ``variables``; nothing is formatted into the text;
+- every operation selects ``complexity { ... }`` so the governor can pace from real numbers;
+- no ``#`` comments inside documents (the SDK joins lines with spaces, a comment would swallow the rest);
+- every document validates against monday.com's 2026-10 schema (tests/test_queries.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+COMPLEXITY_FIELDS = "complexity { before after query reset_in_x_seconds }"
+
+# Typed selections per column type, used by the detail fetch. Keys are monday ``ColumnType`` values;
+# only the fragments for the column types present on the extracted boards are sent (selection-aware).
+COLUMN_VALUE_FRAGMENTS: dict[str, str] = {
+    "status": "... on StatusValue { index label is_done }",
+    "numbers": "... on NumbersValue { number }",
+    "date": "... on DateValue { date time }",
+    "timeline": "... on TimelineValue { from to }",
+    "checkbox": "... on CheckboxValue { checked }",
+    "people": "... on PeopleValue { persons_and_teams { id kind } }",
+    "dropdown": "... on DropdownValue { values { id label } }",
+    "email": "... on EmailValue { email label }",
+    "phone": "... on PhoneValue { phone country_short_name }",
+    "link": "... on LinkValue { url url_text }",
+    "location": "... on LocationValue { lat lng address }",
+    "tags": "... on TagsValue { tag_ids }",
+    "rating": "... on RatingValue { rating }",
+    "mirror": "... on MirrorValue { display_value }",
+    "board_relation": "... on BoardRelationValue { display_value linked_item_ids }",
+    "dependency": "... on DependencyValue { display_value linked_item_ids }",
+    "formula": "... on FormulaValue { display_value }",
+    "subtasks": "... on SubtasksValue { subitems_ids }",
+}
+
+ITEM_SCALAR_FIELDS = (
+    "id name state created_at updated_at creator_id group { id title } board { id } parent_item { id }"
+)
+
+
+def column_values_selection(column_types: Iterable[str] | None = None) -> str:
+    """The ``column_values`` selection with typed fragments for ``column_types`` (all known when None)."""
+    types = COLUMN_VALUE_FRAGMENTS if column_types is None else sorted(set(column_types))
+    fragments = " ".join(COLUMN_VALUE_FRAGMENTS[t] for t in types if t in COLUMN_VALUE_FRAGMENTS)
+    return f"id type text value {fragments}".strip()
+
+
+def items_by_ids_query(column_types: Iterable[str] | None = None, *, with_column_ids: bool = False) -> str:
+    """Phase 2: full items for a batch of ids. Always pass ``limit`` = number of ids (default is 25).
+
+    With ``with_column_ids`` the query takes ``$column_ids`` and asks only for those columns' values.
+    """
+    column_args = "(ids: $column_ids)" if with_column_ids else ""
+    column_var = ", $column_ids: [String!]" if with_column_ids else ""
+    return (
+        f"query ItemsByIds($ids: [ID!]!, $limit: Int!{column_var}) {{ {COMPLEXITY_FIELDS} "
+        f"items(ids: $ids, limit: $limit) {{ {ITEM_SCALAR_FIELDS} "
+        f"column_values{column_args} {{ {column_values_selection(column_types)} }} }} }}"
+    )
+
+
+ITEMS_BY_IDS_QUERY = items_by_ids_query()
+
+# Phase 1: ids only. ``query_params`` and ``cursor`` cannot be combined, so the first page of a chain
+# carries the filter/order and the rest go through root ``next_items_page`` (cheaper than re-nesting).
+# ``updated_at`` is harvested with the id so an expired cursor can be resumed from the last value seen.
+HARVEST_FIRST_PAGE_QUERY = (
+    "query HarvestFirstPage($board_ids: [ID!]!, $limit: Int!, $query_params: ItemsQuery) { "
+    f"{COMPLEXITY_FIELDS} "
+    "boards(ids: $board_ids) { id items_page(limit: $limit, query_params: $query_params) "
+    "{ cursor items { id updated_at } } } }"
+)
+
+HARVEST_NEXT_PAGE_QUERY = (
+    "query HarvestNextPage($cursor: String!, $limit: Int!) { "
+    f"{COMPLEXITY_FIELDS} "
+    "next_items_page(cursor: $cursor, limit: $limit) { cursor items { id updated_at } } }"
+)
+
+BOARDS_QUERY = (
+    "query Boards($ids: [ID!], $workspace_ids: [ID], $limit: Int!, $page: Int!, $state: State) { "
+    f"{COMPLEXITY_FIELDS} "
+    "boards(ids: $ids, workspace_ids: $workspace_ids, limit: $limit, page: $page, state: $state) { "
+    "id name description state board_kind type workspace_id board_folder_id permissions url "
+    "created_at updated_at items_count "
+    "owners { id } tags { id name color } "
+    "groups { id title color position archived deleted } "
+    "columns { id title type description width archived settings_str } } }"
+)
+
+WORKSPACES_QUERY = (
+    "query Workspaces($limit: Int!, $page: Int!) { "
+    f"{COMPLEXITY_FIELDS} "
+    "workspaces(limit: $limit, page: $page, state: all) "
+    "{ id name kind description state created_at is_default_workspace } }"
+)
+
+USERS_QUERY = (
+    "query Users($limit: Int!, $page: Int!) { "
+    f"{COMPLEXITY_FIELDS} "
+    "users(limit: $limit, page: $page, non_active: true) "
+    "{ id name email title kind status is_deleted created_at last_activity time_zone_identifier "
+    "teams { id } } }"
+)
+
+TEAMS_QUERY = (
+    "query Teams { "
+    f"{COMPLEXITY_FIELDS} "
+    "teams { id name picture_url is_guest created_at users { id } owners { id } } }"
+)
+
+TAGS_QUERY = f"query Tags {{ {COMPLEXITY_FIELDS} tags {{ id name color }} }}"
+
+BOARD_UPDATES_QUERY = (
+    "query BoardUpdates($board_ids: [ID!]!, $limit: Int!, $page: Int!) { "
+    f"{COMPLEXITY_FIELDS} "
+    "boards(ids: $board_ids) { id updates(limit: $limit, page: $page) "
+    "{ id body text_body creator_id item_id created_at updated_at } } }"
+)
+
+BOARD_ACTIVITY_LOGS_QUERY = (
+    "query BoardActivityLogs($board_ids: [ID!]!, $limit: Int!, $page: Int!, "
+    "$from: ISO8601DateTime, $to: ISO8601DateTime) { "
+    f"{COMPLEXITY_FIELDS} "
+    "boards(ids: $board_ids) { id activity_logs(limit: $limit, page: $page, from: $from, to: $to) "
+    "{ id event entity data user_id account_id created_at } } }"
+)
+
+ME_QUERY = f"query Me {{ {COMPLEXITY_FIELDS} me {{ id name }} }}"
+
+ALL_QUERIES: dict[str, str] = {
+    "ItemsByIds": ITEMS_BY_IDS_QUERY,
+    "ItemsByIdsSelectedColumns": items_by_ids_query(["status", "numbers"], with_column_ids=True),
+    "HarvestFirstPage": HARVEST_FIRST_PAGE_QUERY,
+    "HarvestNextPage": HARVEST_NEXT_PAGE_QUERY,
+    "Boards": BOARDS_QUERY,
+    "Workspaces": WORKSPACES_QUERY,
+    "Users": USERS_QUERY,
+    "Teams": TEAMS_QUERY,
+    "Tags": TAGS_QUERY,
+    "BoardUpdates": BOARD_UPDATES_QUERY,
+    "BoardActivityLogs": BOARD_ACTIVITY_LOGS_QUERY,
+    "Me": ME_QUERY,
+}
+"""Name -> document, for the schema-validation test and the emulator's document cache warm-up."""
