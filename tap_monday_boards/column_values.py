@@ -1,0 +1,398 @@
+"""Typed parsing of monday.com column values (issue 6 §4).
+
+monday returns every column value as ``{id, type, text, value}`` where ``value`` is a JSON *string* whose
+shape depends on the column type, plus (when the query selects them) typed fields from inline fragments
+such as ``StatusValue.label`` or ``BoardRelationValue.linked_item_ids`` (``queries.COLUMN_VALUE_FRAGMENTS``).
+Downstream SQL wants real numbers, dates and id lists, so each entry becomes
+``{type, text, value (parsed JSON), ...typed fields}``.
+
+Rules:
+- typed fragment fields win over the ``value`` JSON (they are what monday documents as stable; ``value`` is
+  null for board_relation/dependency/subtasks since 2025-03, and mirror/formula only have ``display_value``);
+- ids (people, teams, tags, linked items, assets, dropdown options) are strings: item ids already exceed 2^32
+  and a JSON consumer that uses doubles would corrupt anything above 2^53;
+- a value we cannot parse never stops the sync: the entry keeps ``text`` and the raw ``value`` and the problem
+  is counted in :class:`ColumnValueStats`, which the stream logs once at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_SAFE_INTEGER = 2**53
+"""Largest integer a JSON consumer using IEEE doubles (JavaScript, many JSON libraries) represents exactly."""
+
+
+class MalformedValueError(ValueError):
+    """A column value whose JSON or typed fields do not have the shape its column type promises."""
+
+
+@dataclass(slots=True)
+class ColumnValueStats:
+    """Counts of parsed, unknown-type and malformed column values, logged by the stream at the end.
+
+    Kept per stream (not global) so concurrent streams and tests do not mix their numbers.
+    """
+
+    parsed: int = 0
+    unknown_types: Counter[str] = field(default_factory=Counter)
+    malformed: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def problems(self) -> int:
+        """Number of entries that fell back to ``text`` + raw ``value``."""
+        return sum(self.unknown_types.values()) + sum(self.malformed.values())
+
+    def summary(self) -> str:
+        """One line for the end-of-stream log: totals and the offending column types."""
+        unknown = ", ".join(f"{k}={v}" for k, v in sorted(self.unknown_types.items())) or "none"
+        malformed = ", ".join(f"{k}={v}" for k, v in sorted(self.malformed.items())) or "none"
+        return f"column values parsed={self.parsed}; unknown types: {unknown}; malformed: {malformed}"
+
+
+def _safe_int(literal: str) -> int | str:
+    """JSON integer hook: integers beyond 2^53 stay strings so no consumer can round them."""
+    number = int(literal)
+    return number if -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER else literal
+
+
+def parse_value_json(value: Any) -> Any:
+    """Decode monday's JSON-string ``value``; non-strings (already decoded, or null) pass through.
+
+    Raises:
+        MalformedValueError: the string is not valid JSON.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value, parse_int=_safe_int)
+    except ValueError as exc:
+        raise MalformedValueError(f"value is not valid JSON: {exc.msg}") from exc
+
+
+def _id(value: Any) -> str:
+    """An id as a string (monday sends ids as numbers inside ``value`` JSON, as strings in typed fields)."""
+    if isinstance(value, bool) or value is None or isinstance(value, float | dict | list):
+        raise MalformedValueError(f"not an id: {value!r}")
+    text = str(value).strip()
+    if not text:
+        raise MalformedValueError("empty id")
+    return text
+
+
+def _ids(values: Any) -> list[str]:
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise MalformedValueError(f"expected a list of ids, got {type(values).__name__}")
+    return [_id(v) for v in values]
+
+
+def _number(value: Any) -> int | float | None:
+    """A finite number from a number, numeric string or empty string/None (-> None)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise MalformedValueError(f"not a number: {value!r}")
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise MalformedValueError(f"not a number: {value!r}") from exc
+    if not math.isfinite(number):
+        raise MalformedValueError(f"not a finite number: {value!r}")
+    return int(number) if number.is_integer() and abs(number) <= MAX_SAFE_INTEGER else number
+
+
+def _date(value: Any) -> str | None:
+    """``YYYY-MM-DD`` from a date or ISO date-time (timeline ``from``/``to`` are ``Date`` scalars)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) < 10 or value[4] != "-" or value[7] != "-":
+        raise MalformedValueError(f"not a date: {value!r}")
+    day = value[:10]
+    if not (day[:4].isdigit() and day[5:7].isdigit() and day[8:10].isdigit()):
+        raise MalformedValueError(f"not a date: {value!r}")
+    return day
+
+
+def _bool(value: Any) -> bool:
+    """monday writes checkbox state as ``true`` or ``"true"``; null means unchecked."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    raise MalformedValueError(f"not a boolean: {value!r}")
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    """The decoded ``value`` as a mapping; null means "empty column" and gives an empty mapping."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MalformedValueError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _pick(raw: Mapping[str, Any], key: str, fallback: Any) -> Any:
+    """A typed fragment field when the query selected it, else the fallback from ``value``."""
+    return raw.get(key, fallback)
+
+
+Typed = dict[str, Any]
+Parser = Callable[[Mapping[str, Any], Any], Typed]
+
+
+def _status(raw: Mapping[str, Any], value: Any) -> Typed:
+    index = _pick(raw, "index", _obj(value).get("index"))
+    return {
+        "label": _pick(raw, "label", raw.get("text") or None),
+        "index": None if index is None else int(_number(index) or 0),
+        "is_done": raw.get("is_done"),
+    }
+
+
+def _numbers(raw: Mapping[str, Any], value: Any) -> Typed:
+    # value is a JSON string holding a numeric string, e.g. "\"12.5\"" -> "12.5".
+    return {"number": _number(_pick(raw, "number", value))}
+
+
+def _date_col(raw: Mapping[str, Any], value: Any) -> Typed:
+    obj = _obj(value)
+    day = _date(_pick(raw, "date", obj.get("date")))
+    time = _pick(raw, "time", obj.get("time")) or None
+    if time is not None and not isinstance(time, str):
+        raise MalformedValueError(f"not a time: {time!r}")
+    # monday stores date columns with a time in UTC.
+    stamp = f"{day}T{time}Z" if day and time else None
+    return {"date": day, "time": time, "date_time": stamp}
+
+
+def _timeline(raw: Mapping[str, Any], value: Any) -> Typed:
+    obj = _obj(value)
+    return {"from": _date(_pick(raw, "from", obj.get("from"))), "to": _date(_pick(raw, "to", obj.get("to")))}
+
+
+def _checkbox(raw: Mapping[str, Any], value: Any) -> Typed:
+    checked = raw["checked"] if raw.get("checked") is not None else _obj(value).get("checked")
+    return {"checked": _bool(checked)}
+
+
+def _people(raw: Mapping[str, Any], value: Any) -> Typed:
+    entries = _pick(raw, "persons_and_teams", _obj(value).get("personsAndTeams")) or []
+    if not isinstance(entries, list):
+        raise MalformedValueError("persons_and_teams is not a list")
+    persons: list[str] = []
+    teams: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise MalformedValueError("people entry is not an object")
+        (teams if entry.get("kind") == "team" else persons).append(_id(entry.get("id")))
+    return {"person_ids": persons, "team_ids": teams}
+
+
+def _dropdown(raw: Mapping[str, Any], value: Any) -> Typed:
+    if "values" in raw and raw["values"] is not None:
+        options = raw["values"]
+        if not isinstance(options, list) or not all(isinstance(o, Mapping) for o in options):
+            raise MalformedValueError("dropdown values is not a list of objects")
+        labels = [str(o.get("label")) for o in options]
+        return {"labels": labels, "label_ids": [_id(o.get("id")) for o in options]}
+    text = raw.get("text") or ""
+    labels = [part.strip() for part in text.split(",") if part.strip()]
+    return {"labels": labels, "label_ids": _ids(_obj(value).get("ids"))}
+
+
+def _email(raw: Mapping[str, Any], value: Any) -> Typed:
+    obj = _obj(value)
+    return {"email": _pick(raw, "email", obj.get("email")), "label": _pick(raw, "label", obj.get("text"))}
+
+
+def _phone(raw: Mapping[str, Any], value: Any) -> Typed:
+    obj = _obj(value)
+    return {
+        "phone": _pick(raw, "phone", obj.get("phone")),
+        "country_short_name": _pick(raw, "country_short_name", obj.get("countryShortName")),
+    }
+
+
+def _link(raw: Mapping[str, Any], value: Any) -> Typed:
+    obj = _obj(value)
+    return {"url": _pick(raw, "url", obj.get("url")), "url_text": _pick(raw, "url_text", obj.get("text"))}
+
+
+def _location(raw: Mapping[str, Any], value: Any) -> Typed:
+    obj = _obj(value)
+    return {
+        "lat": _number(_pick(raw, "lat", obj.get("lat"))),
+        "lng": _number(_pick(raw, "lng", obj.get("lng"))),
+        "address": _pick(raw, "address", obj.get("address")),
+    }
+
+
+def _rating(raw: Mapping[str, Any], value: Any) -> Typed:
+    rating = _number(_pick(raw, "rating", _obj(value).get("rating")))
+    if rating is not None and not isinstance(rating, int):
+        raise MalformedValueError(f"rating is not an integer: {rating!r}")
+    return {"rating": rating}
+
+
+def _tags(raw: Mapping[str, Any], value: Any) -> Typed:
+    return {"tag_ids": _ids(_pick(raw, "tag_ids", _obj(value).get("tag_ids")))}
+
+
+def _file(raw: Mapping[str, Any], value: Any) -> Typed:
+    files = _obj(value).get("files") or []
+    if not isinstance(files, list) or not all(isinstance(f, Mapping) for f in files):
+        raise MalformedValueError("files is not a list of objects")
+    assets = [_id(f["assetId"]) for f in files if f.get("assetId") is not None]
+    return {"asset_ids": assets}
+
+
+def _display(raw: Mapping[str, Any], value: Any) -> Typed:
+    return {"display_value": raw.get("display_value")}
+
+
+def _linked(raw: Mapping[str, Any], value: Any) -> Typed:
+    if raw.get("linked_item_ids") is not None:
+        linked = _ids(raw["linked_item_ids"])
+    else:
+        # Pre-2025-03 shape: {"linkedPulseIds": [{"linkedPulseId": 123}]}; null since then.
+        pulses = _obj(value).get("linkedPulseIds") or []
+        if not isinstance(pulses, list) or not all(isinstance(p, Mapping) for p in pulses):
+            raise MalformedValueError("linkedPulseIds is not a list of objects")
+        linked = [_id(p.get("linkedPulseId")) for p in pulses]
+    return {"display_value": raw.get("display_value"), "linked_item_ids": linked}
+
+
+def _subtasks(raw: Mapping[str, Any], value: Any) -> Typed:
+    if raw.get("subitems_ids") is not None:
+        return {"subitem_ids": _ids(raw["subitems_ids"])}
+    pulses = _obj(value).get("linkedPulseIds") or []
+    if not isinstance(pulses, list) or not all(isinstance(p, Mapping) for p in pulses):
+        raise MalformedValueError("linkedPulseIds is not a list of objects")
+    return {"subitem_ids": [_id(p.get("linkedPulseId")) for p in pulses]}
+
+
+PARSERS: dict[str, Parser] = {
+    "status": _status,
+    "numbers": _numbers,
+    "date": _date_col,
+    "timeline": _timeline,
+    "checkbox": _checkbox,
+    "people": _people,
+    "dropdown": _dropdown,
+    "email": _email,
+    "phone": _phone,
+    "link": _link,
+    "location": _location,
+    "rating": _rating,
+    "tags": _tags,
+    "file": _file,
+    "mirror": _display,
+    "formula": _display,
+    "board_relation": _linked,
+    "dependency": _linked,
+    "subtasks": _subtasks,
+}
+"""Column type -> parser of its typed fields. Each parser raises MalformedValueError on a bad shape."""
+
+TEXT_ONLY_TYPES = frozenset(
+    {
+        "text", "long_text", "name", "color_picker", "country", "hour", "week", "world_clock", "item_id",
+        "creation_log", "last_updated", "auto_number", "button", "time_tracking", "vote", "doc", "direct_doc",
+        "progress", "integration", "item_assignees", "group", "person", "team", "unsupported",
+    }
+)  # fmt: skip
+"""Known types whose ``text`` + parsed ``value`` are the whole story: not counted as unknown."""
+
+TYPED_FIELDS: dict[str, tuple[str, ...]] = {
+    "label": ("string", "null"),
+    "index": ("integer", "null"),
+    "is_done": ("boolean", "null"),
+    "number": ("number", "null"),
+    "date": ("string", "null"),
+    "time": ("string", "null"),
+    "date_time": ("string", "null"),
+    "from": ("string", "null"),
+    "to": ("string", "null"),
+    "checked": ("boolean", "null"),
+    "person_ids": ("array", "null"),
+    "team_ids": ("array", "null"),
+    "labels": ("array", "null"),
+    "label_ids": ("array", "null"),
+    "email": ("string", "null"),
+    "phone": ("string", "null"),
+    "country_short_name": ("string", "null"),
+    "url": ("string", "null"),
+    "url_text": ("string", "null"),
+    "lat": ("number", "null"),
+    "lng": ("number", "null"),
+    "address": ("string", "null"),
+    "rating": ("integer", "null"),
+    "tag_ids": ("array", "null"),
+    "asset_ids": ("array", "null"),
+    "display_value": ("string", "null"),
+    "linked_item_ids": ("array", "null"),
+    "subitem_ids": ("array", "null"),
+}
+"""Every typed field a parser can emit and its JSON type (arrays hold strings); schemas.py builds on this."""
+
+
+def parse_column_value(raw: Mapping[str, Any], stats: ColumnValueStats | None = None) -> dict[str, Any]:
+    """One API column value -> ``{type, text, value, ...typed fields}``; never raises on bad data.
+
+    Unknown types and malformed values keep ``text`` and the raw ``value`` (the undecoded string when it is
+    not JSON) and are counted in ``stats``.
+    """
+    col_type = str(raw.get("type") or "")
+    text = raw.get("text")
+    raw_value = raw.get("value")
+    try:
+        value = parse_value_json(raw_value)
+    except MalformedValueError:
+        if stats is not None:
+            stats.malformed[col_type or "<none>"] += 1
+        return {"type": col_type, "text": text, "value": raw_value}
+    entry: dict[str, Any] = {"type": col_type, "text": text, "value": value}
+    parser = PARSERS.get(col_type)
+    if parser is None:
+        if stats is not None:
+            if col_type in TEXT_ONLY_TYPES:
+                stats.parsed += 1
+            else:
+                stats.unknown_types[col_type or "<none>"] += 1
+        return entry
+    try:
+        typed = parser(raw, value)
+    except (MalformedValueError, TypeError, ValueError, KeyError):
+        if stats is not None:
+            stats.malformed[col_type] += 1
+        return entry
+    entry.update(typed)
+    if stats is not None:
+        stats.parsed += 1
+    return entry
+
+
+def parse_column_values(
+    raw_values: list[Mapping[str, Any]] | None, stats: ColumnValueStats | None = None
+) -> dict[str, dict[str, Any]]:
+    """The item's ``column_values`` list -> ONE object keyed by column id (loads as one ``jsonb``)."""
+    result: dict[str, dict[str, Any]] = {}
+    for raw in raw_values or []:
+        column_id = raw.get("id")
+        if column_id is None:
+            if stats is not None:
+                stats.malformed["<no id>"] += 1
+            continue
+        result[str(column_id)] = parse_column_value(raw, stats)
+    return result
