@@ -1,0 +1,180 @@
+"""Static complexity estimate of a GraphQL document (monday_api.md §4.3).
+
+monday charges by the *potential* size of an answer, before running it, so the HTTP layer can reject a query
+(over the per-query cap or the remaining budget) without executing it. The model here is pluggable
+(:class:`CostModel`); :class:`HeuristicCostModel` is the default:
+
+* a scalar field costs ``scalar`` (1), an object field ``object`` (10), ``__typename`` and introspection 0;
+* each list level multiplies everything below it by its bound: the number of ``ids`` when ids are given,
+  else the ``limit`` argument (explicit or the schema default), else a fixed bound for unbounded lists;
+* ``column_values`` without ``ids`` is bounded by ``column_bound`` (20 — about the column count of a generated
+  board; a fixed bound keeps the estimate static: it does not depend on which board is read);
+* typed fragments (``... on StatusValue``) are summed, an upper bound like monday's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    is_leaf_type,
+)
+from graphql.execution.values import get_argument_values
+
+MAX_QUERY_COMPLEXITY = 5_000_000
+"""monday's per-query cap (RL26); the HTTP layer rejects estimates above it."""
+
+
+class CostModel(Protocol):
+    """Estimates the complexity points of one operation, statically."""
+
+    def estimate(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int:
+        """Points the operation may cost."""
+        ...
+
+
+def _is_list(type_: Any) -> bool:
+    while isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    return isinstance(type_, GraphQLList)
+
+
+@dataclass(frozen=True)
+class HeuristicCostModel:
+    """monday's published field weights with list-size multipliers (see module docstring)."""
+
+    scalar: int = 1
+    object: int = 10
+    column_bound: int = 20
+    unbounded_list: int = 25
+    free_root_fields: frozenset[str] = field(default_factory=lambda: frozenset({"complexity", "version"}))
+
+    def estimate(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int:
+        """Walk the chosen operation and sum field weights times the product of enclosing list bounds."""
+        operation = select_operation(document, operation_name)
+        if operation is None:
+            return 0
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        root = schema.mutation_type if operation.operation.value == "mutation" else schema.query_type
+        if root is None:
+            return 0
+        walker = _Walker(self, schema, fragments, dict(variables or {}))
+        return walker.selection_cost(root, operation.selection_set, 1, top_level=True)
+
+    def list_bound(self, field_name: str, args: Mapping[str, Any]) -> int:
+        """How many elements a list field may return, from its arguments."""
+        ids = args.get("ids")
+        if isinstance(ids, list):
+            return len(ids)
+        if field_name == "column_values":
+            types = args.get("types")
+            return len(types) if isinstance(types, list) else self.column_bound
+        limit = args.get("limit")
+        if isinstance(limit, int) and limit > 0:
+            return limit
+        return self.unbounded_list
+
+
+class _Walker:
+    """One estimate's traversal state (fragments and variables of the document)."""
+
+    def __init__(
+        self,
+        model: HeuristicCostModel,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: dict[str, Any],
+    ) -> None:
+        self.model = model
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def selection_cost(
+        self,
+        parent: GraphQLNamedType,
+        selection_set: SelectionSetNode,
+        multiplier: int,
+        *,
+        top_level: bool = False,
+    ) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field_cost(parent, selection, multiplier, top_level=top_level)
+            elif isinstance(selection, InlineFragmentNode):
+                target = parent
+                if selection.type_condition is not None:
+                    target = self.schema.get_type(selection.type_condition.name.value) or parent
+                total += self.selection_cost(target, selection.selection_set, multiplier)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    target = self.schema.get_type(fragment.type_condition.name.value) or parent
+                    total += self.selection_cost(target, fragment.selection_set, multiplier)
+        return total
+
+    def field_cost(
+        self, parent: GraphQLNamedType, node: FieldNode, multiplier: int, *, top_level: bool
+    ) -> int:
+        name = node.name.value
+        if name.startswith("__"):
+            return 0
+        if top_level and name in self.model.free_root_fields:
+            return 0
+        if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return 0
+        definition: GraphQLField | None = parent.fields.get(name)
+        if definition is None:
+            return 0
+        named = get_named_type(definition.type)
+        if is_leaf_type(named) or node.selection_set is None:
+            return self.model.scalar * multiplier
+        cost = self.model.object * multiplier
+        inner = multiplier
+        if _is_list(definition.type):
+            try:
+                args = get_argument_values(definition, node, self.variables)
+            except Exception:  # invalid variables are the validator's business, not the estimate's
+                args = {}
+            inner = multiplier * max(1, self.model.list_bound(name, args))
+        return cost + self.selection_cost(named, node.selection_set, inner)
+
+
+def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
+    """The operation a request runs: the named one, or the only one."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        return next((o for o in operations if o.name and o.name.value == operation_name), None)
+    return operations[0] if len(operations) == 1 else None

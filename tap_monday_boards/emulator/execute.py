@@ -1,0 +1,124 @@
+"""GraphQL execution of the emulator: parse/validate cache, cost estimate, resolvers over the Store.
+
+The HTTP layer (server.py, owned separately) calls :meth:`Executor.estimate_cost` first to apply budgets,
+then :meth:`Executor.execute` with the ``complexity`` numbers it computed (returned by root ``complexity``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    build_schema,
+    parse,
+    validate,
+)
+
+from tap_monday_boards.emulator.clock import Clock
+from tap_monday_boards.emulator.cost import CostModel, HeuristicCostModel
+from tap_monday_boards.emulator.data import Store
+
+_SCHEMA_LOCK = threading.Lock()
+_SCHEMA: GraphQLSchema | None = None
+
+
+def load_schema() -> GraphQLSchema:
+    """The emulator's SDL (package data), built once per process."""
+    global _SCHEMA  # noqa: PLW0603 - a process-wide immutable cache
+    with _SCHEMA_LOCK:
+        if _SCHEMA is None:
+            text = resources.files("tap_monday_boards.emulator").joinpath("schema.graphql").read_text()
+            _SCHEMA = build_schema(text)
+        return _SCHEMA
+
+
+@dataclass(slots=True)
+class ExecResult:
+    """What one request produced: GraphQL ``data``, ``errors`` (plain dicts) and its estimated cost."""
+
+    data: dict[str, Any] | None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    cost: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    document: DocumentNode | None
+    errors: tuple[dict[str, Any], ...]
+
+
+def _error_dict(error: GraphQLError) -> dict[str, Any]:
+    return error.formatted  # type: ignore[return-value]
+
+
+class Executor:
+    """Executes documents against a :class:`Store`; one instance per emulator."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        cursor_ttl_s: float = 3600,
+        *,
+        cost_model: CostModel | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.cursor_ttl_s = cursor_ttl_s
+        self.cost_model: CostModel = cost_model or HeuristicCostModel()
+        self.schema = load_schema()
+        self._documents: dict[str, _Prepared] = {}
+        self._lock = threading.Lock()
+
+    def prepare(self, query: str) -> _Prepared:
+        """Parse and validate ``query`` once; later calls with the same text hit the cache."""
+        prepared = self._documents.get(query)
+        if prepared is not None:
+            return prepared
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            prepared = _Prepared(None, (_error_dict(exc),))
+        else:
+            problems = validate(self.schema, document)
+            prepared = _Prepared(None if problems else document, tuple(_error_dict(e) for e in problems))
+        with self._lock:
+            if len(self._documents) > 10_000:
+                self._documents.clear()
+            self._documents[query] = prepared
+        return prepared
+
+    def estimate_cost(
+        self, query: str, variables: Mapping[str, Any] | None, operation_name: str | None
+    ) -> int:
+        """Static complexity of the request (0 when it does not parse or validate)."""
+        prepared = self.prepare(query)
+        if prepared.document is None:
+            return 0
+        return self.cost_model.estimate(self.schema, prepared.document, operation_name, variables)
+
+    def execute(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        *,
+        complexity: dict[str, Any] | None = None,
+    ) -> ExecResult:
+        """Run the request. Parse/validation failures give ``data: None`` and cost 0."""
+        prepared = self.prepare(query)
+        if prepared.document is None:
+            return ExecResult(None, list(prepared.errors), 0)
+        cost = self.cost_model.estimate(self.schema, prepared.document, operation_name, variables)
+        from tap_monday_boards.emulator.resolvers import run  # noqa: PLC0415 - filled in next increment
+
+        return run(
+            self, prepared.document, variables, operation_name, complexity=complexity, cost=cost
+        )
