@@ -1,0 +1,436 @@
+"""The one table of monday.com error shapes and codes, and the pure classifier over it.
+
+Why one module: monday signals the same condition in several envelopes depending on the API version
+(legacy top-level ``error_code``, 2025-01/04 ``errors[].extensions`` with budget details, 2025-07+ lean
+``extensions``), in HTTP 200 bodies as often as in 4xx/5xx, and sometimes with no body at all. Both HTTP
+stacks of the tap (the SDK streams and the async items engine) must react identically, so they both ask
+:func:`classify` and only differ in how they wait and raise. The classifier never sleeps and does no I/O.
+
+Messages built here never include request headers, so the API token cannot leak through them.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+DEFAULT_RATE_LIMIT_WAIT_S = 60.0
+"""Wait for a rate-limit answer without any hint (e.g. the edge's empty-body 429), per monday's docs."""
+
+_MAX_MESSAGE_CHARS = 300
+
+
+class DecisionKind(enum.Enum):
+    """What the caller must do with an answer."""
+
+    OK = "ok"
+    RETRY_AFTER = "retry_after"  # rate limit / budget / concurrency: wait ``wait_s`` process-wide, then retry
+    RETRY_BACKOFF = "retry_backoff"  # transient: exponential backoff with jitter, then retry
+    RESUME_CURSOR = "resume_cursor"  # the items_page cursor expired: start a fresh chain from the last value
+    FATAL_AUTH = "fatal_auth"  # the token cannot be used (401, 403): stop at once, never retry
+    FATAL = "fatal"  # the request itself is wrong or the daily quota is gone: stop with a clear message
+    PARTIAL = "partial"  # HTTP 200 with data and transient field errors: retry (a null field is wrong data)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The classification of one HTTP answer."""
+
+    kind: DecisionKind
+    wait_s: float | None
+    code: str | None
+    request_id: str | None
+    message: str
+    http_status: int
+
+    @property
+    def retryable(self) -> bool:
+        """True for the kinds a retry layer handles by sending the same request again."""
+        return self.kind in (DecisionKind.RETRY_AFTER, DecisionKind.RETRY_BACKOFF, DecisionKind.PARTIAL)
+
+    def describe(self) -> str:
+        """A one-line, token-free description: monday code, HTTP status, request id and message."""
+        parts = [f"HTTP {self.http_status}"]
+        if self.code:
+            parts.append(f"code {self.code}")
+        if self.request_id:
+            parts.append(f"request id {self.request_id}")
+        if self.wait_s is not None and self.kind is DecisionKind.FATAL:
+            parts.append(f"resets in {self.wait_s:.0f} s")
+        return f"{', '.join(parts)}: {self.message}"
+
+
+# --- the code table (data). Keys are lower-cased; matching is case-insensitive. -------------------------
+_RATE_LIMIT_CODES = (
+    "COMPLEXITY_BUDGET_EXHAUSTED",
+    "ComplexityException",
+    "complexityBudgetExhausted",
+    "ComplexityBudgetExhausted",
+    "MINUTE_RATE_LIMIT_EXCEEDED",
+    "Rate Limit Exceeded",
+    "RateLimitExceeded",
+    "Minute limit rate exceeded",
+    "MAX_CONCURRENCY_EXCEEDED",
+    "maxConcurrencyExceeded",
+    "Concurrency limit exceeded",
+    "IP_RATE_LIMIT_EXCEEDED",
+    "FIELD_LIMIT_EXCEEDED",
+    "tooManyRequests",
+    "API_TEMPORARILY_BLOCKED",
+    "Call limit exceeded",
+)
+_TRANSIENT_CODES = (
+    "INTERNAL_SERVER_ERROR",
+    "Internal Server Error",
+    "Internal server error",
+    "InternalServerError",
+    "timeout",
+    "TIMEOUT",
+    "SERVICE_UNAVAILABLE",
+    "Resource is currently locked",
+)
+_CURSOR_CODES = ("CursorException", "CursorExpiredError", "CURSOR_EXPIRED")
+_AUTH_CODES = (
+    "NOT_AUTHENTICATED",
+    "Not Authenticated",
+    "Unauthorized",
+    "UNAUTHORIZED",
+    "Your ip is restricted",
+    "UserUnauthorizedException",
+    "USER_UNAUTHORIZED",
+    "USER_ACCESS_DENIED",
+    "missingRequiredPermissions",
+    "FORBIDDEN",
+)
+_FATAL_CODES = (
+    "DAILY_LIMIT_EXCEEDED",
+    "InvalidBoardIdException",
+    "InvalidArgumentException",
+    "InvalidColumnIdException",
+    "InvalidUserIdException",
+    "InvalidVersionException",
+    "API_VERSION_REQUIRED",
+    "ResourceNotFoundException",
+    "JsonParseException",
+    "Bad request",
+    "BAD_REQUEST",
+    "GRAPHQL_VALIDATION_FAILED",
+    "GRAPHQL_PARSE_FAILED",
+    "undefinedField",
+    "argumentLiteralsIncompatible",
+    "ItemsLimitationException",
+)
+
+CODE_TABLE: dict[str, DecisionKind] = {
+    **{c.lower(): DecisionKind.RETRY_AFTER for c in _RATE_LIMIT_CODES},
+    **{c.lower(): DecisionKind.RETRY_BACKOFF for c in _TRANSIENT_CODES},
+    **{c.lower(): DecisionKind.RESUME_CURSOR for c in _CURSOR_CODES},
+    **{c.lower(): DecisionKind.FATAL_AUTH for c in _AUTH_CODES},
+    **{c.lower(): DecisionKind.FATAL for c in _FATAL_CODES},
+}
+"""monday code (lower-cased) -> kind, across the legacy, 2025-01/04 and 2025-07+ vocabularies."""
+
+PRIORITY: dict[DecisionKind, int] = {
+    DecisionKind.FATAL_AUTH: 6,
+    DecisionKind.FATAL: 5,
+    DecisionKind.RETRY_AFTER: 4,
+    DecisionKind.RESUME_CURSOR: 3,
+    DecisionKind.RETRY_BACKOFF: 2,
+    DecisionKind.PARTIAL: 1,
+    DecisionKind.OK: 0,
+}
+"""When an answer carries several errors, the highest-priority kind decides (never ``errors[0]`` alone)."""
+
+# Message fragments recognised when an error has no (known) code, e.g. legacy string errors.
+_MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], DecisionKind], ...] = (
+    (re.compile(r"cursor\s*expired|CursorExpiredError", re.IGNORECASE), DecisionKind.RESUME_CURSOR),
+    (re.compile(r"not authenticated|unauthorized|ip is restricted", re.IGNORECASE), DecisionKind.FATAL_AUTH),
+    (re.compile(r"daily limit", re.IGNORECASE), DecisionKind.FATAL),
+    (
+        re.compile(r"budget exhausted|rate limit|too many|concurrency limit|limit exceeded", re.IGNORECASE),
+        DecisionKind.RETRY_AFTER,
+    ),
+    (re.compile(r"internal server error|timed? ?out|temporarily", re.IGNORECASE), DecisionKind.RETRY_BACKOFF),
+)
+_RESET_IN_RE = re.compile(r"reset in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+_RATELIMIT_T_RE = re.compile(r"r=0\s*;\s*t=(\d+(?:\.\d+)?)")
+
+
+@dataclass(frozen=True, slots=True)
+class _ErrorInfo:
+    kind: DecisionKind
+    code: str | None
+    message: str
+    wait_s: float | None
+
+
+def _kind_for_status(status: int | None) -> DecisionKind | None:
+    if status is None:
+        return None
+    if status in (401, 403):
+        return DecisionKind.FATAL_AUTH
+    if status == 429:
+        return DecisionKind.RETRY_AFTER
+    if status >= 500 or status in (408, 423):
+        return DecisionKind.RETRY_BACKOFF
+    return None
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if math.isfinite(number) and number >= 0 else None
+    return None
+
+
+def _as_int(value: Any) -> int | None:
+    number = _as_float(value)
+    return int(number) if number is not None else None
+
+
+def _max_wait(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _classify_entry(entry: Any) -> _ErrorInfo:
+    """One element of ``errors`` (dict or legacy string), or a legacy top-level envelope."""
+    if isinstance(entry, str):
+        message, code, extensions = entry, None, {}
+    elif isinstance(entry, Mapping):
+        message = str(entry.get("message") or entry.get("error_message") or "")
+        raw_ext = entry.get("extensions")
+        extensions = raw_ext if isinstance(raw_ext, Mapping) else {}
+        raw_code = extensions.get("code") or entry.get("error_code") or entry.get("code")
+        code = str(raw_code) if raw_code else None
+    else:
+        message, code, extensions = repr(entry), None, {}
+
+    error_data = extensions.get("error_data")
+    if not isinstance(error_data, Mapping) and isinstance(entry, Mapping):
+        error_data = entry.get("error_data")
+    if not isinstance(error_data, Mapping):
+        error_data = {}
+    reset = _RESET_IN_RE.search(message)
+    wait = _max_wait(
+        (
+            _as_float(extensions.get("retry_in_seconds")),
+            _as_float(error_data.get("retry_in_seconds")),
+            float(reset.group(1)) if reset else None,
+        )
+    )
+
+    kind = CODE_TABLE.get(code.lower()) if code else None
+    if kind is None:
+        text = f"{code or ''} {message}"
+        kind = next((k for pattern, k in _MESSAGE_PATTERNS if pattern.search(text)), None)
+    if kind is None:
+        status_hint = extensions.get("status_code")
+        if status_hint is None and isinstance(entry, Mapping):
+            status_hint = entry.get("status_code")
+        kind = _kind_for_status(_as_int(status_hint))
+    if kind is None:
+        # An unknown error is surfaced, not retried: retrying a wrong query only burns the daily quota.
+        kind = DecisionKind.FATAL
+    return _ErrorInfo(kind=kind, code=code, message=message, wait_s=wait)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _retry_after_header(headers: Mapping[str, str]) -> float | None:
+    raw = _header(headers, "Retry-After")
+    waits: list[float | None] = []
+    if raw:
+        seconds = _as_float(raw)
+        if seconds is None:
+            try:
+                when = parsedate_to_datetime(raw)
+                date_header = _header(headers, "Date")
+                now = parsedate_to_datetime(date_header) if date_header else None
+                if now is not None:
+                    seconds = max(0.0, (when - now).total_seconds())
+            except (TypeError, ValueError):
+                seconds = None
+        waits.append(seconds)
+    ratelimit = _header(headers, "RateLimit")
+    if ratelimit:
+        waits.extend(float(m.group(1)) for m in _RATELIMIT_T_RE.finditer(ratelimit))
+    return _max_wait(waits)
+
+
+def _parse_body(body: bytes | str | dict[str, Any] | None) -> tuple[Any, bool]:
+    """Returns (parsed, ok). ``ok`` is False for a body that is not valid JSON (truncated, HTML, ...)."""
+    if not isinstance(body, bytes | bytearray | str):
+        return body, True
+    if not body.strip():
+        return None, True
+    try:
+        return json.loads(body), True
+    except ValueError:  # UnicodeDecodeError is a ValueError
+        return None, False
+
+
+def _request_id(headers: Mapping[str, str], parsed: Any) -> str | None:
+    if isinstance(parsed, Mapping):
+        ext = parsed.get("extensions")
+        if isinstance(ext, Mapping) and ext.get("request_id"):
+            return str(ext["request_id"])
+    return _header(headers, "X-Request-Id")
+
+
+def _has_data(parsed: Mapping[str, Any]) -> bool:
+    data = parsed.get("data")
+    return isinstance(data, Mapping) and any(v is not None for v in data.values())
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_MESSAGE_CHARS else text[: _MAX_MESSAGE_CHARS - 1] + "…"
+
+
+def classify(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes | str | dict[str, Any] | None,
+    *,
+    default_wait_s: float = DEFAULT_RATE_LIMIT_WAIT_S,
+) -> Decision:
+    """Classify one HTTP answer from monday.com.
+
+    Args:
+        status: HTTP status code.
+        headers: response headers (only ``Retry-After``, ``RateLimit``, ``X-Request-Id``, ``Date`` are read).
+        body: raw bytes/str, an already parsed JSON object, or None.
+        default_wait_s: wait for a rate-limit answer without any hint (monday recommends 60 s).
+
+    Returns:
+        The :class:`Decision`. ``RETRY_AFTER`` waits are the max of ``Retry-After``, ``RateLimit`` ``t=``,
+        ``retry_in_seconds`` (extensions or legacy ``error_data``) and a legacy "reset in N seconds".
+    """
+    parsed, parsed_ok = _parse_body(body)
+    request_id = _request_id(headers, parsed)
+    header_wait = _retry_after_header(headers)
+
+    def decide(kind: DecisionKind, code: str | None, message: str, wait: float | None) -> Decision:
+        if kind is DecisionKind.RETRY_AFTER:
+            wait = _max_wait((wait, header_wait))
+            wait = default_wait_s if wait is None else wait
+        elif kind in (DecisionKind.PARTIAL, DecisionKind.FATAL):
+            wait = _max_wait((wait, header_wait))  # PARTIAL may need a pause; FATAL: the quota's reset
+        else:
+            wait = None
+        return Decision(kind, wait, code, request_id, _short(message), status)
+
+    if not parsed_ok:
+        status_kind = _kind_for_status(status)
+        if status_kind in (DecisionKind.FATAL_AUTH, DecisionKind.RETRY_AFTER):
+            return decide(status_kind, None, f"HTTP {status} with a non-JSON body", None)
+        return decide(DecisionKind.RETRY_BACKOFF, None, "truncated or non-JSON response body", None)
+
+    infos = [_classify_entry(e) for e in _error_entries(parsed)]
+    status_kind = _kind_for_status(status)
+    if status_kind is DecisionKind.FATAL_AUTH or infos:
+        kind, code, message, wait = _combine(status, status_kind, parsed, infos)
+        return decide(kind, code, message, wait)
+    if status_kind is not None or status >= 400:
+        kind = status_kind or DecisionKind.FATAL
+        return decide(kind, None, f"HTTP {status} without a usable error body", None)
+    if isinstance(parsed, Mapping) and isinstance(parsed.get("data"), Mapping):
+        return Decision(DecisionKind.OK, None, None, request_id, "ok", status)
+    return decide(DecisionKind.RETRY_BACKOFF, None, "HTTP 200 without data or errors", None)
+
+
+def _error_entries(parsed: Any) -> list[Any]:
+    entries: list[Any] = []
+    if isinstance(parsed, Mapping):
+        errors = parsed.get("errors")
+        if isinstance(errors, list):
+            entries.extend(errors)
+        elif errors:
+            entries.append(errors)
+        if parsed.get("error_code") or parsed.get("error_message"):
+            entries.append(parsed)  # legacy top-level envelope (<=2024-10)
+    return entries
+
+
+def _combine(
+    status: int, status_kind: DecisionKind | None, parsed: Any, infos: list[_ErrorInfo]
+) -> tuple[DecisionKind, str | None, str, float | None]:
+    """Fold every error entry and the HTTP status into one (kind, code, message, wait)."""
+    best = max(infos, key=lambda i: (PRIORITY[i.kind], i.code is not None), default=None)
+    wait = _max_wait(i.wait_s for i in infos)
+    if status_kind is DecisionKind.FATAL_AUTH:
+        return status_kind, best.code if best else None, best.message if best else f"HTTP {status}", None
+    assert best is not None
+    kind = best.kind
+    if status == 429 and kind not in (DecisionKind.FATAL, DecisionKind.FATAL_AUTH):
+        kind = DecisionKind.RETRY_AFTER
+    elif (
+        kind in (DecisionKind.RETRY_AFTER, DecisionKind.RETRY_BACKOFF)
+        and status < 400
+        and isinstance(parsed, Mapping)
+        and _has_data(parsed)
+    ):
+        kind = DecisionKind.PARTIAL
+    return kind, best.code, best.message, wait
+
+
+class MondayAPIError(Exception):
+    """An answer the caller could not use; ``decision`` says why. The message never contains the token."""
+
+    def __init__(self, decision: Decision, context: str = "") -> None:
+        self.decision = decision
+        self.context = context
+        prefix = f"{context}: " if context else ""
+        super().__init__(f"{prefix}monday.com answered {decision.describe()}")
+
+
+class RetryableAPIError(MondayAPIError):
+    """RETRY_AFTER / RETRY_BACKOFF / PARTIAL once the retry budget is spent (or for a caller without one)."""
+
+
+class CursorExpiredAPIError(MondayAPIError):
+    """RESUME_CURSOR: the harvest must start a fresh chain from the last value it saw."""
+
+
+class FatalAPIError(MondayAPIError):
+    """FATAL: the request is wrong, the board is unknown or the daily quota is exhausted."""
+
+
+class AuthenticationAPIError(FatalAPIError):
+    """FATAL_AUTH: 401/403: the token is invalid, restricted or lacks permission."""
+
+
+_ERROR_CLASS: dict[DecisionKind, type[MondayAPIError]] = {
+    DecisionKind.RETRY_AFTER: RetryableAPIError,
+    DecisionKind.RETRY_BACKOFF: RetryableAPIError,
+    DecisionKind.PARTIAL: RetryableAPIError,
+    DecisionKind.RESUME_CURSOR: CursorExpiredAPIError,
+    DecisionKind.FATAL: FatalAPIError,
+    DecisionKind.FATAL_AUTH: AuthenticationAPIError,
+    DecisionKind.OK: MondayAPIError,
+}
+
+
+def error_for(decision: Decision, context: str = "") -> MondayAPIError:
+    """The exception class that matches ``decision.kind``; ``context`` names the operation and board."""
+    return _ERROR_CLASS[decision.kind](decision, context)

@@ -1,0 +1,436 @@
+"""Table tests for errors.classify: every envelope in monday_api.md §4-5, across API versions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tap_monday_boards.errors import (
+    AuthenticationAPIError,
+    CursorExpiredAPIError,
+    Decision,
+    DecisionKind,
+    FatalAPIError,
+    RetryableAPIError,
+    classify,
+    error_for,
+)
+
+K = DecisionKind
+RID = {"extensions": {"request_id": "req-1"}}
+
+
+def _err(code: str | None, message: str = "m", **ext: Any) -> dict[str, Any]:
+    extensions: dict[str, Any] = dict(ext)
+    if code is not None:
+        extensions["code"] = code
+    return {"message": message, "extensions": extensions}
+
+
+CASES: list[Any] = [
+    pytest.param(200, {}, {"data": {"me": {"id": "1"}}, **RID}, K.OK, None, None, id="ok"),
+    # complexity budget, three generations
+    pytest.param(
+        200,
+        {},
+        {
+            "error_code": "ComplexityException",
+            "status_code": 429,
+            "error_message": "Complexity budget exhausted, query cost 30001 budget remaining 19986 out of "
+            "1000000 reset in 3 seconds",
+            "error_data": {},
+            "errors": ["Complexity budget exhausted, query cost 30001 reset in 3 seconds"],
+            "account_id": 1,
+        },
+        K.RETRY_AFTER,
+        3.0,
+        "ComplexityException",
+        id="legacy-complexity-reset-in",
+    ),
+    pytest.param(
+        200,
+        {},
+        {
+            "error_code": "complexityBudgetExhausted",
+            "status_code": 429,
+            "errors": ["Complexity budget exhausted, query cost 222250 reset in 16 seconds"],
+        },
+        K.RETRY_AFTER,
+        16.0,
+        "complexityBudgetExhausted",
+        id="legacy-complexity-camel",
+    ),
+    pytest.param(
+        200,
+        {},
+        {
+            "errors": [
+                _err(
+                    "COMPLEXITY_BUDGET_EXHAUSTED",
+                    "Complexity budget exhausted",
+                    complexity=6182,
+                    complexity_budget_left=100,
+                    retry_in_seconds=60,
+                    status_code=429,
+                )
+            ]
+        },
+        K.RETRY_AFTER,
+        60.0,
+        "COMPLEXITY_BUDGET_EXHAUSTED",
+        id="2025-01-complexity",
+    ),
+    pytest.param(
+        429,
+        {"Retry-After": "30"},
+        {"errors": [_err("complexity_budget_exhausted", retry_in_seconds=22)], **RID},
+        K.RETRY_AFTER,
+        30.0,
+        "complexity_budget_exhausted",
+        id="2025-07-complexity-lowercase-header-wins",
+    ),
+    pytest.param(
+        429,
+        {},
+        {"errors": [_err("MINUTE_RATE_LIMIT_EXCEEDED", retry_in_seconds=58)], **RID},
+        K.RETRY_AFTER,
+        58.0,
+        "MINUTE_RATE_LIMIT_EXCEEDED",
+        id="minute-rate",
+    ),
+    pytest.param(
+        429,
+        {},
+        {"errors": [_err("MAX_CONCURRENCY_EXCEEDED", retry_in_seconds=15)]},
+        K.RETRY_AFTER,
+        15.0,
+        "MAX_CONCURRENCY_EXCEEDED",
+        id="concurrency",
+    ),
+    pytest.param(
+        200,
+        {},
+        {"errors": [_err("maxConcurrencyExceeded")]},
+        K.RETRY_AFTER,
+        60.0,
+        "maxConcurrencyExceeded",
+        id="docs-camel-concurrency-default-wait",
+    ),
+    pytest.param(
+        200,
+        {},
+        {
+            "error_message": "Concurrency limit exceeded for the field",
+            "error_code": "FIELD_LIMIT_EXCEEDED",
+            "error_data": {"retry_in_seconds": 15, "entity": "boards"},
+            "status_code": 429,
+            "account_id": 123456,
+        },
+        K.RETRY_AFTER,
+        15.0,
+        "FIELD_LIMIT_EXCEEDED",
+        id="legacy-field-limit",
+    ),
+    pytest.param(429, {}, b"", K.RETRY_AFTER, 60.0, None, id="empty-429-default-wait"),
+    pytest.param(429, {"retry-after": "7"}, None, K.RETRY_AFTER, 7.0, None, id="empty-429-retry-after"),
+    pytest.param(
+        429,
+        {"RateLimit": '"minuteRate";r=0;t=38, "concurrency";r=249'},
+        b"",
+        K.RETRY_AFTER,
+        38.0,
+        None,
+        id="ratelimit-header-t",
+    ),
+    pytest.param(
+        429,
+        {"Retry-After": "Wed, 21 Oct 2026 07:28:10 GMT", "Date": "Wed, 21 Oct 2026 07:28:00 GMT"},
+        b"",
+        K.RETRY_AFTER,
+        10.0,
+        None,
+        id="retry-after-http-date",
+    ),
+    pytest.param(
+        429,
+        {},
+        {"errors": [_err("DAILY_LIMIT_EXCEEDED", "Daily limit exceeded", retry_in_seconds=3599)], **RID},
+        K.FATAL,
+        3599.0,
+        "DAILY_LIMIT_EXCEEDED",
+        id="daily-limit-fatal-with-reset",
+    ),
+    # cursor expiry in any shape
+    pytest.param(
+        200,
+        {},
+        {
+            "errors": [
+                _err(
+                    "CursorException",
+                    "CursorExpiredError: The cursor provided for pagination has expired. Please refresh your "
+                    "query and obtain a new cursor to continue fetching items",
+                )
+            ],
+            "data": {"next_items_page": None},
+        },
+        K.RESUME_CURSOR,
+        None,
+        "CursorException",
+        id="cursor-2025",
+    ),
+    pytest.param(
+        200,
+        {},
+        {"error_code": "CursorException", "error_message": "CursorExpiredError: expired", "status_code": 200},
+        K.RESUME_CURSOR,
+        None,
+        "CursorException",
+        id="cursor-legacy",
+    ),
+    pytest.param(
+        200,
+        {},
+        {"errors": [{"message": "CursorExpiredError: The cursor provided for pagination has expired"}]},
+        K.RESUME_CURSOR,
+        None,
+        None,
+        id="cursor-message-only",
+    ),
+    pytest.param(
+        200,
+        {},
+        {"errors": [_err("cursorexpirederror")]},
+        K.RESUME_CURSOR,
+        None,
+        "cursorexpirederror",
+        id="cursor-code",
+    ),
+    # transient
+    pytest.param(
+        200,
+        {},
+        {"errors": [_err("INTERNAL_SERVER_ERROR", "Internal server error")]},
+        K.RETRY_BACKOFF,
+        None,
+        "INTERNAL_SERVER_ERROR",
+        id="internal-200",
+    ),
+    pytest.param(
+        200,
+        {},
+        {"errors": [{"message": "Internal server error"}], **RID},
+        K.RETRY_BACKOFF,
+        None,
+        None,
+        id="internal-no-code",
+    ),
+    pytest.param(
+        500,
+        {},
+        {"error_message": "Internal server error", "status_code": 500},
+        K.RETRY_BACKOFF,
+        None,
+        None,
+        id="legacy-500",
+    ),
+    pytest.param(502, {}, b"<html>Bad gateway</html>", K.RETRY_BACKOFF, None, None, id="502-html"),
+    pytest.param(504, {}, b"", K.RETRY_BACKOFF, None, None, id="504-empty"),
+    pytest.param(
+        200, {}, b'{"data": {"items": [{"id": "1", "na', K.RETRY_BACKOFF, None, None, id="truncated-json"
+    ),
+    pytest.param(200, {}, b"not json at all", K.RETRY_BACKOFF, None, None, id="non-json"),
+    pytest.param(200, {}, {"foo": 1}, K.RETRY_BACKOFF, None, None, id="no-data-no-errors"),
+    # partial data
+    pytest.param(
+        200,
+        {},
+        {
+            "data": {"boards": [{"id": "151321135", "columns": None}]},
+            "errors": [
+                {
+                    "message": "Rate limit already blocked for board-columns-errors",
+                    "path": ["boards", 0, "columns"],
+                    "extensions": {"code": "tooManyRequests", "status_code": 400, "service": "ds"},
+                }
+            ],
+            **RID,
+        },
+        K.PARTIAL,
+        None,
+        "tooManyRequests",
+        id="partial-too-many-requests",
+    ),
+    pytest.param(
+        200,
+        {},
+        {"data": {"items": [{"id": "1"}]}, "errors": [_err("INTERNAL_SERVER_ERROR")]},
+        K.PARTIAL,
+        None,
+        "INTERNAL_SERVER_ERROR",
+        id="partial-internal",
+    ),
+    # auth and permissions
+    pytest.param(401, {}, {"errors": ["Not Authenticated"]}, K.FATAL_AUTH, None, None, id="401-legacy"),
+    pytest.param(
+        401,
+        {},
+        {"errors": [_err("NOT_AUTHENTICATED", "Not authenticated")]},
+        K.FATAL_AUTH,
+        None,
+        "NOT_AUTHENTICATED",
+        id="401-2025",
+    ),
+    pytest.param(401, {}, b"", K.FATAL_AUTH, None, None, id="401-empty"),
+    pytest.param(
+        200,
+        {},
+        {
+            "error_message": "User unauthorized to perform action",
+            "error_code": "UserUnauthorizedException",
+            "error_data": {},
+            "status_code": 403,
+        },
+        K.FATAL_AUTH,
+        None,
+        "UserUnauthorizedException",
+        id="403-legacy-in-200",
+    ),
+    pytest.param(
+        403,
+        {},
+        {"errors": [_err("USER_ACCESS_DENIED")]},
+        K.FATAL_AUTH,
+        None,
+        "USER_ACCESS_DENIED",
+        id="403-access-denied",
+    ),
+    # fatal
+    pytest.param(
+        200,
+        {},
+        {
+            "error_message": "The board does not exist. Please check your board ID and try again",
+            "error_code": "InvalidBoardIdException",
+            "error_data": {"board_id": None},
+            "status_code": 200,
+        },
+        K.FATAL,
+        None,
+        "InvalidBoardIdException",
+        id="invalid-board-legacy",
+    ),
+    pytest.param(
+        200,
+        {},
+        {"errors": [_err("invalidboardidexception")], "data": {"boards": []}},
+        K.FATAL,
+        None,
+        "invalidboardidexception",
+        id="invalid-board-lowercase",
+    ),
+    pytest.param(
+        200,
+        {},
+        {"errors": [{"message": 'Cannot query field "x" on type "Board".', "locations": []}]},
+        K.FATAL,
+        None,
+        None,
+        id="validation-no-code",
+    ),
+    pytest.param(
+        400, {}, {"errors": [_err("API_VERSION_REQUIRED")]}, K.FATAL, None, "API_VERSION_REQUIRED", id="400"
+    ),
+    pytest.param(404, {}, b"", K.FATAL, None, None, id="404-empty"),
+]
+
+
+@pytest.mark.parametrize(("status", "headers", "body", "kind", "wait", "code"), CASES)
+def test_classify_table(
+    status: int, headers: dict[str, str], body: Any, kind: DecisionKind, wait: float | None, code: str | None
+) -> None:
+    decision = classify(status, headers, body)
+    assert decision.kind is kind
+    assert decision.wait_s == wait
+    assert decision.code == code
+    assert decision.http_status == status
+
+
+@pytest.mark.parametrize(
+    "encode", [lambda b: b, json.dumps, lambda b: json.dumps(b).encode()], ids=["dict", "str", "bytes"]
+)
+def test_body_forms_agree(encode: Any) -> None:
+    body = {"errors": [_err("MINUTE_RATE_LIMIT_EXCEEDED", retry_in_seconds=5)], **RID}
+    decision = classify(429, {}, encode(body))
+    assert (decision.kind, decision.wait_s, decision.request_id) == (K.RETRY_AFTER, 5.0, "req-1")
+
+
+def test_highest_priority_error_wins_over_first() -> None:
+    body = {
+        "errors": [
+            _err("INTERNAL_SERVER_ERROR"),
+            _err("COMPLEXITY_BUDGET_EXHAUSTED", retry_in_seconds=9),
+            _err("CursorException"),
+        ]
+    }
+    decision = classify(200, {}, body)
+    assert decision.kind is K.RETRY_AFTER
+    assert decision.code == "COMPLEXITY_BUDGET_EXHAUSTED"
+    assert decision.wait_s == 9.0
+    fatal_last = {"errors": [*body["errors"], _err("DAILY_LIMIT_EXCEEDED", retry_in_seconds=100)]}
+    assert classify(200, {}, fatal_last).kind is K.FATAL
+
+
+def test_wait_is_max_of_all_hints() -> None:
+    body = {
+        "errors": [_err("MINUTE_RATE_LIMIT_EXCEEDED", retry_in_seconds=40), _err("MAX_CONCURRENCY_EXCEEDED")]
+    }
+    assert classify(429, {"Retry-After": "12"}, body).wait_s == 40.0
+    assert classify(429, {"Retry-After": "55"}, body).wait_s == 55.0
+
+
+def test_request_id_from_header_when_body_has_none() -> None:
+    decision = classify(500, {"X-Request-Id": "hdr-9"}, b"")
+    assert decision.request_id == "hdr-9"
+    assert "hdr-9" in decision.describe()
+
+
+def test_default_wait_is_configurable() -> None:
+    assert classify(429, {}, b"", default_wait_s=2.5).wait_s == 2.5
+
+
+def test_messages_are_short_and_never_echo_headers() -> None:
+    token = "secret-token-abc"
+    decision = classify(401, {"Authorization": token}, {"errors": [_err("NOT_AUTHENTICATED", "x" * 2000)]})
+    assert token not in decision.describe()
+    assert len(decision.message) <= 300
+
+
+@pytest.mark.parametrize(
+    ("kind", "cls"),
+    [
+        (K.RETRY_AFTER, RetryableAPIError),
+        (K.RETRY_BACKOFF, RetryableAPIError),
+        (K.PARTIAL, RetryableAPIError),
+        (K.RESUME_CURSOR, CursorExpiredAPIError),
+        (K.FATAL, FatalAPIError),
+        (K.FATAL_AUTH, AuthenticationAPIError),
+    ],
+)
+def test_error_for_maps_kinds(kind: DecisionKind, cls: type) -> None:
+    decision = Decision(kind, None, "CODE_X", "rid-7", "boom", 418)
+    error = error_for(decision, "ItemsByIds board 42")
+    assert type(error) is cls
+    text = str(error)
+    assert "board 42" in text
+    assert "CODE_X" in text
+    assert "HTTP 418" in text
+    assert "rid-7" in text
+
+
+def test_daily_limit_message_names_reset() -> None:
+    body = {"errors": [_err("DAILY_LIMIT_EXCEEDED", "Daily limit exceeded", retry_in_seconds=3599)]}
+    decision = classify(429, {}, body)
+    assert "resets in 3599 s" in decision.describe()
