@@ -1,0 +1,1 @@
+"""End-to-end tests: the real Meltano CLI, the tap, the emulator and PostgreSQL together."""
