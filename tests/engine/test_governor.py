@@ -1,0 +1,222 @@
+"""Governor: admission arithmetic with an injected clock, plus the blocking and async wrappers."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import threading
+import time
+
+import pytest
+
+from tap_monday_boards.engine.governor import Governor, GovernorCore, Permit, get_governor, reset_governors
+from tap_monday_boards.engine.settings import EngineSettings
+
+
+def _settings(**kw: object) -> EngineSettings:
+    base: dict[str, object] = {"api_token": "t", "api_url": "http://x/v2"}
+    base.update(kw)
+    return EngineSettings(**base)  # type: ignore[arg-type]
+
+
+def _cx(query: float, after: float) -> dict[str, float]:
+    return {"query": query, "before": after + query, "after": after, "reset_in_x_seconds": 30}
+
+
+def _permit(result: Permit | float) -> Permit:
+    assert isinstance(result, Permit), f"expected admission, got wait {result}"
+    return result
+
+
+def test_in_flight_cap_and_release() -> None:
+    core = GovernorCore(_settings(max_concurrency=2))
+    core.cost_per_unit["k"] = 1.0
+    a = _permit(core.try_acquire("k", 1, 0, 0.0))
+    _permit(core.try_acquire("k", 1, 0, 0.0))
+    assert core.try_acquire("k", 1, 0, 0.0) == math.inf
+    core.settle(a, _cx(1, 1_000_000), 0.1)
+    _permit(core.try_acquire("k", 1, 0, 0.2))
+    assert core.in_flight == 2
+
+
+def test_request_rate_window() -> None:
+    core = GovernorCore(_settings(requests_per_minute=3))
+    core.cost_per_unit["k"] = 1.0
+    for t in (0.0, 1.0, 2.0):
+        core.release(_permit(core.try_acquire("k", 1, 0, t)), t)
+    assert core.try_acquire("k", 1, 0, 3.0) == pytest.approx(57.0)
+    assert core.try_acquire("k", 1, 0, 59.9) == pytest.approx(0.1)
+    _permit(core.try_acquire("k", 1, 0, 60.0))
+
+
+def test_unknown_kind_is_probed_alone_then_learned_per_unit() -> None:
+    core = GovernorCore(_settings(max_concurrency=10))
+    probe = _permit(core.try_acquire("ItemsByIds", 100, 0, 0.0))
+    assert probe.probe
+    assert probe.expected_cost == 0.0
+    assert core.try_acquire("ItemsByIds", 100, 0, 0.0) == math.inf
+    _permit(core.try_acquire("Other", 1, 0, 0.0))  # other kinds are not held up
+    core.settle(probe, _cx(5_000, 9_000_000), 0.5)
+    nxt = _permit(core.try_acquire("ItemsByIds", 40, 0, 0.6))
+    assert not nxt.probe
+    assert nxt.expected_cost == pytest.approx(2_000)  # 50 per id x 40 ids
+
+
+def test_cost_learning_is_fast_up_slow_down() -> None:
+    core = GovernorCore(_settings())
+    core.cost_per_unit["k"] = 10.0
+    p = _permit(core.try_acquire("k", 1, 0, 0.0))
+    core.settle(p, _cx(30, 9_000_000), 0.1)
+    assert core.cost_per_unit["k"] == 30.0
+    p = _permit(core.try_acquire("k", 1, 0, 0.2))
+    core.settle(p, _cx(10, 9_000_000), 0.3)
+    assert core.cost_per_unit["k"] == pytest.approx(30 + 0.3 * (10 - 30))
+
+
+def test_budget_waits_until_old_cost_leaves_the_window() -> None:
+    core = GovernorCore(_settings(complexity_budget_per_minute=1_000, max_concurrency=10))
+    core.cost_per_unit["k"] = 10.0
+    a = _permit(core.try_acquire("k", 50, 0, 0.0))  # expects 500
+    core.settle(a, None, 1.0)  # no complexity: charged the expectation
+    b = _permit(core.try_acquire("k", 40, 0, 5.0))  # 400 reserved -> 900
+    wait = core.try_acquire("k", 20, 0, 6.0)  # 200 more would be 1,100 > 1,000
+    assert wait == pytest.approx(54.0)  # the 500 spent at t=0 leaves at t=60
+    assert core.budget_waits == 1
+    core.settle(b, _cx(400, 0), 7.0)
+    assert core.try_acquire("k", 20, 0, 59.0) == pytest.approx(1.0)
+    _permit(core.try_acquire("k", 20, 0, 60.0))
+
+
+def test_budget_in_flight_only_waits_for_a_release() -> None:
+    core = GovernorCore(_settings(complexity_budget_per_minute=1_000, max_concurrency=10))
+    core.cost_per_unit["k"] = 10.0
+    _permit(core.try_acquire("k", 90, 0, 0.0))  # 900 reserved, nothing spent yet
+    assert core.try_acquire("k", 20, 0, 0.0) == math.inf
+
+
+def test_oversized_request_is_admitted_when_idle() -> None:
+    core = GovernorCore(_settings(complexity_budget_per_minute=100))
+    core.cost_per_unit["k"] = 1_000.0
+    _permit(core.try_acquire("k", 1, 0, 0.0))  # never deadlock on a query bigger than the budget
+
+
+def test_account_budget_is_learned_from_after() -> None:
+    core = GovernorCore(_settings(complexity_budget_per_minute=10_000_000, max_concurrency=10))
+    core.cost_per_unit["k"] = 1.0
+    p = _permit(core.try_acquire("k", 1, 0, 0.0))
+    core.settle(p, {"query": 1_000, "before": 1_000_000, "after": 999_000}, 0.5)  # a 1M trial account
+    assert core.budget_limit == pytest.approx(1_000_000)
+    core.cost_per_unit["k"] = 1_000.0
+    for _ in range(9):
+        core.release(_permit(core.try_acquire("k", 100, 0, 1.0)), 1.0)  # 9 x 100,000 charged
+    assert core.try_acquire("k", 100, 0, 1.0) == pytest.approx(59.0)
+    assert core.stats(120.0).budget_limit == 10_000_000  # an old observation expires
+
+
+def test_unlimited_server_report_is_ignored() -> None:
+    core = GovernorCore(_settings(complexity_budget_per_minute=5_000_000))
+    p = _permit(core.try_acquire("k", 1, 0, 0.0))
+    core.settle(p, {"query": 700, "before": 0, "after": 0, "reset_in_x_seconds": 0}, 0.1)
+    assert core.budget_limit == 5_000_000
+    assert core.cost_per_unit["k"] == 700
+
+
+def test_rate_limit_pause_applies_to_everyone_with_bounded_seeded_jitter() -> None:
+    waits = []
+    for _ in range(2):
+        core = GovernorCore(_settings(), rng=random.Random(7))
+        core.cost_per_unit["k"] = 1.0
+        until = core.pause(10.0, 100.0)
+        assert 110.0 <= until <= 111.05
+        waits.append(core.try_acquire("k", 1, 1, 100.0))
+        assert core.try_acquire("other", 1, 0, 105.0) == pytest.approx(until - 105.0)
+        _permit(core.try_acquire("k", 1, 0, until))
+    assert waits[0] == waits[1]  # seeded jitter is reproducible
+    core.pause(1.0, until)  # a shorter pause never shortens a longer one
+    assert core.rate_limit_pauses == 2
+
+
+def test_higher_priority_waiter_goes_first() -> None:
+    core = GovernorCore(_settings(max_concurrency=5))
+    core.cost_per_unit["k"] = 1.0
+    core.waiting[1] = 1
+    assert core.try_acquire("k", 1, 0, 0.0) == math.inf
+    _permit(core.try_acquire("k", 1, 1, 0.0))
+
+
+def test_blocking_acquire_waits_for_release_from_another_thread() -> None:
+    gov = Governor(_settings(max_concurrency=1))
+    gov.core.cost_per_unit["k"] = 1.0
+    first = gov.acquire_blocking("k")
+    got: list[Permit] = []
+    worker = threading.Thread(target=lambda: got.append(gov.acquire_blocking("k", timeout=10)))
+    worker.start()
+    deadline = time.monotonic() + 5
+    while gov.stats().in_flight == 1 and not gov.core.waiting.get(0):
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert not got
+    gov.release(first)
+    worker.join(timeout=5)
+    assert len(got) == 1
+    with pytest.raises(TimeoutError):
+        gov.acquire_blocking("k", timeout=0.05)
+
+
+def test_async_acquire_is_woken_by_a_blocking_release() -> None:
+    gov = Governor(_settings(max_concurrency=1))
+    gov.core.cost_per_unit["k"] = 1.0
+    held = gov.acquire_blocking("k")
+
+    async def main() -> float:
+        task = asyncio.create_task(gov.acquire("k"))
+        await asyncio.sleep(0.05)
+        assert not task.done()
+        start = time.monotonic()
+        threading.Thread(target=gov.settle, args=(held, _cx(1, 100))).start()
+        permit = await asyncio.wait_for(task, 5)
+        gov.release(permit)
+        return time.monotonic() - start
+
+    elapsed = asyncio.run(main())
+    assert elapsed < 0.4  # woken by the notification, not by the 0.5 s safety poll
+    assert gov.stats().in_flight == 0
+
+
+def test_cancelled_async_waiter_unregisters() -> None:
+    gov = Governor(_settings(max_concurrency=1))
+    gov.core.cost_per_unit["k"] = 1.0
+    held = gov.acquire_blocking("k")
+
+    async def main() -> None:
+        task = asyncio.create_task(gov.acquire("k", priority=1))
+        await asyncio.sleep(0.02)
+        assert gov.core.waiting[1] == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert gov.core.waiting[1] == 0
+    gov.release(held)
+
+
+def test_get_governor_is_per_url_and_token() -> None:
+    reset_governors()
+    a = get_governor(_settings())
+    assert get_governor(_settings(max_concurrency=3)) is a
+    assert get_governor(_settings(api_token="other")) is not a
+    assert get_governor(_settings(api_url="http://y/v2")) is not a
+    reset_governors()
+    assert get_governor(_settings()) is not a
+
+
+def test_settings_validation_names_the_setting() -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        _settings(batch_size=101)
+    with pytest.raises(ValueError, match="api_token"):
+        EngineSettings(api_token="")
+    s = EngineSettings.from_config({"api_token": "sekret-9", "lookback_window_minutes": 2, "unknown": 1})
+    assert s.lookback_window_s == 120.0
+    assert "sekret-9" not in repr(s)
