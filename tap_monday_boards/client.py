@@ -1,0 +1,253 @@
+"""MondayStream: the SDK GraphQLStream base for the small (non-items) streams.
+
+What it adds to ``GraphQLStream`` and why:
+- auth, ``API-Version`` and ``User-Agent`` headers: monday wants the raw token and a pinned version;
+- ``get_http_request`` clears URL params: the SDK 0.54 sends ``get_url_params`` both as GraphQL variables
+  *and* as a query string, which would put ids/cursors into URLs and access logs;
+- ``validate_response`` asks ``errors.classify``: monday reports most errors in HTTP 200 bodies, which the
+  SDK 0.54 ignores (a silent zero-record sync). Retriable decisions raise ``RetriableAPIError`` and the SDK
+  backoff waits exactly the server's hint (``backoff_runtime`` style, no jitter on top); others raise
+  ``FatalAPIError``;
+- every attempt draws from the process-wide governor (complexity budget, rate, concurrency), the same one the
+  items engine uses, and settles with the real ``complexity.query`` of the answer.
+Messages name the stream, board id, HTTP status, monday code and request id; never the token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Generator, Iterable, Mapping
+from functools import cached_property
+from typing import Any
+
+import requests
+from singer_sdk.authenticators import APIKeyAuthenticator
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.jsonpath import extract_jsonpath
+from singer_sdk.helpers.types import Context
+from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.streams import GraphQLStream
+from singer_sdk.streams.rest import HTTPRequest, PageContext
+from typing_extensions import override
+
+from tap_monday_boards.errors import Decision, DecisionKind, classify
+
+DEFAULT_PAGE_SIZE = 100
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+class MondayRetriableError(RetriableAPIError):
+    """A retriable monday answer; ``decision`` carries the wait the server asked for."""
+
+    def __init__(self, message: str, response: requests.Response, decision: Decision) -> None:
+        super().__init__(message, response)
+        self.decision = decision
+
+
+class MondayFatalError(FatalAPIError):
+    """A monday answer no retry can fix (bad request, auth, unknown board, daily quota)."""
+
+    def __init__(self, message: str, decision: Decision) -> None:
+        super().__init__(message)
+        self.decision = decision
+
+
+def acquire_from_governor(config: Mapping[str, Any], expected_cost: int) -> Callable[[int | None], None]:
+    """Block until the process-wide governor admits a request; return the function that settles it."""
+    try:
+        from tap_monday_boards.engine.governor import get_governor  # noqa: PLC0415
+    except ImportError:  # TODO(T2): the engine governor is not merged yet
+        return lambda _cost: None
+    from tap_monday_boards.engine.settings import EngineSettings  # noqa: PLC0415
+
+    governor = get_governor(EngineSettings.from_config(config))
+    ticket = governor.acquire_blocking(expected_cost)
+
+    def settle(actual_cost: int | None) -> None:
+        governor.settle_blocking(ticket, actual_cost)
+
+    return settle
+
+
+def response_json(response: requests.Response) -> Any:
+    """The parsed body, cached on the response (validate, parse and cost all read it)."""
+    cached = getattr(response, "_monday_json", None)
+    if cached is None:
+        cached = json.loads(response.content) if response.content else None
+        response._monday_json = cached  # type: ignore[attr-defined]
+    return cached
+
+
+class ShortPagePaginator(BaseAPIPaginator[int]):
+    """Page-number pagination that stops on a short page.
+
+    monday's ``page``/``limit`` lists have no cursor or total: a page with fewer than ``limit`` records is the
+    last one. (An empty page also stops; the SDK stops on it before asking us.)
+    """
+
+    def __init__(self, limit: int, count: Callable[[requests.Response], int]) -> None:
+        super().__init__(start_value=1)
+        self.limit = limit
+        self._count = count
+
+    @override
+    def get_next(self, response: requests.Response) -> int | None:
+        return self.current_value + 1 if self._count(response) >= self.limit else None
+
+
+class MondayStream(GraphQLStream):
+    """Base of every small stream: headers, variables-only requests, error policy, governor, costs."""
+
+    page_size: int | None = None
+    """When set, the stream is paginated by page number and sends ``limit``/``page`` variables."""
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return str(self.config["api_url"])
+
+    @cached_property
+    @override
+    def authenticator(self) -> APIKeyAuthenticator:
+        # monday documents the raw token (no scheme) in Authorization.
+        token = str(self.config["api_token"])
+        return APIKeyAuthenticator(key="Authorization", value=token, location="header")
+
+    @property
+    @override
+    def http_headers(self) -> dict[str, str]:
+        return {
+            "API-Version": str(self.config["api_version"]),
+            "User-Agent": str(self.config["user_agent"]),
+            "Content-Type": "application/json",
+        }
+
+    @property
+    @override
+    def timeout(self) -> int:
+        return int(float(self.config.get("request_timeout", 60)))
+
+    # --- the request ------------------------------------------------------------------------------------
+
+    def query_variables(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+        """Variables of the stream's document; page streams get ``limit`` and ``page`` always."""
+        if self.page_size is None:
+            return {}
+        return {"limit": self.page_size, "page": next_page_token or 1}
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        # GraphQLStream.prepare_request_payload reads the variables from here.
+        return self.query_variables(context, next_page_token)
+
+    @override
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        request.params = {}  # variables travel in the body only, never in the URL
+        return request
+
+    @override
+    def get_new_paginator(self) -> BaseAPIPaginator | None:
+        if self.page_size is None:
+            return None
+        return ShortPagePaginator(self.page_size, lambda response: len(list(self.parse_response(response))))
+
+    # --- errors and retries -----------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        board = (self._current_context or {}).get("board_id") if self._current_context else None
+        return f"stream {self.name}" + (f", board {board}" if board else "")
+
+    _current_context: Context | None = None
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        """Classify every answer (HTTP status *and* GraphQL ``errors`` in 200 bodies) with errors.classify.
+
+        Raises:
+            MondayRetriableError: rate limit, budget, 5xx, transient field errors (server's wait).
+            MondayFatalError: auth, bad request, unknown board, daily quota, cursor errors.
+        """
+        try:
+            body: Any = response_json(response)
+        except ValueError:
+            body = response.content
+        decision = classify(response.status_code, response.headers, body)
+        if decision.kind is DecisionKind.OK:
+            return
+        message = f"{self._where()}: monday.com answered {decision.describe()}"
+        if decision.retryable:
+            raise MondayRetriableError(message, response, decision)
+        raise MondayFatalError(message, decision)
+
+    def retry_wait(self, exception: Exception | None, attempt: int) -> float:
+        """Seconds before retry ``attempt`` (1-based): the server's hint, else capped exponential backoff."""
+        decision = getattr(exception, "decision", None)
+        if decision is not None and decision.wait_s is not None:
+            return max(0.0, float(decision.wait_s))
+        return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:  # type: ignore[override]
+        """Waits computed from each exception (the ``backoff_runtime`` protocol, with an attempt count)."""
+        exception = yield  # type: ignore[misc]
+        attempt = 0
+        while True:
+            attempt += 1
+            exception = yield self.retry_wait(exception, attempt)
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        # Server hints are exact; jitter would only lengthen them (meltano/sdk#1477).
+        return value
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("max_retries", 8)) + 1
+
+    @override
+    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Every attempt (retries included) goes through the process-wide governor."""
+
+        def governed(prepared_request: requests.PreparedRequest, context: Context | None) -> Any:
+            self._current_context = context
+            settle = acquire_from_governor(self.config, self.expected_cost)
+            response: requests.Response | None = None
+            try:
+                response = func(prepared_request, context)
+                return response
+            except RetriableAPIError as exc:
+                response = exc.response
+                raise
+            finally:
+                settle(self._cost_of(response))
+
+        return super().request_decorator(governed)
+
+    expected_cost: int = 1_000
+    """Complexity reserved before a request of this stream; settled with the real cost after."""
+
+    @staticmethod
+    def _cost_of(response: requests.Response | None) -> int | None:
+        if response is None:
+            return None
+        try:
+            body = response_json(response)
+        except ValueError:
+            return None
+        complexity = ((body or {}).get("data") or {}).get("complexity") if isinstance(body, dict) else None
+        if isinstance(complexity, dict) and isinstance(complexity.get("query"), int):
+            return int(complexity["query"])
+        return None
+
+    @override
+    def calculate_sync_cost(
+        self, request: requests.PreparedRequest, response: requests.Response, context: Context | None
+    ) -> dict[str, int]:
+        """Complexity points and requests per stream, summed and logged by the SDK at the end."""
+        return {"complexity": self._cost_of(response) or 0, "requests": 1}
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        yield from extract_jsonpath(self.records_jsonpath, input=response_json(response))

@@ -1,0 +1,270 @@
+"""TapMondayBoards: the settings (schema + validation), the stream list and the writer options.
+
+Settings are validated before any request is made: the JSON schema carries the bounds (so ``--about`` and
+Meltano show them) and :func:`settings_errors` adds the rules a schema cannot express (a usable URL, a
+parseable ``start_date``, a non-blank token). Every message names the setting and the rule; the token's value
+is never echoed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import jsonschema
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
+from typing_extensions import override
+
+from tap_monday_boards import __version__, streams
+
+DEFAULT_API_URL = "https://api.monday.com/v2"
+DEFAULT_API_VERSION = "2026-10"
+API_VERSION_PATTERN = r"^\d{4}-(01|04|07|10)$"
+SECRET_SETTINGS = frozenset({"api_token"})
+
+_ID_PATTERN = r"^\d+$"
+
+
+def _id_list(description: str, title: str) -> th.Property:
+    return th.Property(
+        title.lower().replace(" ", "_"),
+        th.ArrayType(th.StringType(pattern=_ID_PATTERN)),
+        title=title,
+        description=description,
+        default=[],
+    )
+
+
+CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property(
+        "api_token",
+        th.StringType(nullable=False),
+        required=True,
+        secret=True,
+        title="API token",
+        description="monday.com personal or app API token, sent raw in the Authorization header. Required.",
+    ),
+    _id_list(
+        "Boards to extract (numeric ids as strings). Default: [] = every board the token can read.",
+        "Board IDs",
+    ),
+    _id_list(
+        "Only extract boards in these workspaces (numeric ids as strings). Default: [] = no filter.",
+        "Workspace IDs",
+    ),
+    th.Property(
+        "api_url",
+        th.StringType(nullable=False),
+        title="API URL",
+        default=DEFAULT_API_URL,
+        description=f"GraphQL endpoint (http or https URL). Default: {DEFAULT_API_URL}. "
+        "Point it at the local emulator for tests.",
+    ),
+    th.Property(
+        "api_version",
+        th.StringType(nullable=False, pattern=API_VERSION_PATTERN),
+        title="API version",
+        default=DEFAULT_API_VERSION,
+        description=f"Pinned monday API version sent as the API-Version header, YYYY-MM with month 01, 04, "
+        f"07 or 10. Default: {DEFAULT_API_VERSION}.",
+    ),
+    th.Property(
+        "harvest_page_size",
+        th.IntegerType(minimum=1, maximum=500),
+        title="Harvest page size",
+        default=500,
+        description="Item ids per items_page/next_items_page request in phase 1, 1-500 (monday's maximum). "
+        "Default: 500 ids.",
+    ),
+    th.Property(
+        "batch_size",
+        th.IntegerType(minimum=1, maximum=100),
+        title="Batch size",
+        default=100,
+        description="Item ids per items(ids:) request in phase 2, 1-100 (monday's maximum). "
+        "Default: 100 ids.",
+    ),
+    th.Property(
+        "max_concurrency",
+        th.IntegerType(minimum=1),
+        title="Max concurrency",
+        default=8,
+        description="Most requests in flight at once for the whole process, >= 1. Default: 8 requests. "
+        "monday allows 40 (standard), 100 (Pro) or 250 (Enterprise) per account.",
+    ),
+    th.Property(
+        "complexity_budget_per_minute",
+        th.IntegerType(minimum=1),
+        title="Complexity budget per minute",
+        default=10_000_000,
+        description="Complexity points the tap may spend per sliding minute, >= 1. "
+        "Default: 10,000,000 points "
+        "(personal token; use 1,000,000 for trial/free accounts, 5,000,000 for app tokens).",
+    ),
+    th.Property(
+        "requests_per_minute",
+        th.IntegerType(minimum=1),
+        title="Requests per minute",
+        default=1_000,
+        description="Most requests per minute for the whole process, >= 1. Default: 1,000 requests "
+        "(monday's lowest plan limit; Pro allows 2,500, Enterprise 5,000).",
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType(exclusive_minimum=0),
+        title="Request timeout",
+        default=60,
+        description="Seconds to wait for one HTTP answer before it counts as failed, > 0. "
+        "Default: 60 seconds "
+        "(monday's own server-side limit).",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType(minimum=0),
+        title="Max retries",
+        default=8,
+        description="Retries of one request after a retriable error (rate limit, 5xx, timeout), >= 0. "
+        "Default: 8 retries.",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType(),
+        title="Start date",
+        description="ISO 8601 date-time: only items, updates and activity logs changed at or after it are "
+        "extracted on the first run. Default: none (everything).",
+    ),
+    th.Property(
+        "include_subitems",
+        th.BooleanType(),
+        title="Include subitems",
+        default=True,
+        description="Also extract the subitems of every extracted board (subitems stream). Default: true.",
+    ),
+    th.Property(
+        "include_archived",
+        th.BooleanType(),
+        title="Include archived",
+        default=False,
+        description="Also extract archived boards and archived items. Default: false.",
+    ),
+    th.Property(
+        "user_agent",
+        th.StringType(),
+        title="User agent",
+        default=f"tap-monday-boards/{__version__}",
+        description=f"User-Agent header of every request. Default: tap-monday-boards/{__version__}.",
+    ),
+    th.Property(
+        "lookback_window_minutes",
+        th.IntegerType(minimum=0),
+        title="Lookback window",
+        default=5,
+        description="Minutes subtracted from each incremental bookmark before filtering, >= 0, so changes "
+        "made while the previous run was harvesting are seen again. Default: 5 minutes.",
+    ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType(),
+        title="Emit ACTIVATE_VERSION messages",
+        default=False,
+        description="Emit ACTIVATE_VERSION messages on full-table syncs so targets can drop rows that "
+        "disappeared. Default: false.",
+    ),
+    th.Property(
+        "skip_unreadable_boards",
+        th.BooleanType(),
+        title="Skip unreadable boards",
+        default=False,
+        description="When a configured board cannot be read (missing or no permission), log one warning and "
+        "continue with the others instead of failing. Default: false.",
+    ),
+).to_dict()
+
+
+def _redacted(name: str, message: str) -> str:
+    """Drop the offending value from a message about a secret setting (jsonschema echoes the value)."""
+    return "has an invalid value (not shown: secret)" if name in SECRET_SETTINGS else message
+
+
+def _schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    errors: list[str] = []
+    validator = jsonschema.Draft7Validator(schema)
+    for error in sorted(validator.iter_errors(dict(config)), key=lambda e: list(map(str, e.path))):
+        if error.validator == "required":
+            missing = re.findall(r"'([^']+)' is a required property", error.message)
+            name = missing[0] if missing else "?"
+            errors.append(f"setting '{name}' is required")
+            continue
+        name = str(error.path[0]) if error.path else "?"
+        where = "".join(f"[{p!r}]" for p in list(error.path)[1:])
+        message = _redacted(name, error.message)
+        errors.append(f"setting '{name}'{where}: {message}")
+    return errors
+
+
+def settings_errors(config: Mapping[str, Any], schema: Mapping[str, Any] = CONFIG_SCHEMA) -> list[str]:
+    """Every problem with ``config``, each naming the setting and the rule; empty when it is valid.
+
+    Pure (no I/O) so tests and the engine can call it; the tap calls it before any request.
+    """
+    errors = _schema_errors(config, schema)
+    token = config.get("api_token")
+    if isinstance(token, str) and not token.strip():
+        errors.append("setting 'api_token': must not be blank")
+    url = config.get("api_url")
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or " " in url:
+            errors.append(f"setting 'api_url': {url!r} is not an http(s) URL with a host")
+    start = config.get("start_date")
+    if isinstance(start, str):
+        try:
+            datetime.fromisoformat(start.replace("Z", "+00:00"))
+        except ValueError:
+            errors.append(f"setting 'start_date': {start!r} is not an ISO 8601 date-time")
+    return errors
+
+
+class TapMondayBoards(Tap):
+    """Singer tap for monday.com boards, items and their metadata."""
+
+    name = "tap-monday-boards"
+    package_name = "tap-monday-boards"
+    config_jsonschema: ClassVar[dict[str, Any]] = CONFIG_SCHEMA
+    message_writer_class = MsgSpecWriter
+    # No BATCH: every target understands RECORD messages, few understand BATCH (docs/architecture.md).
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Validate with our messages (naming the setting, never echoing the token) instead of the SDK's."""
+        schema = dict(self.config_jsonschema)
+        schema["properties"] = dict(schema.get("properties", {}))
+        self.append_builtin_config(schema)
+        errors = settings_errors(self._config, schema)
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
+        for error in errors:
+            self.logger.warning("Config: %s", error)
+        return errors
+
+    @override
+    def discover_streams(self) -> Sequence[Stream]:
+        """The small GraphQL streams from streams.py, plus the items engine streams."""
+        return [stream_class(tap=self) for stream_class in streams.STREAM_CLASSES]
