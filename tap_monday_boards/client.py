@@ -30,6 +30,8 @@ from singer_sdk.streams import GraphQLStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
+from tap_monday_boards.engine.governor import Governor, get_governor
+from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import Decision, DecisionKind, classify
 
 DEFAULT_PAGE_SIZE = 100
@@ -51,23 +53,6 @@ class MondayFatalError(FatalAPIError):
     def __init__(self, message: str, decision: Decision) -> None:
         super().__init__(message)
         self.decision = decision
-
-
-def acquire_from_governor(config: Mapping[str, Any], expected_cost: int) -> Callable[[int | None], None]:
-    """Block until the process-wide governor admits a request; return the function that settles it."""
-    try:
-        from tap_monday_boards.engine.governor import get_governor  # noqa: PLC0415
-    except ImportError:  # TODO(T2): the engine governor is not merged yet
-        return lambda _cost: None
-    from tap_monday_boards.engine.settings import EngineSettings  # noqa: PLC0415
-
-    governor = get_governor(EngineSettings.from_config(config))
-    ticket = governor.acquire_blocking(expected_cost)
-
-    def settle(actual_cost: int | None) -> None:
-        governor.settle_blocking(ticket, actual_cost)
-
-    return settle
 
 
 def response_json(response: requests.Response) -> Any:
@@ -182,8 +167,15 @@ class MondayStream(GraphQLStream):
         raise MondayFatalError(message, decision)
 
     def retry_wait(self, exception: Exception | None, attempt: int) -> float:
-        """Seconds before retry ``attempt`` (1-based): the server's hint, else capped exponential backoff."""
+        """Seconds before retry ``attempt`` (1-based), waited by the SDK's backoff decorator.
+
+        Rate limits: 0 here, because the governor was paused for the server's ``wait_s`` and the retry's
+        ``acquire_blocking`` waits for that (once for the whole process). Other hints (partial answers): the
+        hint. Transient errors: capped exponential backoff.
+        """
         decision = getattr(exception, "decision", None)
+        if decision is not None and decision.kind is DecisionKind.RETRY_AFTER:
+            return 0.0
         if decision is not None and decision.wait_s is not None:
             return max(0.0, float(decision.wait_s))
         return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
@@ -212,34 +204,54 @@ class MondayStream(GraphQLStream):
 
         def governed(prepared_request: requests.PreparedRequest, context: Context | None) -> Any:
             self._current_context = context
-            settle = acquire_from_governor(self.config, self.expected_cost)
-            response: requests.Response | None = None
+            permit = self.governor.acquire_blocking(self.governor_kind)
+            complexity: Mapping[str, Any] | None = None
             try:
                 response = func(prepared_request, context)
+                complexity = self._complexity_of(response)
                 return response
-            except RetriableAPIError as exc:
-                response = exc.response
+            except MondayRetriableError as exc:
+                complexity = self._complexity_of(exc.response)
+                if exc.decision.kind is DecisionKind.RETRY_AFTER and exc.decision.wait_s is not None:
+                    # The limit is per account: pause every request of the process, not just this one.
+                    self.governor.on_rate_limited(exc.decision.wait_s)
                 raise
             finally:
-                settle(self._cost_of(response))
+                if complexity is None:
+                    self.governor.release(permit)
+                else:
+                    self.governor.settle(permit, complexity)
 
         return super().request_decorator(governed)
 
-    expected_cost: int = 1_000
-    """Complexity reserved before a request of this stream; settled with the real cost after."""
+    @cached_property
+    def governor(self) -> Governor:
+        """The process-wide governor shared with the items engine (one per api_url + token)."""
+        return get_governor(EngineSettings.from_config(self.config))
+
+    @property
+    def governor_kind(self) -> str:
+        """The governor learns an expected cost per kind of query; each stream sends one document."""
+        return f"stream:{self.name}"
 
     @staticmethod
-    def _cost_of(response: requests.Response | None) -> int | None:
+    def _complexity_of(response: requests.Response | None) -> Mapping[str, Any] | None:
+        """The answer's ``complexity { before after query reset_in_x_seconds }`` object, if any."""
         if response is None:
             return None
         try:
             body = response_json(response)
         except ValueError:
             return None
-        complexity = ((body or {}).get("data") or {}).get("complexity") if isinstance(body, dict) else None
-        if isinstance(complexity, dict) and isinstance(complexity.get("query"), int):
-            return int(complexity["query"])
-        return None
+        data = body.get("data") if isinstance(body, dict) else None
+        complexity = data.get("complexity") if isinstance(data, dict) else None
+        return complexity if isinstance(complexity, dict) else None
+
+    @staticmethod
+    def _cost_of(response: requests.Response | None) -> int | None:
+        complexity = MondayStream._complexity_of(response)
+        query_cost = complexity.get("query") if complexity else None
+        return int(query_cost) if isinstance(query_cost, int | float) else None
 
     @override
     def calculate_sync_cost(

@@ -250,6 +250,10 @@ def _tags(raw: Mapping[str, Any], value: Any) -> Typed:
 
 
 def _file(raw: Mapping[str, Any], value: Any) -> Typed:
+    typed = raw.get("files")
+    if isinstance(typed, list) and all(isinstance(f, Mapping) and "asset_id" in f for f in typed):
+        # FileValue { files { ... on FileAssetValue { asset_id } } } when the query selects it.
+        return {"asset_ids": [_id(f["asset_id"]) for f in typed]}
     files = _obj(value).get("files") or []
     if not isinstance(files, list) or not all(isinstance(f, Mapping) for f in files):
         raise MalformedValueError("files is not a list of objects")

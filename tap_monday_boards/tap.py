@@ -8,6 +8,7 @@ is never echoed.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -209,6 +210,15 @@ def _schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list
     return errors
 
 
+def setting_defaults(schema: Mapping[str, Any] = CONFIG_SCHEMA) -> dict[str, Any]:
+    """Setting name -> documented default (settings without a default are absent)."""
+    return {
+        name: copy.deepcopy(prop["default"])
+        for name, prop in schema.get("properties", {}).items()
+        if "default" in prop
+    }
+
+
 def settings_errors(config: Mapping[str, Any], schema: Mapping[str, Any] = CONFIG_SCHEMA) -> list[str]:
     """Every problem with ``config``, each naming the setting and the rule; empty when it is valid.
 
@@ -253,7 +263,14 @@ class TapMondayBoards(Tap):
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Validate with our messages (naming the setting, never echoing the token) instead of the SDK's."""
+        """Fill defaults, then validate with our messages (naming the setting, never echoing the token).
+
+        The SDK does not apply schema defaults to ``self.config``; filling them here (the SDK calls this from
+        ``__init__``, before any stream exists) gives every stream and ``EngineSettings.from_config`` one
+        complete config with the documented defaults.
+        """
+        for name, default in setting_defaults().items():
+            self._config.setdefault(name, default)
         schema = dict(self.config_jsonschema)
         schema["properties"] = dict(schema.get("properties", {}))
         self.append_builtin_config(schema)

@@ -1,0 +1,101 @@
+"""The item record: shape per docs/architecture.md, schema validity, every emulator item parsed cleanly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tap_monday_boards.column_values import ColumnValueStats
+from tap_monday_boards.records import item_record
+from tap_monday_boards.schemas import ITEM_SCHEMA
+
+RAW_ITEM: dict[str, Any] = {
+    "id": "18265981856",
+    "name": "Launch plan",
+    "state": "active",
+    "created_at": "2024-07-23T12:36:05Z",
+    "updated_at": "2025-10-09T12:16:21Z",
+    "creator_id": "40000148",
+    "group": {"id": "topics", "title": "To do"},
+    "board": {"id": "18265960713"},
+    "parent_item": None,
+    "column_values": [
+        {"id": "status", "type": "status", "text": "Done", "value": '{"index":1}',
+         "label": "Done", "index": 1},
+        {"id": "numbers", "type": "numbers", "text": "7", "value": '"7"', "number": 7.0},
+        {"id": "connect", "type": "board_relation", "text": None, "value": None,
+         "display_value": "A", "linked_item_ids": ["9007199254740993"]},
+    ],
+}  # fmt: skip
+
+
+def validate(record: dict[str, Any]) -> None:
+    jsonschema.validate(record, ITEM_SCHEMA, format_checker=jsonschema.FormatChecker())
+
+
+def test_top_level_item_record() -> None:
+    record = item_record(RAW_ITEM)
+    validate(record)
+    assert record["id"] == "18265981856"
+    assert record["board_id"] == "18265960713"
+    assert (record["group_id"], record["group_title"]) == ("topics", "To do")
+    assert record["parent_item_id"] is None
+    assert record["_sdc_deleted_at"] is None
+    assert isinstance(record["column_values"], dict)
+    assert record["column_values"]["status"]["label"] == "Done"
+    assert record["column_values"]["numbers"]["number"] == 7
+    assert record["column_values"]["connect"]["linked_item_ids"] == ["9007199254740993"]
+    assert set(record) == set(ITEM_SCHEMA["properties"])
+
+
+def test_subitem_and_deleted_item() -> None:
+    raw = {**RAW_ITEM, "id": 42, "parent_item": {"id": 18265981856}, "state": "deleted", "creator_id": ""}
+    record = item_record(raw)
+    validate(record)
+    assert record["id"] == "42"
+    assert record["parent_item_id"] == "18265981856"
+    assert record["_sdc_deleted_at"] == RAW_ITEM["updated_at"]
+    assert record["creator_id"] is None
+
+
+def test_record_is_json_serialisable_and_column_values_not_an_array() -> None:
+    encoded = json.dumps(item_record(RAW_ITEM))
+    assert json.loads(encoded)["column_values"]["status"]["index"] == 1
+    assert ITEM_SCHEMA["properties"]["column_values"]["type"] == ["object", "null"]
+
+
+def test_schema_rejects_a_wrong_typed_field() -> None:
+    record = item_record(RAW_ITEM)
+    record["column_values"]["numbers"]["number"] = "seven"
+    with pytest.raises(jsonschema.ValidationError):
+        validate(record)
+
+
+def test_every_emulator_item_parses_without_problems() -> None:
+    """Ground truth from the emulator's store: every column type it generates parses, and agrees with text."""
+    store_mod = pytest.importorskip("tap_monday_boards.emulator.data", reason="emulator store not available")
+    store = store_mod.Store(seed=11, boards=2, items_per_board=40)
+    stats = ColumnValueStats()
+    seen_types: set[str] = set()
+    count = 0
+    for board_id in store.board_ids(include_subitem_boards=True):
+        board = store.board_obj(board_id)
+        for position in range(board.generated):
+            raw = store.render_item(board.item_base + position)
+            if raw is None:
+                continue
+            record = item_record(raw, stats)
+            validate(record)
+            count += 1
+            for column_id, entry in record["column_values"].items():
+                seen_types.add(entry["type"])
+                if entry["type"] == "status" and entry["text"]:
+                    assert entry["label"] == entry["text"], column_id
+                if entry["type"] == "numbers" and entry["text"]:
+                    assert entry["number"] == float(entry["text"]), column_id
+    assert count > 0
+    assert stats.problems == 0, stats.summary()
+    assert {"status", "numbers", "people", "board_relation", "subtasks"} <= seen_types
