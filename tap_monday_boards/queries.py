@@ -91,6 +91,15 @@ BOARDS_QUERY = (
     "columns { id title type description width archived settings_str } } }"
 )
 
+# Items engine: the boards to extract and what the detail query needs (column types for selection-aware
+# fragments; the subtasks column's settings_str names the subitems board).
+BOARDS_META_QUERY = (
+    "query BoardsMeta($ids: [ID!], $workspace_ids: [ID], $limit: Int!, $page: Int!, $state: State) { "
+    f"{COMPLEXITY_FIELDS} "
+    "boards(ids: $ids, workspace_ids: $workspace_ids, limit: $limit, page: $page, state: $state) { "
+    "id name type state workspace_id items_count columns { id type settings_str } } }"
+)
+
 WORKSPACES_QUERY = (
     "query Workspaces($limit: Int!, $page: Int!) { "
     f"{COMPLEXITY_FIELDS} "
@@ -137,6 +146,7 @@ ALL_QUERIES: dict[str, str] = {
     "HarvestFirstPage": HARVEST_FIRST_PAGE_QUERY,
     "HarvestNextPage": HARVEST_NEXT_PAGE_QUERY,
     "Boards": BOARDS_QUERY,
+    "BoardsMeta": BOARDS_META_QUERY,
     "Workspaces": WORKSPACES_QUERY,
     "Users": USERS_QUERY,
     "Teams": TEAMS_QUERY,

@@ -1,0 +1,171 @@
+"""Phase 1: the sequential cursor walk that harvests a board's item ids, resumable after cursor expiry.
+
+Why this shape (engine-notes.md): a board's ids can only be listed through one ``items_page`` cursor chain,
+which lives 60 minutes from its first page. The chain is ordered by ``__last_updated__`` ascending and each
+id is harvested with its ``updated_at``, so when the cursor expires a fresh chain can start at
+``updated_at >= last value seen``: items edited meanwhile move to the end and are seen again, which the
+per-board id set absorbs. Restarting from scratch would never finish on a board whose harvest outlives the
+cursor. The walk never waits for the record consumer: ids are tiny and only fetched records are bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_monday_boards import queries
+from tap_monday_boards.engine.settings import EngineSettings
+from tap_monday_boards.engine.transport import Request, Transport
+from tap_monday_boards.errors import CursorExpiredAPIError, Decision, DecisionKind, FatalAPIError
+
+logger = logging.getLogger(__name__)
+
+ORDER_COLUMN = "__last_updated__"
+MAX_CURSOR_RESUMES = 1_000
+"""Each resume makes progress (it starts at the last value seen), so this only stops a pathological loop."""
+HARVEST_PRIORITY = 1
+
+
+def updated_since_rule(timestamp: str) -> dict[str, Any]:
+    """``__last_updated__ >= timestamp`` in the form monday's own SDK uses (monday_api.md §8.1)."""
+    return {
+        "column_id": ORDER_COLUMN,
+        "compare_value": ["EXACT", timestamp],
+        "compare_attribute": "UPDATED_AT",
+        "operator": "greater_than_or_equals",
+    }
+
+
+def harvest_query_params(since: str | None) -> dict[str, Any]:
+    """Order by last update (resumable); with ``since``, only items updated at or after it."""
+    params: dict[str, Any] = {"order_by": [{"column_id": ORDER_COLUMN, "direction": "asc"}]}
+    if since:
+        params["rules"] = [updated_since_rule(since)]
+    return params
+
+
+@dataclass(slots=True)
+class HarvestState:
+    """Per-board harvest progress; ``seen`` guarantees no id is handed on twice."""
+
+    board_id: str
+    seen: set[int] = field(default_factory=set)
+    last_updated_at: str | None = None
+    pages: int = 0
+    resumes: int = 0
+    duplicates: int = 0
+    done: bool = False
+
+
+async def harvest_board(
+    transport: Transport,
+    settings: EngineSettings,
+    state: HarvestState,
+    on_ids: Callable[[list[str]], None],
+    *,
+    since: str | None = None,
+) -> None:
+    """Walk every page of ``state.board_id``; ``on_ids`` gets each page's new ids (never a repeat).
+
+    Raises:
+        FatalAPIError: the board does not exist / is unreadable (with monday's code and the board id).
+        CursorExpiredAPIError: only after ``MAX_CURSOR_RESUMES`` resumes.
+    """
+    board_id = state.board_id
+    limit = settings.harvest_page_size
+    resume_from = since
+    while True:
+        try:
+            await _walk_chain(transport, state, on_ids, resume_from, limit)
+        except CursorExpiredAPIError:
+            state.resumes += 1
+            if state.resumes > MAX_CURSOR_RESUMES:
+                raise
+            resume_from = _later(since, state.last_updated_at)
+            logger.info(
+                "board %s: cursor expired after %d ids; resuming from updated_at >= %s",
+                board_id,
+                len(state.seen),
+                resume_from,
+            )
+            continue
+        state.done = True
+        return
+
+
+def _later(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)  # ISO-8601 UTC strings of one format order like the instants they name
+
+
+async def _walk_chain(
+    transport: Transport,
+    state: HarvestState,
+    on_ids: Callable[[list[str]], None],
+    since: str | None,
+    limit: int,
+) -> None:
+    board_id = state.board_id
+    context = f"HarvestFirstPage board {board_id}"
+    data = await transport.send(
+        Request(
+            "HarvestFirstPage",
+            queries.HARVEST_FIRST_PAGE_QUERY,
+            {"board_ids": [board_id], "limit": limit, "query_params": harvest_query_params(since)},
+            kind="HarvestFirstPage",
+            units=limit,
+            priority=HARVEST_PRIORITY,
+            context=context,
+            stat_key=board_id,
+        )
+    )
+    boards = data.get("boards") or []
+    if not boards or boards[0] is None:
+        message = "board not returned (unknown, deleted or unreadable)"
+        raise FatalAPIError(Decision(DecisionKind.FATAL, None, "BoardNotFound", None, message, 200), context)
+    page = boards[0].get("items_page") or {}
+    while True:
+        _take(state, page.get("items") or [], on_ids)
+        state.pages += 1
+        cursor = page.get("cursor")
+        if not cursor:
+            return
+        data = await transport.send(
+            Request(
+                "HarvestNextPage",
+                queries.HARVEST_NEXT_PAGE_QUERY,
+                {"cursor": cursor, "limit": limit},
+                kind="HarvestNextPage",
+                units=limit,
+                priority=HARVEST_PRIORITY,
+                context=f"HarvestNextPage board {board_id}",
+                stat_key=board_id,
+            )
+        )
+        page = data.get("next_items_page") or {}
+
+
+def _take(state: HarvestState, items: list[dict[str, Any]], on_ids: Callable[[list[str]], None]) -> None:
+    fresh: list[str] = []
+    seen = state.seen
+    page_min: str | None = None
+    for item in items:
+        item_id = str(item["id"])
+        key = int(item_id)
+        updated = item.get("updated_at")
+        if updated and (page_min is None or updated < page_min):
+            page_min = updated
+        if key in seen:
+            state.duplicates += 1
+            continue
+        seen.add(key)
+        fresh.append(item_id)
+    if page_min is not None:
+        # The smallest value of the latest page, not the largest seen: an item edited during the walk shows
+        # its new (later) updated_at at its old position, and resuming from it would skip items in between.
+        state.last_updated_at = page_min
+    if fresh:
+        on_ids(fresh)

@@ -1,0 +1,204 @@
+"""One aiohttp session for the engine; ``send`` = governor + HTTP + :func:`errors.classify` + retries.
+
+Why here and only here: every retry must wait for the governor again (a retried request costs budget like
+any other), every answer must be classified by the same table as the SDK streams use, and a retry must
+happen before any record of that answer is handed on, so nothing is emitted twice. Callers get parsed
+``data`` or a typed exception:
+
+* :class:`~tap_monday_boards.errors.CursorExpiredAPIError` - the harvest starts a fresh chain;
+* :class:`RequestTimeoutError` - after ``max_timeouts`` consecutive timeouts (the fetch splits the batch);
+* :class:`~tap_monday_boards.errors.FatalAPIError` / ``AuthenticationAPIError`` - at once, never retried;
+* :class:`~tap_monday_boards.errors.RetryableAPIError` - when the retry budget is spent.
+
+The token is only ever placed in the ``Authorization`` header; no log line or error contains headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from tap_monday_boards.engine.governor import Governor, Permit
+from tap_monday_boards.engine.settings import EngineSettings
+from tap_monday_boards.errors import (
+    Decision,
+    DecisionKind,
+    MondayAPIError,
+    RetryableAPIError,
+    classify,
+    error_for,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_RATE_LIMIT_RETRIES = 30
+"""Rate-limit answers are waited out rather than counted against ``max_retries`` (they are expected on
+low plans); this only stops a server that never lets us through."""
+
+_DECODER = msgspec.json.Decoder()
+
+
+class RequestTimeoutError(MondayAPIError):
+    """The same request timed out ``max_timeouts`` times in a row: the caller should make it smaller."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One GraphQL request and how the governor should account for it."""
+
+    operation: str
+    query: str
+    variables: Mapping[str, Any]
+    kind: str
+    """governor cost class, e.g. ``ItemsByIds:<board>``."""
+    units: int = 1
+    """cost scales with this (ids in a batch, page size)."""
+    priority: int = 0
+    context: str = ""
+    """names the operation and board in logs and errors."""
+    stat_key: str | None = None
+    """retries are counted under this key (the board id)."""
+
+
+class Transport:
+    """Owns the aiohttp session; create inside the engine's loop, close on every exit path."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        governor: Governor,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.governor = governor
+        self._sleep = sleep
+        self._rng = rng or random.Random(0)
+        self._session: aiohttp.ClientSession | None = None
+        self.retries: Counter[str] = Counter()
+        self.requests = 0
+        self._headers = {
+            "Authorization": settings.api_token,
+            "API-Version": settings.api_version,
+            "Content-Type": "application/json",
+            "User-Agent": settings.user_agent,
+        }
+
+    async def __aenter__(self) -> Transport:
+        connector = aiohttp.TCPConnector(limit=max(1, self.settings.max_concurrency) + 4)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout),
+            json_serialize=lambda obj: msgspec.json.encode(obj).decode(),
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential with "equal jitter": never ~0 (no hot loop), never synchronised across tasks."""
+        step = min(self.settings.backoff_max_s, self.settings.backoff_base_s * (2**attempt))
+        return step / 2 + self._rng.uniform(0.0, step / 2)
+
+    async def _post(self, request: Request) -> tuple[int, Mapping[str, str], Any]:
+        """One HTTP exchange. Returns (status, headers, parsed body or raw bytes if not JSON)."""
+        assert self._session is not None, "Transport used outside its context"
+        payload = {"query": request.query, "variables": request.variables, "operationName": request.operation}
+        async with self._session.post(
+            self.settings.api_url, data=msgspec.json.encode(payload), headers=self._headers
+        ) as response:
+            raw = await response.read()
+            try:
+                body: Any = _DECODER.decode(raw) if raw else None
+            except msgspec.DecodeError:
+                body = raw
+            return response.status, response.headers, body
+
+    async def send(self, request: Request, *, max_timeouts: int | None = None) -> dict[str, Any]:
+        """Send until a usable answer; returns the body's ``data`` (``complexity`` included)."""
+        attempts = rate_limited = timeouts = 0
+        while True:
+            permit = await self.governor.acquire(request.kind, request.units, priority=request.priority)
+            decision, data = await self._exchange(request, permit)
+            if decision is None:  # timeout or connection error: no answer at all
+                timeouts = timeouts + 1 if data == "timeout" else 0
+                if max_timeouts is not None and timeouts >= max_timeouts:
+                    raise RequestTimeoutError(
+                        Decision(DecisionKind.RETRY_BACKOFF, None, None, None, "request timed out", 0),
+                        request.context,
+                    )
+                decision = Decision(DecisionKind.RETRY_BACKOFF, None, None, None, str(data), 0)
+            elif decision.kind is DecisionKind.OK:
+                assert isinstance(data, dict)
+                return data
+            else:
+                timeouts = 0
+            if not decision.retryable:
+                raise error_for(decision, request.context)
+            if decision.kind is DecisionKind.RETRY_AFTER:
+                rate_limited += 1
+                if rate_limited > MAX_RATE_LIMIT_RETRIES:
+                    raise RetryableAPIError(decision, request.context)
+                paused = self.governor.on_rate_limited(decision.wait_s or 0.0)
+                self._count_retry(request, decision, rate_limited, MAX_RATE_LIMIT_RETRIES, paused)
+                continue
+            attempts += 1
+            if attempts > self.settings.max_retries:
+                raise RetryableAPIError(decision, f"{request.context} after {attempts} attempts")
+            delay = self._backoff(attempts - 1)
+            if decision.wait_s:
+                delay = max(delay, self.governor.on_rate_limited(decision.wait_s))
+            self._count_retry(request, decision, attempts, self.settings.max_retries, delay)
+            await self._sleep(delay)
+
+    async def _exchange(self, request: Request, permit: Permit) -> tuple[Decision | None, Any]:
+        """Send once under ``permit``; settle the governor with the answer's real cost."""
+        settled = False
+        try:
+            self.requests += 1
+            status, headers, body = await self._post(request)
+            data = body.get("data") if isinstance(body, dict) else None
+            complexity = data.get("complexity") if isinstance(data, dict) else None
+            self.governor.settle(permit, complexity if isinstance(complexity, dict) else None)
+            settled = True
+            decision = classify(
+                status, headers, body, default_wait_s=self.settings.rate_limit_default_wait_s
+            )
+            return decision, data
+        except TimeoutError:
+            return None, "timeout"
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            return None, f"connection error: {type(exc).__name__}"
+        finally:
+            if not settled:
+                self.governor.release(permit)
+
+    def _count_retry(
+        self, request: Request, decision: Decision, attempt: int, limit: int, wait: float
+    ) -> None:
+        if request.stat_key is not None:
+            self.retries[request.stat_key] += 1
+        logger.warning(
+            "%s: retrying (%s) attempt %d/%d in %.1f s: %s",
+            request.context or request.operation,
+            decision.kind.value,
+            attempt,
+            limit,
+            wait,
+            decision.describe(),
+        )
