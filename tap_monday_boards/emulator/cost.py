@@ -83,9 +83,7 @@ class HeuristicCostModel:
         operation = select_operation(document, operation_name)
         if operation is None:
             return 0
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         root = schema.mutation_type if operation.operation.value == "mutation" else schema.query_type
         if root is None:
             return 0

@@ -1,16 +1,448 @@
-"""Deterministic monday.com account data (placeholder; full generator follows)."""
+"""Deterministic account data with O(changes) memory: the emulator's ``Store``.
+
+A board of a million items must be servable without holding a million items, so nothing per item is stored:
+
+* item ids are computable: ``ITEM_ID_BASE + board_index * BOARD_SPAN + position`` (subitems live at
+  ``+ SUB_OFFSET + 4 * parent_position + j`` on the board's subitems board);
+* every generated attribute comes from a 64-bit hash of (seed, item id); column values are picked from small
+  per-column pools of pre-rendered values (``POOL`` variants each): rendering an item is a few dict lookups;
+* generated timestamps grow with the position (``updated_at`` stays inside the item's creation slot), so
+  untouched items are already in ``__last_updated__`` order and a range filter is a binary search;
+* only changes are stored, in ``_changes`` (an overlay keyed by item id) — created items included.
+
+Boards, groups, columns, users etc. are small and materialized (see entities.py). The change API lives in
+changes.py (a mixin) and the listing/cursor logic in listing.py.
+"""
 
 from __future__ import annotations
 
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
 
-class Store:
-    """Account data derived from a seed."""
+from tap_monday_boards.emulator.changes import ChangesMixin, ItemChange
+from tap_monday_boards.emulator.clock import Clock, FakeClock
+from tap_monday_boards.emulator.columns import (
+    COLORS_GROUPS,
+    MAIN_BOARD_TYPES,
+    STATUS_LABELS,
+    SUBITEM_BOARD_TYPES,
+    WORDS,
+    ColumnDef,
+    iso,
+    random_raw,
+    render_value,
+)
+from tap_monday_boards.emulator.entities import Account, generate_account
 
-    def __init__(self, seed: int = 0, boards: int = 3, items_per_board: int | list[int] = 100) -> None:
+ITEM_ID_BASE = 10_000_000_000
+BOARD_SPAN = 100_000_000
+SUB_OFFSET = 50_000_000
+POOL = 61
+BOARD_ID_BASE = 1_800_000_000
+GEN_EPOCH = 1_704_067_200  # 2024-01-01T00:00:00Z: generated history starts here
+HISTORY_S = 365 * 86_400  # and spans one year, ending before the FakeClock default (2026-01-01)
+NONACTIVE_PERIOD = 50  # one item in 50 is archived or deleted
+SUBITEM_COUNT_SCAN_MAX = 200_000  # above this many parents a subitems board reports an estimated items_count
+_MASK = (1 << 64) - 1
+
+
+def mix64(x: int) -> int:
+    """splitmix64 finalizer: a fast, well-spread 64-bit hash of an int."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+@dataclass(slots=True)
+class Board:
+    """One board: its GraphQL dict plus what item generation needs."""
+
+    index: int
+    id: str
+    info: dict[str, Any]
+    columns: list[ColumnDef]
+    groups: list[dict[str, Any]]
+    generated: int  # items generated (positions 0..generated-1)
+    created_ts: int
+    spacing: int  # seconds between consecutive generated items
+    sub_board: Board | None = None
+    parent_board: Board | None = None
+    pools: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    empties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created_ids: list[int] = field(default_factory=list)  # items added through the change API
+    touched: set[int] = field(default_factory=set)  # positions with an entry in the change overlay
+    activity: list[dict[str, Any]] = field(default_factory=list)  # newest last
+
+    @property
+    def is_sub(self) -> bool:
+        """True for a ``sub_items_board``."""
+        return self.parent_board is not None
+
+    @property
+    def item_base(self) -> int:
+        """Item id of position 0 on this board."""
+        base = ITEM_ID_BASE + (self.parent_board or self).index * BOARD_SPAN
+        return base + SUB_OFFSET if self.is_sub else base
+
+    @property
+    def positions(self) -> int:
+        """Exclusive upper bound of positions (generated + created)."""
+        if self.is_sub:
+            return 4 * self.parent_board.generated if self.parent_board else 0
+        return self.generated + len(self.created_ids)
+
+
+class Store(ChangesMixin):
+    """Deterministic account data for the emulator (see module docstring).
+
+    ``items_per_board`` is one count for every board or a list (one per board), e.g. ``[1_000_000, 50]``.
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        boards: int = 3,
+        items_per_board: int | list[int] = 100,
+        *,
+        clock: Clock | None = None,
+        subitems: bool = True,
+    ) -> None:
         self.seed = seed
-        self.n_boards = boards
-        self.items_per_board = items_per_board
+        self.clock: Clock = clock or FakeClock()
+        self._salt = mix64(seed * 0x2545F4914F6CDD1D + 1)
+        self._lock = threading.RLock()
+        self.lock = self._lock  # held by the executor while a request reads the store
+        self._changes: dict[int, ItemChange] = {}
+        rng = random.Random(seed)
+        self.account: Account = generate_account(rng)
+        self._context: dict[str, Any] = {
+            "users": self.account.user_names,
+            "tags": self.account.tag_names,
+            "items": _ItemNames(self),
+        }
+        counts = items_per_board if isinstance(items_per_board, list) else [items_per_board] * boards
+        self._boards: dict[str, Board] = {}
+        self._main: list[Board] = []
+        for index, count in enumerate(counts):
+            board = self._make_board(rng, index, count, subitems=subitems)
+            self._main.append(board)
+            self._boards[board.id] = board
+            if board.sub_board is not None:
+                self._boards[board.sub_board.id] = board.sub_board
+        for board in self._boards.values():
+            self._fill_pools(rng, board)
 
-    def board_ids(self) -> list[str]:
-        """Ids of all boards."""
-        return []
+    # ----- boards ---------------------------------------------------------------------------------------
+
+    def board_ids(self, *, include_subitem_boards: bool = False) -> list[str]:
+        """Ids of the top-level boards (and their subitems boards when asked), in creation order."""
+        if include_subitem_boards:
+            return list(self._boards)
+        return [b.id for b in self._main]
+
+    def board(self, board_id: str) -> dict[str, Any] | None:
+        """The board's GraphQL dict (with ``items_count`` kept current), or None when unknown."""
+        found = self._boards.get(str(board_id))
+        return None if found is None else found.info
+
+    def board_obj(self, board_id: str) -> Board | None:
+        """Internal board record (listing and resolvers use it)."""
+        return self._boards.get(str(board_id))
+
+    def subitem_board_id(self, board_id: str) -> str | None:
+        """Id of the ``sub_items_board`` that holds the subitems of ``board_id``."""
+        found = self._boards.get(str(board_id))
+        return found.sub_board.id if found and found.sub_board else None
+
+    def _make_board(self, rng: random.Random, index: int, count: int, *, subitems: bool) -> Board:
+        board_id = str(BOARD_ID_BASE + index * 1_000 + rng.randrange(100))
+        created_ts = GEN_EPOCH + index * 3_600
+        spacing = max(4, min(3_600, HISTORY_S // max(count, 1)))
+        groups = [
+            {
+                "id": f"group_mk{mix64(self._salt + index * 16 + g) % 36**5:05x}"[:14],
+                "title": title,
+                "color": COLORS_GROUPS[g % len(COLORS_GROUPS)],
+                "position": f"{(g + 1) * 65536:.1f}",
+                "archived": False,
+                "deleted": False,
+            }
+            for g, title in enumerate(("To do", "In progress", "Done", "Backlog"))
+        ]
+        name = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} tracker"
+        workspace = self.account.workspaces[index % len(self.account.workspaces)]
+        owners = rng.sample(self.account.user_ids, k=2)
+        board = Board(index, board_id, {}, [], groups, count, created_ts, spacing)
+        columns = [self._column(t, board_id, n) for n, t in enumerate(MAIN_BOARD_TYPES)]
+        if subitems:
+            sub = Board(
+                index,
+                str(int(board_id) + 500),
+                {},
+                [],
+                [dict(groups[0], id="topics", title="Subitems")],
+                0,
+                created_ts,
+                spacing,
+                parent_board=board,
+            )
+            sub.columns = [self._column(t, sub.id, n) for n, t in enumerate(SUBITEM_BOARD_TYPES)]
+            board.sub_board = sub
+            sub.info = self._board_info(
+                sub, f"Subitems of {name}", workspace["id"], owners, "sub_items_board"
+            )
+            settings = {"boardIds": [int(sub.id)], "allowMultipleItems": True}
+            columns = [
+                ColumnDef(c.id, c.title, c.type, settings) if c.type == "subtasks" else c for c in columns
+            ]
+        board.columns = [c for c in columns if subitems or c.type != "subtasks"]
+        board.info = self._board_info(board, name, workspace["id"], owners, "board")
+        return board
+
+    def _column(self, column_type: str, board_id: str, n: int) -> ColumnDef:
+        suffix = f"{mix64(self._salt ^ (int(board_id) * 64 + n)) % 36**6:06x}"[:6]
+        settings: dict[str, Any] = {}
+        if column_type == "status":
+            settings = {"labels": {str(i): label for i, label in enumerate(STATUS_LABELS)}}
+        elif column_type == "board_relation":
+            settings = {"boardIds": [BOARD_ID_BASE]}
+        return ColumnDef(
+            f"{column_type}_mk{suffix}", column_type.replace("_", " ").title(), column_type, settings
+        )
+
+    def _board_info(self, board: Board, name: str, workspace_id: str, owners: list[str], kind: str) -> dict:
+        users = {u["id"]: u for u in self.account.users}
+        return {
+            "id": board.id,
+            "name": name,
+            "description": None if board.is_sub else f"Tracks {name.lower()}",
+            "state": "active",
+            "board_kind": "public",
+            "type": kind,
+            "workspace_id": workspace_id,
+            "board_folder_id": None,
+            "permissions": "everyone",
+            "url": f"https://example.monday.com/boards/{board.id}",
+            "created_at": iso(board.created_ts),
+            "updated_at": iso(board.created_ts + HISTORY_S),
+            "items_count": 0,
+            "owners": [users[o] for o in owners],
+            "tags": [] if board.is_sub else self.account.tags[board.index % 3 : board.index % 3 + 2],
+            "groups": board.groups,
+            "columns": [c.as_dict() for c in board.columns],
+        }
+
+    def _fill_pools(self, rng: random.Random, board: Board) -> None:
+        at = iso(board.created_ts)
+        ctx = self.render_context()
+        other = self._main[(board.index + 1) % len(self._main)]
+        for column in board.columns:
+            board.empties[column.id] = render_value(column, None, at, ctx)
+            if column.type in ("subtasks", "dependency"):
+                continue  # item-specific, rendered per item
+            pool = []
+            for _ in range(POOL):
+                if column.type == "board_relation":
+                    picks = sorted(
+                        {rng.randrange(min(other.generated, 50) or 1) for _ in range(rng.randrange(3))}
+                    )
+                    raw = [str(other.item_base + p) for p in picks]
+                else:
+                    raw = random_raw(column.type, rng, self.account.user_ids, list(self.account.tag_names))
+                pool.append(render_value(column, raw, at, ctx))
+            board.pools[column.id] = pool
+        board.info["items_count"] = self.count_active(board)
+
+    def render_context(self) -> dict[str, Any]:
+        """Lookups renderers use to build ``text``: user names, tag names, item names (computed lazily)."""
+        return self._context
+
+    # ----- item identity --------------------------------------------------------------------------------
+
+    def locate(self, item_id: int) -> tuple[Board, int] | None:
+        """(board, position) of an existing item id, or None."""
+        offset = item_id - ITEM_ID_BASE
+        if offset < 0:
+            return None
+        index, rest = divmod(offset, BOARD_SPAN)
+        if index >= len(self._main):
+            return None
+        board = self._main[index]
+        if rest < SUB_OFFSET:
+            return (board, rest) if rest < board.positions else None
+        sub, pos = board.sub_board, rest - SUB_OFFSET
+        if sub is None or pos >= sub.positions or pos % 4 >= self.subitem_count(board, pos // 4):
+            return None
+        return sub, pos
+
+    def hash_of(self, item_id: int) -> int:
+        """The 64-bit hash every generated attribute of the item derives from."""
+        return mix64(self._salt ^ item_id)
+
+    def subitem_count(self, board: Board, position: int) -> int:
+        """Generated subitems of a main-board item (about 10% of items have 1-3)."""
+        if board.sub_board is None or position >= board.generated:
+            return 0
+        h = self.hash_of(board.item_base + position)
+        return 1 + h % 3 if (h >> 8) % 10 == 0 else 0
+
+    def generated_state(self, board: Board, position: int) -> str:
+        """State of a generated item: every NONACTIVE_PERIOD-th item archived or deleted (seed-shifted).
+
+        Generated subitems are all active.
+        """
+        if board.is_sub:
+            return "active"
+        k = position + self._salt % NONACTIVE_PERIOD
+        if k % NONACTIVE_PERIOD:
+            return "active"
+        return "archived" if (k // NONACTIVE_PERIOD) % 2 == 0 else "deleted"
+
+    def generated_times(self, board: Board, position: int) -> tuple[int, int]:
+        """(created, updated) epoch seconds; both strictly increase with the position on the board."""
+        if board.is_sub:
+            parent = board.parent_board
+            assert parent is not None
+            created = parent.created_ts + (position // 4) * parent.spacing + position % 4
+            return created, created
+        created = board.created_ts + position * board.spacing
+        return created, created + self.hash_of(board.item_base + position) % board.spacing
+
+    def item_name(self, item_id: int) -> str:
+        """Current name of an item (changed name when renamed)."""
+        change = self._changes.get(item_id)
+        if change is not None and change.name is not None:
+            return change.name
+        found = self.locate(item_id)
+        if found is None:
+            return f"Item {item_id}"
+        board, pos = found
+        word = WORDS[(self.hash_of(item_id) >> 32) % len(WORDS)]
+        return f"Subitem {pos // 4 + 1}.{pos % 4 + 1}" if board.is_sub else f"{word.title()} task {pos + 1}"
+
+    def count_active(self, board: Board) -> int:
+        """Active items on the board (O(changes) for main boards: the generated pattern is arithmetic)."""
+        if board.is_sub:
+            parent = board.parent_board
+            assert parent is not None
+            if parent.generated > SUBITEM_COUNT_SCAN_MAX:  # an exact count would scan every parent
+                return parent.generated // 5
+            return sum(
+                1
+                for pos in self.iter_positions(board, 0, board.positions)
+                if self.state_of(board, pos) == "active"
+            )
+        shift = self._salt % NONACTIVE_PERIOD
+        nonactive = (board.generated - 1 + shift) // NONACTIVE_PERIOD - (shift - 1) // NONACTIVE_PERIOD
+        count = board.generated - nonactive + len(board.created_ids)
+        for item_id, change in self._changes.items():
+            found = self.locate(item_id)
+            if found is None or found[0] is not board or change.state is None:
+                continue
+            was = "active" if found[1] >= board.generated else self.generated_state(board, found[1])
+            count += (change.state == "active") - (was == "active")
+        return count
+
+    def iter_positions(self, board: Board, start: int, stop: int, step: int = 1) -> Any:
+        """Existing positions from ``start`` toward ``stop`` (exclusive); skips absent subitem slots."""
+        for pos in range(start, stop, step):
+            if not board.is_sub or pos % 4 < self.subitem_count(board.parent_board, pos // 4):  # type: ignore[arg-type]
+                yield pos
+
+    def change_of(self, item_id: int) -> ItemChange | None:
+        """The overlay entry of an item (None when it was never changed)."""
+        return self._changes.get(item_id)
+
+    def state_of(self, board: Board, position: int) -> str:
+        """Current state of the item at ``position``."""
+        change = self._changes.get(board.item_base + position)
+        if change is not None and change.state is not None:
+            return change.state
+        return self.generated_state(board, position)
+
+    # ----- rendering ------------------------------------------------------------------------------------
+
+    def render_item(self, item_id: int | str) -> dict[str, Any] | None:
+        """The item exactly as ``items(ids:)`` returns it with every field selected (None when unknown)."""
+        item_id = int(item_id)
+        found = self.locate(item_id)
+        if found is None:
+            return None
+        board, pos = found
+        h = self.hash_of(item_id)
+        change = self._changes.get(item_id)
+        created, updated = self.generated_times(board, pos)
+        users = self.account.users
+        group = board.groups[(h >> 16) % len(board.groups)]
+        creator = users[(h >> 24) % len(users)]["id"]
+        if change is not None:
+            created = change.created_ts or created
+            updated = change.updated_ts or updated
+            group = next((g for g in board.groups if g["id"] == change.group_id), group)
+            creator = change.creator_id or creator
+        values = self._column_values(board, pos, h, change)
+        parent = None
+        subitems: list[dict[str, Any]] = []
+        if board.is_sub:
+            parent = {"id": str(board.parent_board.item_base + pos // 4)}  # type: ignore[union-attr]
+        elif board.sub_board is not None:
+            base = board.sub_board.item_base + 4 * pos
+            subitems = [{"id": str(base + j)} for j in range(self.subitem_count(board, pos))]
+        return {
+            "id": str(item_id),
+            "name": self.item_name(item_id),
+            "state": self.state_of(board, pos),
+            "created_at": iso(created),
+            "updated_at": iso(updated),
+            "creator_id": creator,
+            "group": group,
+            "board": board.info,
+            "parent_item": parent,
+            "subitems": subitems,
+            "column_values": values,
+        }
+
+    def updated_ts(self, board: Board, position: int) -> int:
+        """Current ``updated_at`` (epoch seconds) of the item at ``position``."""
+        change = self._changes.get(board.item_base + position)
+        if change is not None and change.updated_ts:
+            return change.updated_ts
+        return self.generated_times(board, position)[1]
+
+    def _column_values(
+        self, board: Board, pos: int, h: int, change: ItemChange | None
+    ) -> list[dict[str, Any]]:
+        out = []
+        fresh = pos >= board.generated and not board.is_sub
+        for n, column in enumerate(board.columns):
+            if change is not None and column.id in change.values:
+                out.append(change.values[column.id])
+            elif fresh:
+                out.append(board.empties[column.id])
+            elif column.type == "subtasks":
+                base = board.sub_board.item_base + 4 * pos  # type: ignore[union-attr]
+                ids = [str(base + j) for j in range(self.subitem_count(board, pos))]
+                out.append(render_value(column, ids, iso(board.created_ts), self.render_context()))
+            elif column.type == "dependency":
+                ids = [str(board.item_base + pos - 1)] if pos and h % 4 == 0 else []
+                out.append(render_value(column, ids, iso(board.created_ts), self.render_context()))
+            else:
+                out.append(board.pools[column.id][((h * (2 * n + 1)) >> 29) % POOL])
+        return out
+
+
+class _ItemNames:
+    """Mapping-like view item id (string) -> current name, so renderers never hold all names."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get(self, item_id: str, default: str | None = None) -> str | None:
+        """Name of the item, ``default`` when the id is not numeric."""
+        try:
+            return self._store.item_name(int(item_id))
+        except ValueError:
+            return default

@@ -20,10 +20,18 @@ from graphql import (
     parse,
     validate,
 )
+from graphql import execute as graphql_execute
 
 from tap_monday_boards.emulator.clock import Clock
 from tap_monday_boards.emulator.cost import CostModel, HeuristicCostModel
 from tap_monday_boards.emulator.data import Store
+from tap_monday_boards.emulator.listing import Paginator
+from tap_monday_boards.emulator.resolvers import Context, field_resolver
+
+REQUEST_LEVEL_CODES = frozenset({"CursorException", "InvalidArgumentException"})
+"""Error codes that null the whole ``data`` (the request as a whole was refused)."""
+
+DEFAULT_VERSION = {"kind": "current", "value": "2026-10", "display_name": "Current"}
 
 _SCHEMA_LOCK = threading.Lock()
 _SCHEMA: GraphQLSchema | None = None
@@ -76,6 +84,8 @@ class Executor:
         self.schema = load_schema()
         self._documents: dict[str, _Prepared] = {}
         self._lock = threading.Lock()
+        self.paginator = Paginator(store, clock, cursor_ttl_s)
+        self.version: dict[str, Any] = dict(DEFAULT_VERSION)
 
     def prepare(self, query: str) -> _Prepared:
         """Parse and validate ``query`` once; later calls with the same text hit the cache."""
@@ -112,13 +122,31 @@ class Executor:
         *,
         complexity: dict[str, Any] | None = None,
     ) -> ExecResult:
-        """Run the request. Parse/validation failures give ``data: None`` and cost 0."""
+        """Run the request. Parse/validation failures give ``data: None`` and cost 0.
+
+        Application errors that make the whole request meaningless (``CursorException``,
+        ``InvalidArgumentException``) also give ``data: None``, as monday answers them.
+        """
         prepared = self.prepare(query)
         if prepared.document is None:
             return ExecResult(None, list(prepared.errors), 0)
         cost = self.cost_model.estimate(self.schema, prepared.document, operation_name, variables)
-        from tap_monday_boards.emulator.resolvers import run  # noqa: PLC0415 - filled in next increment
-
-        return run(
-            self, prepared.document, variables, operation_name, complexity=complexity, cost=cost
-        )
+        complexity = complexity or {"before": 0, "after": 0, "query": cost, "reset_in_x_seconds": 0}
+        context = Context(self.store, self.paginator, complexity, self.version)
+        with self.store.lock:
+            result = graphql_execute(
+                self.schema,
+                prepared.document,
+                None,
+                context,
+                dict(variables or {}),
+                operation_name,
+                field_resolver,
+            )
+        errors = [e.formatted for e in result.errors or []]
+        data = result.data
+        if data is None and errors and all("path" not in e for e in errors):
+            return ExecResult(None, errors, 0)  # variables did not coerce: nothing ran
+        if any((e.get("extensions") or {}).get("code") in REQUEST_LEVEL_CODES for e in errors):
+            data = None
+        return ExecResult(data, errors, cost)  # type: ignore[arg-type]

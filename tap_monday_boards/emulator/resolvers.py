@@ -1,33 +1,318 @@
-"""Field resolution over the Store (placeholder: root complexity/version only)."""
+"""Field resolvers for graphql-core execution over the Store's plain dicts.
+
+Most fields are plain dict keys (graphql-core's default resolver reads them); the table ``RESOLVERS`` names
+the fields that take arguments or need the store. Application errors are raised as :class:`QueryError` and
+become GraphQL errors with ``extensions.code``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphql import DocumentNode, execute
+from graphql import GraphQLError, GraphQLResolveInfo, default_field_resolver
+
+from tap_monday_boards.emulator.columns import iso
+from tap_monday_boards.emulator.data import Store, mix64
+from tap_monday_boards.emulator.listing import Paginator, QueryError, parse_time
 
 if TYPE_CHECKING:
-    from tap_monday_boards.emulator.execute import ExecResult, Executor
+    from tap_monday_boards.emulator.data import Board
+
+MAX_ITEMS_IDS = 100
+UPDATES_PER_ITEMS = 5  # one generated update per this many items, capped by MAX_BOARD_UPDATES
+MAX_BOARD_UPDATES = 1_000
 
 
-def run(
-    executor: Executor,
-    document: DocumentNode,
-    variables: Mapping[str, Any] | None,
-    operation_name: str | None,
+@dataclass(slots=True)
+class Context:
+    """Per-request state handed to resolvers."""
+
+    store: Store
+    paginator: Paginator
+    complexity: dict[str, Any]
+    version: dict[str, Any]
+
+
+Resolver = Callable[..., Any]
+
+
+def _page(rows: list[Any], limit: int | None, page: int | None) -> list[Any]:
+    if not limit or limit < 1:
+        return rows
+    start = (max(page or 1, 1) - 1) * limit
+    return rows[start : start + limit]
+
+
+def _ids(values: list[Any] | None) -> set[str] | None:
+    return None if values is None else {str(v) for v in values}
+
+
+# ----- Query ----------------------------------------------------------------------------------------------
+
+
+def q_boards(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+    store: Store = info.context.store
+    ids = _ids(args.get("ids"))
+    workspaces = _ids(args.get("workspace_ids"))
+    state = args.get("state") or "active"
+    kind = args.get("board_kind")
+    rows = []
+    for board_id in store.board_ids(include_subitem_boards=True):
+        board = store.board(board_id)
+        assert board is not None
+        if ids is not None and board_id not in ids:
+            continue
+        if workspaces is not None and board["workspace_id"] not in workspaces:
+            continue
+        if state != "all" and board["state"] != state:
+            continue
+        if kind is not None and board["board_kind"] != kind:
+            continue
+        rows.append(board)
+    return _page(rows, args.get("limit"), args.get("page"))
+
+
+def q_items(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+    return items_by_ids(info.context.store, **args)
+
+
+def items_by_ids(
+    store: Store,
     *,
-    complexity: dict[str, Any] | None,
-    cost: int,
-) -> ExecResult:
-    """Execute with graphql-core."""
-    from tap_monday_boards.emulator.execute import ExecResult  # noqa: PLC0415
+    ids: list[str] | None = None,
+    limit: int | None = 25,
+    page: int | None = 1,
+    newest_first: bool | None = None,
+    exclude_nonactive: bool | None = None,
+) -> list[dict[str, Any]]:
+    """Root ``items``: at most 100 ids, ``limit`` (default 25) per page, unknown ids simply absent."""
+    if not ids:
+        raise QueryError("items requires the ids argument", "InvalidArgumentException")
+    if len(ids) > MAX_ITEMS_IDS:
+        raise QueryError(
+            f"items accepts at most {MAX_ITEMS_IDS} ids, got {len(ids)}", "InvalidArgumentException"
+        )
+    if limit is not None and limit > MAX_ITEMS_IDS:
+        raise QueryError(f"items limit must be at most {MAX_ITEMS_IDS}", "InvalidArgumentException")
+    wanted = sorted({int(i) for i in ids if str(i).isdigit()}, reverse=bool(newest_first))
+    rows = []
+    for item_id in wanted:
+        item = store.render_item(item_id)
+        if item is None or (exclude_nonactive and item["state"] != "active"):
+            continue
+        rows.append(item)
+    return _page(rows, limit if limit is not None else 25, page)
 
-    root = {
-        "complexity": complexity or {"before": 0, "after": 0, "query": cost, "reset_in_x_seconds": 0},
-        "version": {"kind": "current", "value": "2026-10", "display_name": "Current"},
-    }
-    result = execute(executor.schema, document, root, variable_values=dict(variables or {}),
-                     operation_name=operation_name)
-    errors = [e.formatted for e in result.errors or []]
-    return ExecResult(result.data, errors, cost)  # type: ignore[arg-type]
+
+def q_next_items_page(_: Any, info: GraphQLResolveInfo, cursor: str, limit: int = 25) -> dict[str, Any]:
+    return info.context.paginator.next_page(cursor, limit)
+
+
+def q_users(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+    ids = _ids(args.get("ids"))
+    rows = [
+        u
+        for u in info.context.store.account.users
+        if (ids is None or u["id"] in ids) and (args.get("non_active") or not u["is_deleted"])
+    ]
+    if args.get("newest_first"):
+        rows.reverse()
+    return _page(rows, args.get("limit"), args.get("page"))
+
+
+def q_teams(_: Any, info: GraphQLResolveInfo, ids: list[str] | None = None) -> list[dict[str, Any]]:
+    wanted = _ids(ids)
+    return [t for t in info.context.store.account.teams if wanted is None or t["id"] in wanted]
+
+
+def q_workspaces(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+    ids = _ids(args.get("ids"))
+    state = args.get("state") or "active"
+    rows = [
+        w
+        for w in info.context.store.account.workspaces
+        if (ids is None or w["id"] in ids)
+        and (state == "all" or w["state"] == state)
+        and (args.get("kind") is None or w["kind"] == args["kind"])
+    ]
+    return _page(rows, args.get("limit"), args.get("page"))
+
+
+def q_tags(_: Any, info: GraphQLResolveInfo, ids: list[str] | None = None) -> list[dict[str, Any]]:
+    wanted = _ids(ids)
+    return [t for t in info.context.store.account.tags if wanted is None or t["id"] in wanted]
+
+
+def q_updates(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+    store: Store = info.context.store
+    rows = [u for b in store.board_ids() for u in board_updates(store, store.board_obj(b))]  # type: ignore[arg-type]
+    rows.sort(key=lambda u: (u["created_at"], u["id"]), reverse=True)
+    ids = _ids(args.get("ids"))
+    rows = [u for u in rows if ids is None or u["id"] in ids]
+    return _page(rows, min(args.get("limit") or 25, 100), args.get("page"))
+
+
+def q_me(_: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
+    return info.context.store.account.users[0]
+
+
+# ----- Board ----------------------------------------------------------------------------------------------
+
+
+def b_items_page(board: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+    ctx: Context = info.context
+    cursor, params = args.get("cursor"), args.get("query_params")
+    if cursor is not None and params is not None:
+        raise QueryError("cursor and query_params cannot be used together", "InvalidArgumentException")
+    limit = args.get("limit", 25)
+    if cursor is not None:
+        return ctx.paginator.next_page(cursor, limit)
+    obj = ctx.store.board_obj(board["id"])
+    assert obj is not None
+    return ctx.paginator.first_page(obj, limit, params)
+
+
+def b_groups(board: dict[str, Any], _: GraphQLResolveInfo, ids: list[str] | None = None) -> list[dict]:
+    wanted = _ids(ids)
+    return [g for g in board["groups"] if wanted is None or g["id"] in wanted]
+
+
+def b_columns(board: dict[str, Any], _: GraphQLResolveInfo, **args: Any) -> list[dict]:
+    ids, types = _ids(args.get("ids")), args.get("types")
+    return [
+        c
+        for c in board["columns"]
+        if (ids is None or c["id"] in ids) and (types is None or c["type"] in types)
+    ]
+
+
+def b_activity_logs(board: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> list[dict]:
+    rows = info.context.store.activity_logs(board["id"])
+    lo = parse_time(args["from"]) * 10_000_000 if args.get("from") else None
+    hi = parse_time(args["to"]) * 10_000_000 if args.get("to") else None
+    items = _ids(args.get("item_ids"))
+    import json  # noqa: PLC0415 - only this resolver decodes log data
+
+    def keep(row: dict[str, Any]) -> bool:
+        created = int(row["created_at"])
+        if (lo is not None and created < lo) or (hi is not None and created > hi):
+            return False
+        return items is None or str(json.loads(row["data"]).get("pulse_id")) in items
+
+    return _page([r for r in rows if keep(r)], min(args.get("limit") or 25, 10_000), args.get("page"))
+
+
+def b_updates(board: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> list[dict]:
+    rows = board_updates(info.context.store, info.context.store.board_obj(board["id"]))
+    ids = _ids(args.get("ids"))
+    rows = [u for u in rows if ids is None or u["id"] in ids]
+    return _page(rows, min(args.get("limit") or 25, 100), args.get("page"))
+
+
+def board_updates(store: Store, board: Board | None) -> list[dict[str, Any]]:
+    """Generated updates (comments) of a board, newest first; computed on demand, never stored."""
+    if board is None or board.is_sub:
+        return []
+    count = min(board.generated // UPDATES_PER_ITEMS, MAX_BOARD_UPDATES)
+    users = store.account.user_ids
+    rows = []
+    for k in range(count - 1, -1, -1):
+        pos = k * UPDATES_PER_ITEMS
+        item_id = board.item_base + pos
+        created = store.generated_times(board, pos)[0] + 600
+        text = f"Status check {k + 1} on {store.item_name(item_id)}"
+        rows.append(
+            {
+                "id": str(300_000_000 + board.index * 1_000_000 + k),
+                "body": f"<p>{text}</p>",
+                "text_body": text,
+                "creator_id": users[mix64(item_id) % len(users)],
+                "item_id": str(item_id),
+                "created_at": iso(created),
+                "updated_at": iso(created),
+            }
+        )
+    return rows
+
+
+# ----- Item, User, Team -----------------------------------------------------------------------------------
+
+
+def i_column_values(item: dict[str, Any], _: GraphQLResolveInfo, **args: Any) -> list[dict]:
+    ids, types = _ids(args.get("ids")), args.get("types")
+    return [
+        v
+        for v in item["column_values"]
+        if (ids is None or v["id"] in ids) and (types is None or v["type"] in types)
+    ]
+
+
+def i_parent_item(item: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any] | None:
+    parent = item.get("parent_item")
+    return None if parent is None else info.context.store.render_item(parent["id"])
+
+
+def i_subitems(item: dict[str, Any], info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    return [s for ref in item.get("subitems") or [] if (s := info.context.store.render_item(ref["id"]))]
+
+
+def u_teams(user: dict[str, Any], info: GraphQLResolveInfo, ids: list[str] | None = None) -> list[dict]:
+    wanted = _ids(ids)
+    return [
+        t
+        for t in info.context.store.account.teams
+        if t["id"] in user.get("_team_ids", ()) and (wanted is None or t["id"] in wanted)
+    ]
+
+
+def t_users(team: dict[str, Any], _: GraphQLResolveInfo, **args: Any) -> list[dict]:
+    wanted = _ids(args.get("ids"))
+    return _page(
+        [u for u in team["_users"] if wanted is None or u["id"] in wanted],
+        args.get("limit"),
+        args.get("page"),
+    )
+
+
+def t_owners(team: dict[str, Any], _: GraphQLResolveInfo, ids: list[str] | None = None) -> list[dict]:
+    wanted = _ids(ids)
+    return [u for u in team["_owners"] if wanted is None or u["id"] in wanted]
+
+
+RESOLVERS: dict[tuple[str, str], Resolver] = {
+    ("Query", "boards"): q_boards,
+    ("Query", "items"): q_items,
+    ("Query", "next_items_page"): q_next_items_page,
+    ("Query", "users"): q_users,
+    ("Query", "teams"): q_teams,
+    ("Query", "workspaces"): q_workspaces,
+    ("Query", "tags"): q_tags,
+    ("Query", "updates"): q_updates,
+    ("Query", "me"): q_me,
+    ("Query", "complexity"): lambda _, info: info.context.complexity,
+    ("Query", "version"): lambda _, info: info.context.version,
+    ("Board", "items_page"): b_items_page,
+    ("Board", "groups"): b_groups,
+    ("Board", "columns"): b_columns,
+    ("Board", "activity_logs"): b_activity_logs,
+    ("Board", "updates"): b_updates,
+    ("Item", "column_values"): i_column_values,
+    ("Item", "parent_item"): i_parent_item,
+    ("Item", "subitems"): i_subitems,
+    ("User", "teams"): u_teams,
+    ("Team", "users"): t_users,
+    ("Team", "owners"): t_owners,
+}
+
+
+def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    """Dispatch to ``RESOLVERS`` or read the dict key (graphql-core's default)."""
+    resolver = RESOLVERS.get((info.parent_type.name, info.field_name))
+    if resolver is None:
+        return default_field_resolver(source, info, **args)
+    try:
+        return resolver(source, info, **args)
+    except QueryError as exc:
+        raise GraphQLError(str(exc), extensions={"code": exc.code}) from exc
