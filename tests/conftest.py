@@ -7,11 +7,16 @@ tests share it. Tests that change data, count requests, or need limits/faults/la
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import pytest
+from multidict import CIMultiDict
 
 if TYPE_CHECKING:
     from tap_monday_boards.emulator.testing import RunningEmulator
@@ -45,3 +50,56 @@ def emulator_factory() -> Iterator[Callable[..., RunningEmulator]]:
             return stack.enter_context(running_emulator(EmulatorConfig(**{**SMALL_EMULATOR, **overrides})))
 
         yield start
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """One raw HTTP answer: status, headers and body (parsed as JSON when it is JSON)."""
+
+    status: int
+    headers: CIMultiDict[str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        """The body as JSON (raises on a non-JSON body, which is what fault tests want to see)."""
+        return json.loads(self.raw)
+
+
+async def post_graphql(
+    session: aiohttp.ClientSession,
+    url: str,
+    query: str,
+    *,
+    token: str | None,
+    variables: dict[str, Any] | None = None,
+    version: str | None = "2026-10",
+    headers: dict[str, str] | None = None,
+) -> HttpAnswer:
+    """POST one GraphQL request the way a client does (raw token, API-Version) and read the whole answer."""
+    sent = dict(headers or {})
+    if token is not None:
+        sent.setdefault("Authorization", token)
+    if version is not None:
+        sent.setdefault("API-Version", version)
+    async with session.post(url, json={"query": query, "variables": variables}, headers=sent) as response:
+        return HttpAnswer(response.status, CIMultiDict(response.headers), await response.read())
+
+
+@pytest.fixture
+def gql() -> Callable[..., HttpAnswer]:
+    """Synchronous one-shot client: ``gql(running, query, variables=, version=, token=, headers=)``.
+
+    ``token`` defaults to the emulator's token; pass ``token=None`` to send none.
+    """
+
+    def call(running: RunningEmulator, query: str, **kwargs: Any) -> HttpAnswer:
+        kwargs.setdefault("token", running.token)
+
+        async def go() -> HttpAnswer:
+            async with aiohttp.ClientSession() as session:
+                return await post_graphql(session, running.url, query, **kwargs)
+
+        return asyncio.run(go())
+
+    return call
