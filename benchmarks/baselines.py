@@ -1,0 +1,120 @@
+"""Strategies (a) naive sequential and (b) strict two-phase, as small aiohttp clients.
+
+(a) is what loaders usually do: one ``items_page`` chain with every item field and every column value,
+``limit`` 100, one request at a time. (b) harvests every id first (ids-only pages of 500), then fetches
+full items with ``items(ids:)`` in batches of 100, many in flight; it never overlaps the two phases.
+Both use the tap's documents from ``queries.py`` where one exists; the naive full-page document is built
+here from the same field lists, because the tap itself never sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.client import BenchClient
+from tap_monday_boards import queries
+
+NAIVE_PAGE_SIZE = 100
+HARVEST_PAGE_SIZE = 500
+BATCH_SIZE = 100
+
+_ITEM_FIELDS = f"{queries.ITEM_SCALAR_FIELDS} column_values {{ {queries.column_values_selection()} }}"
+
+NAIVE_FIRST_PAGE_QUERY = (
+    "query NaiveFirstPage($board_ids: [ID!]!, $limit: Int!) { "
+    f"{queries.COMPLEXITY_FIELDS} "
+    f"boards(ids: $board_ids) {{ id items_page(limit: $limit) {{ cursor items {{ {_ITEM_FIELDS} }} }} }} }}"
+)
+NAIVE_NEXT_PAGE_QUERY = (
+    "query NaiveNextPage($cursor: String!, $limit: Int!) { "
+    f"{queries.COMPLEXITY_FIELDS} "
+    f"next_items_page(cursor: $cursor, limit: $limit) {{ cursor items {{ {_ITEM_FIELDS} }} }} }}"
+)
+
+
+@dataclass(slots=True)
+class StrategyResult:
+    """Items seen per board and what the client counted; the harness adds timings and server metrics."""
+
+    item_ids: dict[str, list[str]] = field(default_factory=dict)
+    client: dict[str, Any] = field(default_factory=dict)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+
+async def run_naive(
+    url: str, token: str, board_ids: Sequence[str], *, page_size: int = NAIVE_PAGE_SIZE
+) -> StrategyResult:
+    """(a) One full-field cursor chain per board, strictly sequential."""
+    result = StrategyResult()
+    async with BenchClient(url, token, max_connections=1) as client:
+        for board_id in board_ids:
+            ids: list[str] = []
+            data = await client.post(
+                "NaiveFirstPage", NAIVE_FIRST_PAGE_QUERY, {"board_ids": [board_id], "limit": page_size}
+            )
+            page = data["boards"][0]["items_page"]
+            ids.extend(item["id"] for item in page["items"])
+            while page["cursor"]:
+                data = await client.post(
+                    "NaiveNextPage", NAIVE_NEXT_PAGE_QUERY, {"cursor": page["cursor"], "limit": page_size}
+                )
+                page = data["next_items_page"]
+                ids.extend(item["id"] for item in page["items"])
+            result.item_ids[board_id] = ids
+        result.client = client.stats.as_dict()
+    return result
+
+
+async def _harvest(client: BenchClient, board_id: str) -> list[str]:
+    """Phase 1 of (b): the ids-only cursor chain, with the tap's own harvest documents."""
+    data = await client.post(
+        "HarvestFirstPage",
+        queries.HARVEST_FIRST_PAGE_QUERY,
+        {"board_ids": [board_id], "limit": HARVEST_PAGE_SIZE, "query_params": None},
+    )
+    page = data["boards"][0]["items_page"]
+    ids = [item["id"] for item in page["items"]]
+    while page["cursor"]:
+        data = await client.post(
+            "HarvestNextPage",
+            queries.HARVEST_NEXT_PAGE_QUERY,
+            {"cursor": page["cursor"], "limit": HARVEST_PAGE_SIZE},
+        )
+        page = data["next_items_page"]
+        ids.extend(item["id"] for item in page["items"])
+    return ids
+
+
+async def run_two_phase(
+    url: str, token: str, board_ids: Sequence[str], *, concurrency: int, batch_size: int = BATCH_SIZE
+) -> StrategyResult:
+    """(b) Harvest every board's ids, then fetch all batches with ``concurrency`` requests in flight."""
+    result = StrategyResult()
+    async with BenchClient(url, token, max_connections=concurrency) as client:
+        started = time.perf_counter()
+        harvested = {board_id: await _harvest(client, board_id) for board_id in board_ids}
+        result.phase_seconds["harvest"] = time.perf_counter() - started
+
+        semaphore = asyncio.Semaphore(concurrency)
+        fetched: dict[str, list[str]] = {board_id: [] for board_id in board_ids}
+
+        async def fetch(board_id: str, batch: list[str]) -> None:
+            async with semaphore:
+                data = await client.post(
+                    "ItemsByIds", queries.ITEMS_BY_IDS_QUERY, {"ids": batch, "limit": len(batch)}
+                )
+            fetched[board_id].extend(item["id"] for item in data["items"] if item)
+
+        started = time.perf_counter()
+        async with asyncio.TaskGroup() as group:
+            for board_id, ids in harvested.items():
+                for start in range(0, len(ids), batch_size):
+                    group.create_task(fetch(board_id, ids[start : start + batch_size]))
+        result.phase_seconds["fetch"] = time.perf_counter() - started
+        result.item_ids = fetched
+        result.client = client.stats.as_dict()
+    return result

@@ -1,0 +1,197 @@
+"""One measurement: start a fresh emulator process, run one strategy against it, collect every number.
+
+A fresh emulator per measurement (same seed, so the same data) gives every strategy the same untouched
+complexity budget and rate window, and lets its CPU be read from that process alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.baselines import StrategyResult, run_naive, run_two_phase
+from benchmarks.ceiling import ceiling, efficiency
+from benchmarks.processes import EmulatorProcess, EmulatorSpec
+from benchmarks.tap_runner import run_tap, tap_config
+from benchmarks.truth import ceiling_inputs, check_ids, expected_item_ids, price_list
+from tap_monday_boards.emulator.limits import PLANS
+
+STRATEGIES = ("naive", "two_phase", "tap_default", "tap_tuned")
+"""(a) naive sequential, (b) strict two-phase, (c) the tap with defaults, (d) the tap tuned for the plan."""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """An emulator profile: latency preset and plan."""
+
+    name: str
+    latency: str
+    plan: str
+
+
+PROFILES: dict[str, Profile] = {
+    "production-enterprise": Profile("production-enterprise", "production", "enterprise"),
+    "production-standard": Profile("production-standard", "production", "standard"),
+    "instant": Profile("instant", "instant", "enterprise"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One cell of the matrix."""
+
+    strategy: str
+    profile: Profile
+    items: int
+    faults: float = 0.0
+    seed: int = 7
+    boards: int = 1
+
+    @property
+    def label(self) -> str:
+        """Stable name for directories and tables."""
+        fault = f"-faults{self.faults:g}" if self.faults else ""
+        return f"{self.profile.name}-{self.items}-{self.strategy}{fault}"
+
+
+def tuned_settings(plan: str) -> dict[str, Any]:
+    """Strategy (d): the tap's knobs set to what the plan allows (from the emulator's plan table)."""
+    limits = PLANS[plan]
+    settings: dict[str, Any] = {}
+    if limits.concurrency:
+        settings["max_concurrency"] = limits.concurrency
+    if limits.requests_per_minute:
+        settings["requests_per_minute"] = limits.requests_per_minute
+    if limits.complexity_per_minute:
+        settings["complexity_budget_per_minute"] = limits.complexity_per_minute
+    return settings
+
+
+@dataclass(slots=True)
+class _Outcome:
+    wall_s: float
+    ids: list[str]
+    client: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _run_baseline(case: Case, emulator: EmulatorProcess, boards: list[str]) -> _Outcome:
+    plan = PLANS[case.profile.plan]
+    started = time.perf_counter()
+    result: StrategyResult
+    if case.strategy == "naive":
+        result = asyncio.run(run_naive(emulator.url, emulator.token, boards))
+    else:
+        result = asyncio.run(
+            run_two_phase(emulator.url, emulator.token, boards, concurrency=plan.concurrency or 100)
+        )
+    wall = time.perf_counter() - started
+    ids = [i for board in boards for i in result.item_ids.get(board, [])]
+    return _Outcome(wall, ids, result.client, {"phase_seconds": result.phase_seconds})
+
+
+def _run_tap(case: Case, emulator: EmulatorProcess, boards: list[str], workdir: Path) -> _Outcome:
+    overrides = tuned_settings(case.profile.plan) if case.strategy == "tap_tuned" else {}
+    if case.faults:
+        # The emulator's slow_response fault waits 20 s; a 10 s timeout makes it a quick retry.
+        overrides["request_timeout"] = 10
+    run = run_tap(tap_config(emulator.url, emulator.token, boards, overrides), workdir)
+    extra = {
+        "tap_settings": overrides,
+        "tap_cpu_s": run.cpu_s,
+        "tap_cpu_s_per_1000_items": run.cpu_s / max(1, len(run.item_ids)) * 1000,
+        "tap_peak_rss_mb": run.max_rss_bytes / 2**20,
+        "tap_polled_peak_rss_mb": run.polled_peak_rss_bytes / 2**20,
+        "tap_messages": dict(run.messages),
+        "tap_records_by_stream": dict(run.records),
+        "tap_returncode": run.returncode,
+        "first_record_s": run.first_record_s,
+    }
+    error = None if run.returncode == 0 else f"tap exited {run.returncode}: {run.stderr_tail[-1500:]}"
+    return _Outcome(run.wall_s, run.item_ids, {}, extra, error)
+
+
+def _retries(client: dict[str, Any], metrics: dict[str, Any]) -> int:
+    """Retried requests: the client's own count, else every answer the server refused or broke."""
+    if client:
+        return int(client.get("retries", 0))
+    refused = sum(metrics.get("rejections_by_code", {}).values())
+    broken = sum(metrics.get("faults_by_kind", {}).values())
+    status = metrics.get("responses_by_status", {})
+    timeouts = int(status.get("504", 0)) if not broken else 0
+    return int(refused + broken + timeouts)
+
+
+def run_case(case: Case, workdir: Path) -> dict[str, Any]:
+    """Measure ``case``; never raises for a failed strategy (the error goes into the result)."""
+    spec = EmulatorSpec(
+        seed=case.seed,
+        boards=case.boards,
+        items=case.items,
+        plan=case.profile.plan,
+        latency=case.profile.latency,
+        faults=case.faults,
+    )
+    expected = expected_item_ids(case.seed, case.boards, case.items)
+    boards = list(expected)
+    case_dir = workdir / case.label
+    with EmulatorProcess(spec, case_dir) as emulator:
+        cpu_before = emulator.cpu_seconds()
+        try:
+            if case.strategy in ("naive", "two_phase"):
+                outcome = _run_baseline(case, emulator, boards)
+            else:
+                outcome = _run_tap(case, emulator, boards, case_dir)
+        except Exception as exc:
+            outcome = _Outcome(0.0, [], error=f"{type(exc).__name__}: {exc}")
+        emulator_cpu = emulator.cpu_seconds() - cpu_before
+        metrics = emulator.metrics()
+
+    prices = price_list(case.seed, case.profile.latency)
+    bound = ceiling(ceiling_inputs(prices, case.profile.plan, case.items * len(boards)))
+    ids = check_ids(expected, outcome.ids)
+    items_done = ids["seen"] - ids["duplicates"]
+    return {
+        "label": case.label,
+        "strategy": case.strategy,
+        "profile": case.profile.name,
+        "latency": case.profile.latency,
+        "plan": case.profile.plan,
+        "items": case.items,
+        "boards": len(boards),
+        "faults": case.faults,
+        "seed": case.seed,
+        "ok": outcome.error is None and ids["missing"] == 0 and ids["duplicates"] == 0,
+        "error": outcome.error,
+        "wall_s": outcome.wall_s,
+        "items_per_s": items_done / outcome.wall_s if outcome.wall_s > 0 else 0.0,
+        "ids": ids,
+        "server": {
+            "requests_by_kind": metrics.get("requests_by_operation", {}),
+            "requests_total": metrics.get("requests_total", 0),
+            "complexity_spent": metrics.get("complexity_spent", 0),
+            "rejections_by_code": metrics.get("rejections_by_code", {}),
+            "rejections_total": sum(metrics.get("rejections_by_code", {}).values()),
+            "faults_by_kind": metrics.get("faults_by_kind", {}),
+            "errors_by_code": metrics.get("errors_by_code", {}),
+            "max_concurrency": metrics.get("max_concurrency"),
+        },
+        "client": outcome.client,
+        "emulator_cpu_s": emulator_cpu,
+        "ceiling": bound.as_dict(),
+        "prices": {
+            "page_latency_s": prices.page_latency_s,
+            "batch_latency_s": prices.batch_latency_s,
+            "harvest_cost_first": prices.harvest_cost_first,
+            "harvest_cost_next": prices.harvest_cost_next,
+            "batch_cost": prices.batch_cost,
+        },
+        "efficiency": efficiency(bound.t_star_s, outcome.wall_s) if outcome.error is None else 0.0,
+        "efficiency_strict": efficiency(bound.strict_s, outcome.wall_s) if outcome.error is None else 0.0,
+        "retries": _retries(outcome.client, metrics),
+        **outcome.extra,
+    }

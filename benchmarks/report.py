@@ -1,0 +1,257 @@
+"""Results as JSON (everything), Markdown (tables + goals) and a PNG plot, so two runs can be compared.
+
+The JSON carries the machine, versions and settings next to every number; the Markdown is what
+docs/benchmarks.md and the README copy. Goals are reported, never asserted: a benchmark that fails its
+goal is still a result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+FAULT_NOTE = "injected faults: 5xx, empty 429, resets, truncated JSON, partial data, slow answers"
+STRATEGY_LABELS = {
+    "naive": "(a) naive sequential",
+    "two_phase": "(b) strict two-phase",
+    "tap_default": "(c) tap, defaults",
+    "tap_tuned": "(d) tap, tuned for plan",
+}
+_PACKAGES = ("singer-sdk", "aiohttp", "graphql-core", "msgspec", "simplejson", "meltano", "psutil")
+
+
+def environment(root: Path) -> dict[str, Any]:
+    """Machine, interpreter, package versions and the git commit the run measured."""
+    versions = {}
+    for name in (*_PACKAGES, "tap-monday-boards"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": commit or None,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "versions": versions,
+    }
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def runs_table(runs: Sequence[dict[str, Any]]) -> str:
+    """The per-run Markdown table."""
+    header = (
+        "| profile | items | strategy | wall s | items/s | T* s (binding) | T*/wall | strict/wall | requests "
+        "| complexity | rejected | retries | missing / dup | tap CPU s per 1k | tap peak RSS MB "
+        "| emulator CPU s |\n"
+        "|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+    )
+    rows = []
+    for run in runs:
+        ceiling = run["ceiling"]
+        strategy = STRATEGY_LABELS.get(run["strategy"], run["strategy"])
+        if run.get("faults"):
+            strategy += f", {run['faults']:.0%} faults"
+        if run.get("error"):
+            strategy += " **FAILED**"
+        rows.append(
+            f"| {run['profile']} | {run['items']:,} | {strategy} | {_fmt(run['wall_s'])} "
+            f"| {_fmt(run['items_per_s'], 0)} | {_fmt(ceiling['t_star_s'])} ({ceiling['binding']}) "
+            f"| {_fmt(run['efficiency'], 2)} | {_fmt(run['efficiency_strict'], 2)} "
+            f"| {run['server']['requests_total']:,} | {run['server']['complexity_spent']:,} "
+            f"| {run['server']['rejections_total']:,} | {run['retries']:,} "
+            f"| {run['ids']['missing']} / {run['ids']['duplicates']} "
+            f"| {_fmt(run.get('tap_cpu_s_per_1000_items'), 2)} | {_fmt(run.get('tap_peak_rss_mb'), 0)} "
+            f"| {_fmt(run['emulator_cpu_s'])} |"
+        )
+    return "\n".join([header, *rows])
+
+
+def writer_table(results: Sequence[dict[str, Any]]) -> str:
+    """The in-process emission table."""
+    header = (
+        "| variant | writer | conformance | records | records/s of CPU | records/s wall | bytes/record |\n"
+        "|---|---|---|---:|---:|---:|---:|"
+    )
+    rows = [
+        f"| {r['variant']} | {r['writer']} | {r['conformance']} | {r['records']:,} "
+        f"| {_fmt(r['records_per_cpu_s'], 0)} | {_fmt(r['records_per_wall_s'], 0)} "
+        f"| {_fmt(r['bytes_per_record'], 0)} |"
+        for r in results
+    ]
+    return "\n".join([header, *rows])
+
+
+def _find(runs: Sequence[dict[str, Any]], **where: Any) -> dict[str, Any] | None:
+    for run in runs:
+        if all(run.get(k) == v for k, v in where.items()) and not run.get("error"):
+            return run
+    return None
+
+
+def _goal_pipelined(runs: Sequence[dict[str, Any]]) -> list[str]:
+    lines = []
+    for size in (10_000, 100_000):
+        for strategy in ("tap_default", "tap_tuned"):
+            run = _find(runs, profile="production-enterprise", items=size, strategy=strategy, faults=0.0)
+            if run:
+                lines.append(
+                    f"Pipelined ({STRATEGY_LABELS[strategy]}) at {size:,} on production: "
+                    f"T*/wall = {run['efficiency']:.2f} (goal >= 0.9); "
+                    f"strict bound/wall = {run['efficiency_strict']:.2f}"
+                )
+    naive = _find(runs, profile="production-enterprise", items=10_000, strategy="naive", faults=0.0)
+    for strategy in ("tap_default", "tap_tuned"):
+        tap = _find(runs, profile="production-enterprise", items=10_000, strategy=strategy, faults=0.0)
+        if naive and tap and tap["wall_s"] > 0:
+            speedup = naive["wall_s"] / tap["wall_s"]
+            label = STRATEGY_LABELS[strategy]
+            lines.append(f"{label} vs naive at 10,000: {speedup:.1f}x faster (goal >= 10x)")
+    return lines
+
+
+def _goal_cpu_memory(results: dict[str, Any]) -> list[str]:
+    runs = results.get("runs", [])
+    lines = [
+        f"Tap emission in-process, wide records ({w['writer']}, {w['conformance']}): "
+        f"{w['records_per_cpu_s']:,.0f} records/s of CPU (goal >= 20,000)"
+        for w in results.get("writer", [])
+        if w["variant"] == "tap-chosen"
+    ]
+    for run in runs:
+        if run["profile"] == "instant" and run["strategy"].startswith("tap") and not run["error"]:
+            per_1k = run.get("tap_cpu_s_per_1000_items") or 0.0
+            lines.append(
+                f"Whole tap on instant, {run['items']:,} items ({STRATEGY_LABELS[run['strategy']]}"
+                f"{', faults' if run['faults'] else ''}): {1000 / per_1k if per_1k else 0:,.0f} records/s of "
+                f"tap CPU, {run['items_per_s']:,.0f} items/s wall"
+            )
+    for run in runs:
+        if run["items"] >= 100_000 and run.get("tap_peak_rss_mb"):
+            lines.append(
+                f"Peak RSS at {run['items']:,} ({run['profile']}, {run['strategy']}): "
+                f"{run['tap_peak_rss_mb']:.0f} MB (goal < 300 MB)"
+            )
+    return lines
+
+
+def goals(results: dict[str, Any]) -> list[str]:
+    """Each goal of issue 5 with the measured value (reported, not asserted)."""
+    runs = results.get("runs", [])
+    bad = [r["label"] for r in runs if any(r["ids"][k] for k in ("missing", "duplicates", "unexpected"))]
+    faulted = sum(1 for r in runs if r.get("faults"))
+    integrity = "Missing/duplicated items: " + ("none in any run" if not bad else "in " + ", ".join(bad))
+    if faulted:
+        integrity += f" ({faulted} run(s) with {FAULT_NOTE})"
+    return [*_goal_pipelined(runs), *_goal_cpu_memory(results), integrity]
+
+
+def markdown(results: dict[str, Any], plot_name: str | None) -> str:
+    """The whole Markdown report."""
+    env = results["environment"]
+    parts = [
+        f"# Benchmark results ({results['mode']})",
+        "",
+        f"Run {env['timestamp']} at commit `{env['git_commit']}` on {env['platform']}, "
+        f"{env['cpu_count']} CPUs, {env['memory_gb']} GB, Python {env['python']}, "
+        f"singer-sdk {env['versions'].get('singer-sdk')}, "
+        f"total {results['elapsed_s']:.0f} s. Command: `{results['command']}`.",
+        "",
+        "## Goals",
+        "",
+        *[f"- {line}" for line in goals(results)],
+        "",
+        "## Extraction runs",
+        "",
+        runs_table(results.get("runs", [])),
+        "",
+    ]
+    if plot_name:
+        parts += [f"![items/s by strategy and size]({plot_name})", ""]
+    if results.get("writer"):
+        parts += ["## Tap-side emission (in-process)", "", writer_table(results["writer"]), ""]
+    if results.get("e2e"):
+        e2e = results["e2e"]
+        parts += ["## End to end: meltano run tap-monday-boards target-postgres", ""]
+        if e2e.get("error"):
+            parts += [f"Not measured: {e2e['error']}", ""]
+        else:
+            parts += [
+                f"{e2e['items']:,} items ({e2e['profile']}): {e2e['wall_s']:.1f} s, "
+                f"{e2e['records_per_s']:,.0f} records/s, {e2e['rows_loaded']:,} rows in the items table.",
+                "",
+            ]
+    return "\n".join(parts)
+
+
+def plot(runs: Sequence[dict[str, Any]], path: Path) -> bool:
+    """Items/s by strategy and size, one panel per profile (log scale). False when nothing to plot."""
+    import matplotlib  # noqa: PLC0415 - optional heavy import, only when plotting
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    plain = [r for r in runs if not r.get("faults") and not r.get("error")]
+    profiles = sorted({r["profile"] for r in plain})
+    if not profiles:
+        return False
+    fig, axes = plt.subplots(1, len(profiles), figsize=(5 * len(profiles), 4), squeeze=False)
+    strategies = [s for s in STRATEGY_LABELS if any(r["strategy"] == s for r in plain)]
+    width = 0.8 / max(1, len(strategies))
+    for ax, profile in zip(axes[0], profiles, strict=True):
+        sizes = sorted({r["items"] for r in plain if r["profile"] == profile})
+        for index, strategy in enumerate(strategies):
+            values = []
+            for size in sizes:
+                key = (profile, size, strategy)
+                run = next((r for r in plain if (r["profile"], r["items"], r["strategy"]) == key), None)
+                values.append(run["items_per_s"] if run else 0.0)
+            positions = [x + (index - (len(strategies) - 1) / 2) * width for x in range(len(sizes))]
+            ax.bar(positions, values, width, label=STRATEGY_LABELS[strategy])
+        ax.set_xticks(range(len(sizes)), [f"{s:,}" for s in sizes])
+        ax.set_yscale("log")
+        ax.set_xlabel("items on the board")
+        ax.set_ylabel("items/s (log)")
+        ax.set_title(profile)
+        ax.grid(axis="y", which="both", alpha=0.3)
+    axes[0][0].legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_results(results: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Path]:
+    """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` (when there is something to plot)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / f"{stem}.json", "md": out_dir / f"{stem}.md"}
+    png = out_dir / f"{stem}.png"
+    has_plot = plot(results.get("runs", []), png)
+    if has_plot:
+        paths["png"] = png
+    paths["json"].write_text(json.dumps(results, indent=2, sort_keys=True, default=str) + "\n")
+    paths["md"].write_text(markdown(results, png.name if has_plot else None) + "\n")
+    return paths

@@ -1,0 +1,133 @@
+"""The benchmark matrix per mode, and running it into one results dict.
+
+Modes:
+* ``smoke``: a tiny board on ``instant`` through every strategy; seconds; what the CI test runs.
+* ``quick`` (``make bench``, < 5 minutes): 1,000 and 10,000 items on production/enterprise, 10,000 on
+  production/standard and on instant, one 2% fault run, the in-process writer benchmark and the Meltano
+  end-to-end run.
+* ``full`` (``make bench-full``): quick plus 100,000 items (production/enterprise and instant) and the fault
+  run at 10,000 on production.
+
+Latency-bound runs with one request in flight (the naive client at 10,000+ items: minutes of waiting, almost
+no CPU) go to a background lane that runs beside the foreground runs, each against its own emulator
+process, so quick mode fits in five minutes. Everything CPU-heavy stays in the foreground, one at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import PROFILES, STRATEGIES, Case, run_case
+
+SEED = 7
+FAULT_RATE = 0.02
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one mode runs."""
+
+    foreground: tuple[Case, ...]
+    background: tuple[Case, ...] = ()
+    writer_records: int = 0
+    e2e_items: int = 0
+    e2e_latency: str = "instant"
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _cases(profile: str, items: int, strategies: tuple[str, ...], faults: float = 0.0) -> list[Case]:
+    return [Case(s, PROFILES[profile], items, faults=faults, seed=SEED) for s in strategies]
+
+
+def build_plan(mode: str, *, smoke_items: int = 300) -> Plan:
+    """The matrix of ``mode`` (smoke, quick or full)."""
+    tap = ("tap_default", "tap_tuned")
+    if mode == "smoke":
+        return Plan(tuple(_cases("instant", smoke_items, STRATEGIES)), writer_records=300)
+    foreground = [
+        *_cases("production-enterprise", 1_000, STRATEGIES),
+        *_cases("production-enterprise", 10_000, ("two_phase", *tap)),
+        *_cases("production-standard", 10_000, tap),
+        *_cases("instant", 10_000, STRATEGIES),
+        *_cases("instant", 10_000, ("tap_tuned",), faults=FAULT_RATE),
+    ]
+    background = _cases("production-enterprise", 10_000, ("naive",))
+    if mode == "full":
+        foreground += [
+            *_cases("production-standard", 10_000, ("two_phase",)),
+            *_cases("production-enterprise", 10_000, ("tap_tuned",), faults=FAULT_RATE),
+            *_cases("production-enterprise", 100_000, ("two_phase", *tap)),
+            *_cases("instant", 100_000, tap),
+        ]
+    elif mode != "quick":
+        raise ValueError(f"unknown mode {mode!r}: smoke, quick or full")
+    return Plan(tuple(foreground), tuple(background), writer_records=5_000, e2e_items=10_000)
+
+
+def _run_lane(cases: tuple[Case, ...], workdir: Path, sink: list[dict[str, Any]], progress: Progress) -> None:
+    for case in cases:
+        progress(f"start {case.label}")
+        result = run_case(case, workdir)
+        sink.append(result)
+        progress(_summary(result))
+
+
+def _summary(result: dict[str, Any]) -> str:
+    status = "ok" if result["ok"] else f"FAILED ({result.get('error') or result['ids']})"
+    return (
+        f"done  {result['label']}: {result['wall_s']:.1f} s, {result['items_per_s']:.0f} items/s, "
+        f"T*/wall {result['efficiency']:.2f}, missing {result['ids']['missing']}: {status}"
+    )
+
+
+def run_plan(plan: Plan, workdir: Path, *, e2e: bool = True, progress: Progress = print) -> dict[str, Any]:
+    """Run every part of ``plan``; returns the results dict (environment is added by the caller)."""
+    started = time.perf_counter()
+    background: list[dict[str, Any]] = []
+    lane = threading.Thread(
+        target=_run_lane, args=(plan.background, workdir / "background", background, progress), daemon=True
+    )
+    lane.start()
+    foreground: list[dict[str, Any]] = []
+    _run_lane(plan.foreground, workdir, foreground, progress)
+
+    results: dict[str, Any] = {"writer": [], "e2e": None}
+    if plan.writer_records:
+        from benchmarks.writer_bench import run_writer_bench  # noqa: PLC0415 - imports the tap
+
+        progress(f"start writer benchmark ({plan.writer_records:,} records per variant)")
+        results["writer"] = [r.as_dict() for r in run_writer_bench(plan.writer_records, SEED)]
+        progress("done  writer benchmark")
+    if e2e and plan.e2e_items:
+        from benchmarks.e2e import run_e2e  # noqa: PLC0415 - needs the repository's tests/support
+
+        progress(f"start end-to-end meltano run ({plan.e2e_items:,} items)")
+        try:
+            results["e2e"] = run_e2e(plan.e2e_items, plan.e2e_latency, "enterprise", SEED, workdir)
+        except Exception as exc:  # a missing target or database is a reported gap, not a crash
+            results["e2e"] = {"items": plan.e2e_items, "error": f"{type(exc).__name__}: {exc}"}
+        progress(f"done  end-to-end: {results['e2e']}")
+    lane.join()
+    order = {case.label: index for index, case in enumerate((*plan.foreground, *plan.background))}
+    results["runs"] = sorted(foreground + background, key=lambda r: _sort_key(r, order))
+    results["elapsed_s"] = time.perf_counter() - started
+    return results
+
+
+def _sort_key(result: dict[str, Any], order: dict[str, int]) -> tuple[str, int, int, float, int]:
+    profiles = list(PROFILES)
+    strategy = STRATEGIES.index(result["strategy"]) if result["strategy"] in STRATEGIES else 99
+    return (
+        str(profiles.index(result["profile"])),
+        result["items"],
+        strategy,
+        result.get("faults", 0.0),
+        order.get(result["label"], 0),
+    )

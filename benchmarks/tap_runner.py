@@ -1,0 +1,146 @@
+"""Strategies (c) and (d): the real ``tap-monday-boards`` process, its stdout read by a counting reader.
+
+The reader decodes each Singer line just far enough to count RECORD messages per stream and collect item
+ids (msgspec skips the rest of a wide record without building it), so the harness's own CPU stays small
+next to the tap's. CPU and peak RSS come from the kernel (``wait4``) plus a psutil poller.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from benchmarks.processes import PeakRssPoller, console_script, reap
+
+ITEMS_STREAM = "items"
+
+
+class _Record(msgspec.Struct):
+    id: str | int | None = None
+
+
+class _Message(msgspec.Struct):
+    type: str
+    stream: str | None = None
+    record: _Record | None = None
+
+
+_DECODER = msgspec.json.Decoder(_Message)
+
+
+@dataclass(slots=True)
+class TapRun:
+    """What one tap process did, seen from outside."""
+
+    returncode: int
+    wall_s: float
+    cpu_s: float
+    max_rss_bytes: int
+    polled_peak_rss_bytes: int
+    messages: Counter[str] = field(default_factory=Counter)
+    records: Counter[str] = field(default_factory=Counter)
+    item_ids: list[str] = field(default_factory=list)
+    first_record_s: float | None = None
+    stderr_tail: str = ""
+
+
+def tap_config(
+    url: str, token: str, board_ids: Sequence[str], overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The tap's config for a benchmark: the emulator as endpoint, the boards under test."""
+    config: dict[str, Any] = {"api_url": url, "api_token": token, "board_ids": list(board_ids)}
+    config.update(overrides or {})
+    return config
+
+
+def select_only(catalog: dict[str, Any], streams: set[str]) -> dict[str, Any]:
+    """Mark ``streams`` selected and every other stream deselected (stream-level metadata)."""
+    for entry in catalog["streams"]:
+        name = entry.get("tap_stream_id") or entry.get("stream")
+        selected = name in streams
+        metadata = entry.setdefault("metadata", [])
+        root = next((m for m in metadata if not m.get("breadcrumb")), None)
+        if root is None:
+            root = {"breadcrumb": [], "metadata": {}}
+            metadata.append(root)
+        root["metadata"]["selected"] = selected
+    return catalog
+
+
+def discover(config_path: Path, workdir: Path) -> dict[str, Any]:
+    """Run ``--discover`` once and return the catalog."""
+    completed = subprocess.run(
+        [console_script("tap-monday-boards"), "--config", str(config_path), "--discover"],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    if completed.returncode != 0:
+        tail = completed.stderr.decode(errors="replace")[-2000:]
+        raise RuntimeError(f"tap --discover failed ({completed.returncode}): {tail}")
+    catalog = json.loads(completed.stdout)
+    (workdir / "catalog.discovered.json").write_bytes(completed.stdout)
+    return dict(catalog)
+
+
+def run_tap(
+    config: Mapping[str, Any], workdir: Path, *, streams: set[str] | None = None, timeout_s: float = 1800
+) -> TapRun:
+    """Run the tap to completion with only ``streams`` selected and count what it writes."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "tap-config.json"
+    config_path.write_text(json.dumps(config))
+    catalog = select_only(discover(config_path, workdir), streams or {ITEMS_STREAM})
+    catalog_path = workdir / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+    stderr_path = workdir / "tap.stderr.log"
+
+    argv = [console_script("tap-monday-boards"), "--config", str(config_path), "--catalog", str(catalog_path)]
+    with stderr_path.open("wb") as stderr_file:
+        started = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_file, bufsize=1 << 20)
+        poller = PeakRssPoller(process.pid)
+        poller.start()
+        messages: Counter[str] = Counter()
+        records: Counter[str] = Counter()
+        item_ids: list[str] = []
+        first_record: float | None = None
+        assert process.stdout is not None
+        deadline = started + timeout_s
+        for line in process.stdout:
+            message = _DECODER.decode(line)
+            messages[message.type] += 1
+            if message.type == "RECORD" and message.stream is not None:
+                records[message.stream] += 1
+                if first_record is None:
+                    first_record = time.perf_counter() - started
+                if message.stream == ITEMS_STREAM and message.record is not None:
+                    item_ids.append(str(message.record.id))
+            if time.perf_counter() > deadline:
+                process.kill()
+                break
+        process.stdout.close()
+        usage = reap(process)
+        wall = time.perf_counter() - started
+        peak = poller.stop()
+    tail = stderr_path.read_text(errors="replace")[-3000:]
+    return TapRun(
+        returncode=usage.returncode,
+        wall_s=wall,
+        cpu_s=usage.cpu_s,
+        max_rss_bytes=usage.max_rss_bytes,
+        polled_peak_rss_bytes=peak,
+        messages=messages,
+        records=records,
+        item_ids=item_ids,
+        first_record_s=first_record,
+        stderr_tail=tail if usage.returncode != 0 else "",
+    )
