@@ -36,5 +36,12 @@ typecheck: venv
 demo: venv
 	$(PY) -m demo.run_demo $(DEMO_ARGS)
 
+## Benchmarks (docs/benchmarks.md): the quick matrix (< 5 minutes) and the full one with 100,000 items.
+bench: venv
+	$(PY) -m benchmarks
+
+bench-full: venv
+	$(PY) -m benchmarks --full
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .meltano output .pgdata
