@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-all lint typecheck demo clean
+.PHONY: venv test test-all lint typecheck demo bench bench-full clean
 
 venv: $(VENV)/.installed
 

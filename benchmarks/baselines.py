@@ -94,7 +94,8 @@ async def run_two_phase(
 ) -> StrategyResult:
     """(b) Harvest every board's ids, then fetch all batches with ``concurrency`` requests in flight."""
     result = StrategyResult()
-    async with BenchClient(url, token, max_connections=concurrency) as client:
+    # Many retries: with every batch sent at once, a budget-bound board waits out several budget windows.
+    async with BenchClient(url, token, max_connections=concurrency, max_retries=30) as client:
         started = time.perf_counter()
         harvested = {board_id: await _harvest(client, board_id) for board_id in board_ids}
         result.phase_seconds["harvest"] = time.perf_counter() - started

@@ -120,8 +120,8 @@ def _goal_pipelined(runs: Sequence[dict[str, Any]]) -> list[str]:
             if run:
                 lines.append(
                     f"Pipelined ({STRATEGY_LABELS[strategy]}) at {size:,} on production: "
-                    f"T*/wall = {run['efficiency']:.2f} (goal >= 0.9); "
-                    f"strict bound/wall = {run['efficiency_strict']:.2f}"
+                    f"T*/wall = {_fmt(run['efficiency'], 2)} (goal >= 0.9); "
+                    f"strict bound/wall = {_fmt(run['efficiency_strict'], 2)}"
                 )
     naive = _find(runs, profile="production-enterprise", items=10_000, strategy="naive", faults=0.0)
     for strategy in ("tap_default", "tap_tuned"):

@@ -83,7 +83,7 @@ def _summary(result: dict[str, Any]) -> str:
     status = "ok" if result["ok"] else f"FAILED ({result.get('error') or result['ids']})"
     return (
         f"done  {result['label']}: {result['wall_s']:.1f} s, {result['items_per_s']:.0f} items/s, "
-        f"T*/wall {result['efficiency']:.2f}, missing {result['ids']['missing']}: {status}"
+        f"T*/wall {result['efficiency'] or 0:.2f}, missing {result['ids']['missing']}: {status}"
     )
 
 
