@@ -305,6 +305,12 @@ class _PerBoardPagedStream(MondayStream):
         variables["board_ids"] = [str((context or {})["board_id"])]
         return variables
 
+    @override
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        # The SDK copies only *state-partition* keys into records; updates keep no per-board state.
+        row["board_id"] = str((context or {})["board_id"])
+        return row
+
 
 class UpdatesStream(_PerBoardPagedStream):
     """Updates (comments) of each board, newest first, 100 per page (monday's maximum since 2025-01)."""
@@ -365,6 +371,7 @@ class BoardActivityLogsStream(_PerBoardPagedStream):
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        row = super().post_process(row, context) or row
         row["created_at_ts"] = activity_timestamp(row.get("created_at"))
         row["created_at"] = None if row.get("created_at") is None else str(row["created_at"])
         for key in ("user_id", "account_id"):
