@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from graphql import OperationDefinitionNode
 
 from tap_monday_boards.emulator import envelopes as env
 from tap_monday_boards.emulator.clock import Clock, SystemClock
@@ -184,6 +184,10 @@ class Emulator:
         route = env.route_version(request.headers.get("API-Version"), lifecycle=cfg.version_lifecycle,
                                   require_header=cfg.require_version_header)
         out.version = version = route.served
+        body = await self._read_body(request)
+        if not isinstance(body, str):  # known early so even refused requests are logged with their operation
+            out.query, out.variables = body[0], body[1]
+            out.operation = body[2] or _operation_from_text(body[0])
         token = self._token_of(request)
         if token is None:
             raise _Refusal(env.auth_error(version), "NOT_AUTHENTICATED")
@@ -194,7 +198,6 @@ class Emulator:
             message = "The query must be sent in the request body"
             raise _Refusal(env.coded_error(version, "BAD_REQUEST", message, 400, request_id, cfg.account_id),
                            "BAD_REQUEST")
-        body = await self._read_body(request)
         if isinstance(body, str):
             raise _Refusal(env.coded_error(version, "JsonParseException", body, 400, request_id,
                                            cfg.account_id), "JsonParseException")
@@ -207,9 +210,7 @@ class Emulator:
         cfg = self.config
         token, query, variables, operation = await self._gates(request, request_id, out)
         version = out.version
-        out.query, out.variables = query, variables
         prepared = self.executor.prepare(query)
-        out.operation = operation or _operation_name(prepared.document)
         if prepared.document is None:
             raise _Refusal(env.validation_error_body(version, list(prepared.errors), request_id,
                                                      cfg.account_id), "GRAPHQL_VALIDATION_FAILED", "error")
@@ -325,14 +326,13 @@ class Emulator:
         return web.json_response({"ok": True, "result": _jsonable(result)})
 
 
-def _operation_name(document: Any) -> str | None:
-    """Name of the document's first named operation (for logs when ``operationName`` is absent)."""
-    if document is None:
-        return None
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and definition.name is not None:
-            return definition.name.value
-    return None
+_OPERATION_NAME = re.compile(r"^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _operation_from_text(query: str) -> str | None:
+    """Name of the document's operation, read from its text (works for documents that do not validate)."""
+    match = _OPERATION_NAME.match(query)
+    return match.group(1) if match else None
 
 
 def _jsonable(value: Any) -> Any:
