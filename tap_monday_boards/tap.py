@@ -247,7 +247,8 @@ class TapMondayBoards(Tap):
 
     name = "tap-monday-boards"
     package_name = "tap-monday-boards"
-    config_jsonschema: ClassVar[dict[str, Any]] = CONFIG_SCHEMA
+    # A copy: the SDK adds its built-in settings (stream_maps, flattening...) to this dict in place.
+    config_jsonschema: ClassVar[dict[str, Any]] = copy.deepcopy(CONFIG_SCHEMA)
     message_writer_class = MsgSpecWriter
     # No BATCH: every target understands RECORD messages, few understand BATCH (docs/architecture.md).
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
