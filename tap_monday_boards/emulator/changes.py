@@ -84,6 +84,7 @@ class ChangesMixin:
             board.touched.add(item_id - board.item_base)
             for column_id, raw in (column_values or {}).items():
                 change.values[column_id] = self._render(board, column_id, raw, now)
+            board.info["items_count"] = self.count_active(board)
             self._log(board, item_id, "create_pulse", now, {"group_id": group})
             return str(item_id)
 
