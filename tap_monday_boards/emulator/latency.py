@@ -2,9 +2,11 @@
 
 Real monday answers a cheap read in about half a second server-side (monday_api.md §14) and heavy requests
 grow worse than linearly until they hit the 60 s gateway timeout (§10, §14: "500 items with subitems and all
-column values can hit 504s"). The model: ``base + per_object * n * max(1, n / knee) ** exponent``, times a
-seeded jitter factor, where ``n`` is the number of objects in the answer. Above ``ceiling_s`` the server waits
-the ceiling and answers HTTP 504. Waiting is ``await asyncio.sleep`` in the server, never a blocking sleep.
+column values can hit 504s"). The model: ``base + per_object * n * max(1, n / knee) ** exponent +
+per_subitems_list * s``, times a seeded jitter factor, where ``n`` is the number of objects in the answer and
+``s`` the number of ``subitems`` lists resolved (each is a lookup on another board, which is what makes nested
+subitems so slow). Above ``ceiling_s`` the server waits the ceiling and answers HTTP 504. Waiting is
+``await asyncio.sleep`` in the server, never a blocking sleep.
 """
 
 from __future__ import annotations
@@ -22,20 +24,21 @@ class LatencyModel:
     per_object_s: float = 0.0
     knee_objects: int = 10_000
     exponent: float = 0.5
+    per_subitems_list_s: float = 0.0
     jitter: float = 0.0
     """Relative jitter: the delay is multiplied by a uniform factor in [1 - jitter, 1 + jitter]."""
     ceiling_s: float | None = None
     """Past this the request times out with HTTP 504 after waiting ``ceiling_s``; ``None`` = no ceiling."""
 
-    def nominal(self, objects: int) -> float:
-        """Delay without jitter for an answer of ``objects`` objects."""
+    def nominal(self, objects: int, subitem_lists: int = 0) -> float:
+        """Delay without jitter for an answer of ``objects`` objects and ``subitem_lists`` subitem lists."""
         growth = max(1.0, objects / self.knee_objects) ** self.exponent if self.knee_objects > 0 else 1.0
-        return self.base_s + self.per_object_s * objects * growth
+        return self.base_s + self.per_object_s * objects * growth + self.per_subitems_list_s * subitem_lists
 
-    def delay(self, objects: int, rng: random.Random) -> float:
+    def delay(self, objects: int, rng: random.Random, subitem_lists: int = 0) -> float:
         """Jittered delay; always draws one number so the sequence stays reproducible for a seed."""
         factor = 1.0 + self.jitter * (2.0 * rng.random() - 1.0)
-        return max(0.0, self.nominal(objects) * factor)
+        return max(0.0, self.nominal(objects, subitem_lists) * factor)
 
     def times_out(self, delay_s: float) -> bool:
         """Whether a request of this delay is cut off by the gateway (HTTP 504)."""
@@ -44,10 +47,11 @@ class LatencyModel:
 
 PRESETS: dict[str, LatencyModel] = {
     "instant": LatencyModel(),
-    # base 0.5 s = p50 of cheap reads (§14). 100 full items with ~20 column values are ~2,400 objects:
-    # 0.5 + 2,400 * 0.0006 ≈ 1.9 s. 500 items with subitems (~70,000 objects) ≈ 0.5 + 42 * 2.6 ≈ 110 s > 60 s.
+    # base 0.5 s = p50 of cheap reads (§14). 100 full items with 21 column values are ~2,700 objects:
+    # 0.5 + 2,700 * 0.0006 ≈ 2.1 s (±10 %). 500 items with their subitems (~11,600 objects, 500 subitem
+    # lists): 0.5 + 7.5 + 500 * 0.12 ≈ 68 s > 60 s, so the gateway answers 504 even at -10 % jitter.
     "production": LatencyModel(base_s=0.5, per_object_s=0.0006, knee_objects=10_000, exponent=0.5,
-                               jitter=0.2, ceiling_s=60.0),
+                               per_subitems_list_s=0.12, jitter=0.1, ceiling_s=60.0),
 }
 
 
@@ -59,7 +63,8 @@ def latency_from_spec(spec: str | LatencyModel) -> LatencyModel:
         return PRESETS[spec]
     if spec.startswith("custom:"):
         names = {"base": "base_s", "per_object": "per_object_s", "knee": "knee_objects",
-                 "exponent": "exponent", "jitter": "jitter", "ceiling": "ceiling_s"}
+                 "exponent": "exponent", "jitter": "jitter", "ceiling": "ceiling_s",
+                 "per_subitems_list": "per_subitems_list_s"}
         kwargs: dict[str, Any] = {}
         for part in filter(None, spec[len("custom:"):].split(",")):
             key, _, value = part.partition("=")
@@ -70,15 +75,19 @@ def latency_from_spec(spec: str | LatencyModel) -> LatencyModel:
     raise ValueError(f"unknown latency preset {spec!r}; use instant, production or custom:...")
 
 
-def count_objects(value: Any) -> int:
-    """Objects (JSON dicts) in a GraphQL ``data`` tree: the unit the latency model charges for."""
-    count = 0
+def measure(value: Any) -> tuple[int, int]:
+    """``(objects, subitem_lists)`` in a GraphQL ``data`` tree: what the latency model charges for."""
+    objects = subitem_lists = 0
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            count += 1
-            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+            objects += 1
+            for key, child in item.items():
+                if isinstance(child, dict | list):
+                    stack.append(child)
+                    if key == "subitems":
+                        subitem_lists += 1
         elif isinstance(item, list):
             stack.extend(v for v in item if isinstance(v, dict | list))
-    return count
+    return objects, subitem_lists

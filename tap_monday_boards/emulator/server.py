@@ -27,7 +27,7 @@ from tap_monday_boards.emulator.clock import Clock, SystemClock
 from tap_monday_boards.emulator.data import Store
 from tap_monday_boards.emulator.execute import Executor
 from tap_monday_boards.emulator.faults import GATEWAY_FAULTS, FaultConfig, FaultInjector, FaultKind, truncate
-from tap_monday_boards.emulator.latency import LatencyModel, count_objects, latency_from_spec
+from tap_monday_boards.emulator.latency import LatencyModel, latency_from_spec, measure
 from tap_monday_boards.emulator.limits import PLANS, Admission, Limits, Rejection
 from tap_monday_boards.emulator.metrics import Metrics, RequestRecord
 
@@ -227,7 +227,8 @@ class Emulator:
             raise _Refusal(self._rejection_reply(version, admitted, request_id), admitted.code)
         out.admission, out.cost = admitted, cost
         result = self.executor.execute(query, variables, operation, complexity=admitted.complexity.as_dict())
-        delay = self.latency.delay(count_objects(result.data), self._latency_rng)
+        objects, subitem_lists = measure(result.data)
+        delay = self.latency.delay(objects, self._latency_rng, subitem_lists)
         if self.latency.times_out(delay):
             await asyncio.sleep(self.latency.ceiling_s or 0.0)
             raise _Refusal(env.Reply(504, _GATEWAY_TEXT[504], {"Content-Type": "text/plain"}),
