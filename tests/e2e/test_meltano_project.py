@@ -35,7 +35,8 @@ def _expected_kind(prop: dict[str, Any]) -> str:
     (json_type,) = types
     if json_type == "string" and prop.get("format") == "date-time":
         return "date_iso8601"
-    return {"number": "decimal"}.get(json_type, json_type)
+    # Whole seconds are enough, and Meltano 4.4's `decimal` kind breaks its config writer (see meltano.yml).
+    return {"number": "integer"}.get(json_type, json_type)
 
 
 TAP_PROPS: dict[str, dict[str, Any]] = TapMondayBoards.config_jsonschema["properties"]
