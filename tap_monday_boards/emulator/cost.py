@@ -6,10 +6,12 @@ monday charges by the *potential* size of an answer, before running it, so the H
 
 * a scalar field costs ``scalar`` (1), an object field ``object`` (10), ``__typename`` and introspection 0;
 * each list level multiplies everything below it by its bound: the number of ``ids`` when ids are given,
-  else the ``limit`` argument (explicit or the schema default), else a fixed bound for unbounded lists;
+  else the ``limit`` argument (explicit or the schema default), else ``unbounded_list`` (10);
 * ``column_values`` without ``ids`` is bounded by ``column_bound`` (20 — about the column count of a generated
   board; a fixed bound keeps the estimate static: it does not depend on which board is read);
-* typed fragments (``... on StatusValue``) are summed, an upper bound like monday's.
+* typed fragments (``... on StatusValue``) are alternatives: the dearest one is charged per element;
+* a paging object (``items_page``/``next_items_page``) passes its ``limit`` to its ``items`` list;
+* root ``complexity`` and ``version`` are free.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
     is_leaf_type,
+    value_from_ast_untyped,
 )
-from graphql.execution.values import get_argument_values
 
 MAX_QUERY_COMPLEXITY = 5_000_000
 """monday's per-query cap (RL26); the HTTP layer rejects estimates above it."""
@@ -69,7 +72,7 @@ class HeuristicCostModel:
     scalar: int = 1
     object: int = 10
     column_bound: int = 20
-    unbounded_list: int = 25
+    unbounded_list: int = 10
     free_root_fields: frozenset[str] = field(default_factory=lambda: frozenset({"complexity", "version"}))
 
     def estimate(
@@ -126,48 +129,77 @@ class _Walker:
         multiplier: int,
         *,
         top_level: bool = False,
+        carry: int | None = None,
     ) -> int:
+        """Cost of a selection set; ``carry`` is a ``limit`` inherited from a paging wrapper object.
+
+        Fragments narrowing an abstract type to one implementation (``... on StatusValue``) are
+        alternatives: an element is one type, so the dearest fragment is charged, not their sum.
+        """
         total = 0
+        alternatives = [0]
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total += self.field_cost(parent, selection, multiplier, top_level=top_level)
-            elif isinstance(selection, InlineFragmentNode):
-                target = parent
-                if selection.type_condition is not None:
-                    target = self.schema.get_type(selection.type_condition.name.value) or parent
-                total += self.selection_cost(target, selection.selection_set, multiplier)
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is not None:
-                    target = self.schema.get_type(fragment.type_condition.name.value) or parent
-                    total += self.selection_cost(target, fragment.selection_set, multiplier)
-        return total
+                total += self.field_cost(parent, selection, multiplier, top_level=top_level, carry=carry)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition.name.value if selection.type_condition else None
+                inner_set = selection.selection_set
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value in self.fragments:
+                fragment = self.fragments[selection.name.value]
+                condition, inner_set = fragment.type_condition.name.value, fragment.selection_set
+            else:
+                continue
+            target = (self.schema.get_type(condition) if condition else None) or parent
+            cost = self.selection_cost(target, inner_set, multiplier, carry=carry)
+            if target is not parent and isinstance(parent, GraphQLInterfaceType | GraphQLUnionType):
+                alternatives.append(cost)
+            else:
+                total += cost
+        return total + max(alternatives)
 
     def field_cost(
-        self, parent: GraphQLNamedType, node: FieldNode, multiplier: int, *, top_level: bool
+        self,
+        parent: GraphQLNamedType,
+        node: FieldNode,
+        multiplier: int,
+        *,
+        top_level: bool,
+        carry: int | None = None,
     ) -> int:
+        """Weight of one field times ``multiplier``, plus its sub-selection at the field's list bound."""
         name = node.name.value
-        if name.startswith("__"):
-            return 0
-        if top_level and name in self.model.free_root_fields:
-            return 0
-        if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-            return 0
-        definition: GraphQLField | None = parent.fields.get(name)
+        free = name.startswith("__") or (top_level and name in self.model.free_root_fields)
+        fields = parent.fields if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType) else {}
+        definition: GraphQLField | None = None if free else fields.get(name)
         if definition is None:
             return 0
         named = get_named_type(definition.type)
         if is_leaf_type(named) or node.selection_set is None:
             return self.model.scalar * multiplier
         cost = self.model.object * multiplier
-        inner = multiplier
-        if _is_list(definition.type):
-            try:
-                args = get_argument_values(definition, node, self.variables)
-            except Exception:  # invalid variables are the validator's business, not the estimate's
-                args = {}
-            inner = multiplier * max(1, self.model.list_bound(name, args))
-        return cost + self.selection_cost(named, node.selection_set, inner)
+        args = _arguments(definition, node, self.variables) if definition.args else {}
+        if not _is_list(definition.type):
+            # items_page / next_items_page: a paging object whose ``items`` list obeys this ``limit``
+            limit = args.get("limit")
+            wrapper_limit = limit if isinstance(limit, int) and limit > 0 else None
+            return cost + self.selection_cost(named, node.selection_set, multiplier, carry=wrapper_limit)
+        bound = carry if carry is not None and not args else self.model.list_bound(name, args)
+        return cost + self.selection_cost(named, node.selection_set, multiplier * max(1, bound))
+
+
+def _arguments(definition: GraphQLField, node: FieldNode, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """Argument values of a field: literals and variables from the request, else SDL defaults.
+
+    Untyped on purpose: the estimate only needs list lengths and ints, and must never fail on a request
+    the validator or variable coercion will reject anyway.
+    """
+    given = {a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments or ()}
+    for name, arg in definition.args.items():
+        if given.get(name) is None:
+            default = arg.ast_node.default_value if arg.ast_node is not None else None
+            given[name] = value_from_ast_untyped(default) if default is not None else None
+    return given
 
 
 def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
