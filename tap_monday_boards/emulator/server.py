@@ -49,6 +49,8 @@ class EmulatorConfig:
     seed: int = 42
     boards: int = 3
     items_per_board: int | list[int] = 200
+    subitems: bool = True
+    """Generate a subitems board per board (``Store(subitems=...)``)."""
     plan: str = "enterprise"
     limit_overrides: dict[str, Any] = field(default_factory=dict)
     """Replace plan numbers, e.g. ``{"requests_per_minute": 10, "concurrency": None}``."""
@@ -108,7 +110,8 @@ class Emulator:
             raise ValueError(f"unknown plan {config.plan!r}; known: {', '.join(PLANS)}")
         self.clock: Clock = config.clock or SystemClock()
         self.store = config.store or Store(seed=config.seed, boards=config.boards,
-                                           items_per_board=config.items_per_board)
+                                           items_per_board=config.items_per_board, clock=self.clock,
+                                           subitems=config.subitems)
         self.executor = Executor(self.store, self.clock, config.cursor_ttl_s)
         self.limits = Limits(PLANS[config.plan].with_overrides(**config.limit_overrides), self.clock)
         self.metrics = Metrics(config.log_requests)
