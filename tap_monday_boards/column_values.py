@@ -61,6 +61,10 @@ def _safe_int(literal: str) -> int | str:
     return number if -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER else literal
 
 
+_DECODER = json.JSONDecoder(parse_int=_safe_int)
+"""Built once: ``json.loads`` with a hook builds a new decoder per call (measurable at 20 values per item)."""
+
+
 def parse_value_json(value: Any) -> Any:
     """Decode monday's JSON-string ``value``; non-strings (already decoded, or null) pass through.
 
@@ -70,7 +74,7 @@ def parse_value_json(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return json.loads(value, parse_int=_safe_int)
+        return _DECODER.decode(value)
     except ValueError as exc:
         raise MalformedValueError(f"value is not valid JSON: {exc.msg}") from exc
 

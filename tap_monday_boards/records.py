@@ -8,9 +8,46 @@ array (``jsonb[]``) that SQL cannot index by column id. See docs/architecture.md
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
+
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.catalog import Breadcrumb, SelectionMask
 
 from tap_monday_boards.column_values import ColumnValueStats, parse_column_values
+
+
+class _CachingSelectionMask(SelectionMask):
+    """A selection mask that remembers inherited answers.
+
+    The SDK walks every nested dict of every record to drop deselected properties and asks the mask about
+    each breadcrumb; the stock mask recomputes an unknown breadcrumb (every column id) from its parents on
+    every call. Column ids repeat across records, so caching the answer cuts that walk's cost by about half.
+    """
+
+    def __missing__(self, breadcrumb: Breadcrumb) -> bool:
+        selected = super().__missing__(breadcrumb)
+        self[breadcrumb] = selected
+        return selected
+
+
+class WideRecordStreamMixin:
+    """For the items/subitems streams: emission settings measured on the real item record.
+
+    ``TYPE_CONFORMANCE_LEVEL = ROOT_ONLY``: root fields are conformed; ``column_values`` is emitted as built
+    (records.py already types it). With ``MsgSpecWriter`` (set on the tap) and the caching mask this writes
+    ~9,500 item records/s on the dev box vs ~6,800 with the stock mask and ~4,600 with the default writer
+    (20 column values per item; see the final report of issue 3 for the command).
+    """
+
+    TYPE_CONFORMANCE_LEVEL: ClassVar[TypeConformanceLevel] = TypeConformanceLevel.ROOT_ONLY
+    _mask: SelectionMask | None
+
+    @property
+    def mask(self) -> SelectionMask:
+        """The stream's selection mask, with cached answers for nested breadcrumbs."""
+        if not isinstance(self._mask, _CachingSelectionMask):
+            self._mask = _CachingSelectionMask(super().mask)  # type: ignore[misc]
+        return self._mask
 
 
 def _nested_id(raw_item: Mapping[str, Any], key: str) -> str | None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+from contextlib import redirect_stdout
+from typing import Any, ClassVar
 
 import jsonschema
 import pytest
+from singer_sdk import Stream, Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_monday_boards.column_values import ColumnValueStats
-from tap_monday_boards.records import item_record
+from tap_monday_boards.records import WideRecordStreamMixin, item_record
 from tap_monday_boards.schemas import ITEM_SCHEMA
 
 RAW_ITEM: dict[str, Any] = {
@@ -99,3 +104,47 @@ def test_every_emulator_item_parses_without_problems() -> None:
     assert count > 0
     assert stats.problems == 0, stats.summary()
     assert {"status", "numbers", "people", "board_relation", "subtasks"} <= seen_types
+
+
+def _emit(stream_class: type, deselect: str | None) -> list[dict[str, Any]]:
+    """Sync one stream yielding RAW_ITEM records in-process; return the RECORD messages' records."""
+
+    class BenchTap(Tap):
+        name = "tap-records-test"
+        config_jsonschema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
+        message_writer_class = MsgSpecWriter
+
+        def discover_streams(self) -> list[Any]:
+            return [stream_class(self)]
+
+    catalog = BenchTap(config={}).catalog_dict
+    for meta in catalog["streams"][0]["metadata"]:
+        if deselect and meta["breadcrumb"] == ["properties", deselect]:
+            meta["metadata"]["selected"] = False
+    buffer = io.BytesIO()
+    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
+    with redirect_stdout(wrapper):
+        BenchTap(config={}, catalog=catalog).sync_all()
+        wrapper.flush()
+    messages = [json.loads(line) for line in buffer.getvalue().decode().splitlines()]
+    return [m["record"] for m in messages if m["type"] == "RECORD"]
+
+
+def test_wide_record_mixin_keeps_output_and_deselection() -> None:
+    class Plain(Stream):
+        name = "items"
+        schema = ITEM_SCHEMA
+        primary_keys = ("id",)
+
+        def get_records(self, context: Any) -> Any:
+            for n in range(3):
+                yield item_record({**RAW_ITEM, "id": str(n)})
+
+    class Wide(WideRecordStreamMixin, Plain):
+        pass
+
+    assert Wide.TYPE_CONFORMANCE_LEVEL is TypeConformanceLevel.ROOT_ONLY
+    assert _emit(Wide, None) == _emit(Plain, None)
+    records = _emit(Wide, "name")
+    assert len(records) == 3
+    assert all("name" not in r and r["column_values"]["status"]["label"] == "Done" for r in records)
