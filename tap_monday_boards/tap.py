@@ -119,10 +119,10 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     ),
     th.Property(
         "request_timeout",
-        th.NumberType(exclusive_minimum=0),
+        th.IntegerType(minimum=1),  # integer: Meltano 4.4 cannot serialise decimal settings
         title="Request timeout",
         default=60,
-        description="Seconds to wait for one HTTP answer before it counts as failed, > 0. "
+        description="Seconds to wait for one HTTP answer before it counts as failed, >= 1. "
         "Default: 60 seconds "
         "(monday's own server-side limit).",
     ),

@@ -29,7 +29,7 @@ VALID: dict[str, Any] = {"api_token": TOKEN}
             {"complexity_budget_per_minute": -5}, "complexity_budget_per_minute", "minimum", id="budget"
         ),
         pytest.param(
-            {"request_timeout": 0}, "request_timeout", "less than or equal to the minimum", id="timeout-0"
+            {"request_timeout": 0}, "request_timeout", "minimum of 1", id="timeout-0"
         ),
         pytest.param({"max_retries": -1}, "max_retries", "minimum of 0", id="retries"),
         pytest.param(
