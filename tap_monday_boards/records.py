@@ -58,6 +58,19 @@ def _nested_id(raw_item: Mapping[str, Any], key: str) -> str | None:
     return str(nested["id"])
 
 
+def column_value_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An item record -> its long-format rows for ``ITEM_COLUMN_VALUE_SCHEMA`` (one per column)."""
+    base = {
+        "board_id": record.get("board_id"),
+        "item_id": record["id"],
+        "updated_at": record.get("updated_at"),
+    }
+    return [
+        {**base, "column_id": column_id, **entry}
+        for column_id, entry in (record.get("column_values") or {}).items()
+    ]
+
+
 def item_record(raw_item: Mapping[str, Any], stats: ColumnValueStats | None = None) -> dict[str, Any]:
     """The items/subitems record for one item exactly as ``items(ids:)`` returns it.
 

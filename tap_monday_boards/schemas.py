@@ -73,3 +73,17 @@ ITEM_SCHEMA: dict[str, Any] = {
     "required": ["id"],
 }
 """The items/subitems record (docs/architecture.md "Item record"); key ``id``, replication ``updated_at``."""
+
+ITEM_COLUMN_VALUE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "board_id": STRING,
+        "item_id": {"type": "string"},
+        "column_id": {"type": "string"},
+        "updated_at": DATE_TIME,
+        **{k: v for k, v in COLUMN_VALUE_SCHEMA["properties"].items()},
+    },
+    "required": ["item_id", "column_id"],
+}
+"""Long format (issue 6 §4 stretch): one row per (item, column), key ``(item_id, column_id)``; every typed
+field is its own column, so SQL can filter on e.g. ``number`` without touching JSON."""

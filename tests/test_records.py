@@ -14,8 +14,8 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_monday_boards.column_values import ColumnValueStats
-from tap_monday_boards.records import WideRecordStreamMixin, item_record
-from tap_monday_boards.schemas import ITEM_SCHEMA
+from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
+from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 
 RAW_ITEM: dict[str, Any] = {
     "id": "18265981856",
@@ -148,3 +148,14 @@ def test_wide_record_mixin_keeps_output_and_deselection() -> None:
     records = _emit(Wide, "name")
     assert len(records) == 3
     assert all("name" not in r and r["column_values"]["status"]["label"] == "Done" for r in records)
+
+
+def test_long_format_rows_one_per_column_and_valid() -> None:
+    record = item_record(RAW_ITEM)
+    rows = column_value_rows(record)
+    assert [r["column_id"] for r in rows] == ["status", "numbers", "connect"]
+    for row in rows:
+        jsonschema.validate(row, ITEM_COLUMN_VALUE_SCHEMA, format_checker=jsonschema.FormatChecker())
+        assert (row["item_id"], row["board_id"]) == ("18265981856", "18265960713")
+    assert rows[1]["number"] == 7 and rows[2]["linked_item_ids"] == ["9007199254740993"]
+    assert column_value_rows({**record, "column_values": {}}) == []
