@@ -181,7 +181,7 @@ class MondayStream(GraphQLStream):
         return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
 
     @override
-    def backoff_wait_generator(self) -> Generator[float, Any, None]:  # type: ignore[override]
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
         """Waits computed from each exception (the ``backoff_runtime`` protocol, with an attempt count)."""
         exception = yield  # type: ignore[misc]
         attempt = 0

@@ -75,7 +75,7 @@ def parse_value_json(value: Any) -> Any:
         return value
     try:
         return _DECODER.decode(value)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise MalformedValueError(f"value is not valid JSON: {exc.msg}") from exc
 
 
