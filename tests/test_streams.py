@@ -308,3 +308,33 @@ def test_activity_timestamp_units() -> None:
     assert streams.activity_timestamp("17214733651234567") == "2024-07-20T11:02:45.123456+00:00"
     assert streams.activity_timestamp(None) is None
     assert streams.activity_timestamp("soon") is None
+
+
+def test_token_never_in_logs_or_output(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retries, a fatal error and a normal page at DEBUG level: the token shows up nowhere."""
+    monkeypatch.setattr(client, "BACKOFF_BASE_S", 0.001)
+    caplog.set_level("DEBUG")
+
+    def script(body: dict[str, Any], n: int) -> Answer:
+        if n == 0:
+            return 502, {}, b"<html>bad gateway</html>"
+        if body["query"].startswith("query Tags"):
+            return ok(tags=[{"id": "1", "name": TOKEN[:3], "color": "c"}])
+        return (
+            403,
+            {},
+            {"errors": [{"message": "User unauthorized", "extensions": {"code": "USER_ACCESS_DENIED"}}]},
+        )
+
+    with loopback(script) as server:
+        messages = run({"api_url": server.url}, {"tags"})
+        with pytest.raises(FatalAPIError) as excinfo:
+            run({"api_url": server.url}, {"teams"})
+    assert records(messages, "tags")
+    assert TOKEN not in json.dumps(messages)
+    assert TOKEN not in str(excinfo.value)
+    assert "Backing off" in caplog.text  # the SDK logs were captured at all
+    assert TOKEN not in caplog.text
+    assert "USER_ACCESS_DENIED" in str(excinfo.value)
