@@ -338,3 +338,16 @@ def test_token_never_in_logs_or_output(
     assert "Backing off" in caplog.text  # the SDK logs were captured at all
     assert TOKEN not in caplog.text
     assert "USER_ACCESS_DENIED" in str(excinfo.value)
+
+
+def test_error_message_names_the_board() -> None:
+    def script(body: dict[str, Any], n: int) -> Answer:
+        if body["query"].startswith("query Boards("):
+            return ok(boards=[BOARD])
+        error = {"message": "Board is locked", "extensions": {"code": "ResourceLockedException"}}
+        return 200, {}, {"errors": [error], "extensions": {"request_id": "req-7"}}
+
+    with loopback(script) as server, pytest.raises(FatalAPIError) as excinfo:
+        run({"api_url": server.url}, {"updates"})
+    assert "stream updates, board 111" in str(excinfo.value)
+    assert "req-7" in str(excinfo.value)
