@@ -25,6 +25,7 @@ from graphql import execute as graphql_execute
 from tap_monday_boards.emulator.clock import Clock
 from tap_monday_boards.emulator.cost import CostModel, HeuristicCostModel
 from tap_monday_boards.emulator.data import Store
+from tap_monday_boards.emulator.fastpath import Plan, compile_plan
 from tap_monday_boards.emulator.listing import Paginator
 from tap_monday_boards.emulator.resolvers import Context, field_resolver
 
@@ -76,6 +77,7 @@ class Executor:
         cursor_ttl_s: float = 3600,
         *,
         cost_model: CostModel | None = None,
+        fast_path: bool = True,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -85,6 +87,9 @@ class Executor:
         self._documents: dict[str, _Prepared] = {}
         self._lock = threading.Lock()
         self.paginator = Paginator(store, clock, cursor_ttl_s)
+        self.fast_path = fast_path
+        self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        self.path_counts = {"fast": 0, "graphql": 0}
         self.version: dict[str, Any] = dict(DEFAULT_VERSION)
 
     def prepare(self, query: str) -> _Prepared:
@@ -102,8 +107,17 @@ class Executor:
         with self._lock:
             if len(self._documents) > 10_000:
                 self._documents.clear()
+                self._plans.clear()
             self._documents[query] = prepared
         return prepared
+
+    def _plan(self, query: str, operation_name: str | None, document: DocumentNode) -> Plan | None:
+        key = (query, operation_name)
+        if key not in self._plans:
+            plan = compile_plan(self.schema, document, operation_name)
+            with self._lock:
+                self._plans[key] = plan
+        return self._plans[key]
 
     def estimate_cost(
         self, query: str, variables: Mapping[str, Any] | None, operation_name: str | None
@@ -132,6 +146,14 @@ class Executor:
             return ExecResult(None, list(prepared.errors), 0)
         cost = self.cost_model.estimate(self.schema, prepared.document, operation_name, variables)
         complexity = complexity or {"before": 0, "after": 0, "query": cost, "reset_in_x_seconds": 0}
+        plan = self._plan(query, operation_name, prepared.document) if self.fast_path else None
+        coerced = plan.coerce(variables) if plan is not None else None
+        if plan is not None and coerced is not None:
+            with self.store.lock:
+                data, errors = plan.run(self.store, coerced, complexity, self.version)
+            self.path_counts["fast"] += 1
+            return ExecResult(data, errors, cost)
+        self.path_counts["graphql"] += 1
         context = Context(self.store, self.paginator, complexity, self.version)
         with self.store.lock:
             result = graphql_execute(

@@ -1,0 +1,96 @@
+"""The projection fast path answers exactly what graphql-core answers, and steps aside when it cannot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tap_monday_boards.emulator.clock import FakeClock
+from tap_monday_boards.emulator.data import Store
+from tap_monday_boards.emulator.execute import Executor
+from tap_monday_boards.queries import ITEMS_BY_IDS_QUERY, items_by_ids_query
+
+SHAPES = {
+    "tap_all_columns": ITEMS_BY_IDS_QUERY,
+    "tap_selected_columns": items_by_ids_query(["status", "numbers", "people"], with_column_ids=True),
+    "aliases_typename_types": (
+        "query A($ids: [ID!]!) { complexity { query } v: version { value } "
+        "items(ids: $ids, limit: 100, newest_first: true) { __typename key: id "
+        "column_values(types: [status, people, file]) { __typename type column { id title } "
+        "... on StatusValue { label } ... on PeopleValue { persons_and_teams { id kind } } "
+        "... on FileValue { files { __typename ... on FileAssetValue { asset_id name } } } } "
+        "subitems { id } board { id name items_count } } }"
+    ),
+    "exclude_nonactive_paging": (
+        "query P($ids: [ID!], $p: Int) "
+        "{ items(ids: $ids, limit: 7, page: $p, exclude_nonactive: true) { id state } }"
+    ),
+}
+FALLBACK = {
+    "needs_resolver": "query F($ids: [ID!]) { items(ids: $ids, limit: 50) { id subitems { name } } }",
+    "parent_name": "query F($ids: [ID!]) { items(ids: $ids) { parent_item { name } } }",
+    "other_root": "query F($ids: [ID!]) { items(ids: $ids, limit: 50) { id } boards(limit: 1) { id } }",
+    "directive": "query F($ids: [ID!], $s: Boolean!) { items(ids: $ids) { id name @skip(if: $s) } }",
+}
+
+
+@pytest.fixture(scope="module")
+def pair() -> tuple[Store, Executor, Executor]:
+    clock = FakeClock()
+    store = Store(seed=9, boards=1, items_per_board=300, clock=clock)
+    return store, Executor(store, clock), Executor(store, clock, fast_path=False)
+
+
+def _variables(store: Store) -> dict[str, Any]:
+    board_id = store.board_ids()[0]
+    ids = [*store.item_ids(board_id, state="all")[:95], "77777777777"]
+    ids += store.item_ids(board_id, state="deleted")[:2] + store.item_ids(board_id, state="archived")[:2]
+    columns = [c["id"] for c in store.board(board_id)["columns"][2:6]]  # type: ignore[index]
+    return {"ids": ids, "limit": 100, "column_ids": columns, "p": 2, "s": False}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_fast_path_equals_graphql_core(pair: tuple[Store, Executor, Executor], shape: str) -> None:
+    store, fast, slow = pair
+    query = SHAPES[shape]
+    variables = _variables(store)
+    before = dict(fast.path_counts)
+    got = fast.execute(
+        query, variables, None, complexity={"before": 5, "after": 4, "query": 1, "reset_in_x_seconds": 9}
+    )
+    want = slow.execute(
+        query, variables, None, complexity={"before": 5, "after": 4, "query": 1, "reset_in_x_seconds": 9}
+    )
+    assert fast.path_counts["fast"] == before["fast"] + 1  # the fast path really ran
+    assert got.errors == want.errors == []
+    assert got.data == want.data
+    assert got.data and got.data["items"]
+    assert got.cost == want.cost
+
+
+@pytest.mark.parametrize("shape", sorted(FALLBACK))
+def test_unsupported_shapes_fall_back(pair: tuple[Store, Executor, Executor], shape: str) -> None:
+    store, fast, slow = pair
+    variables = _variables(store)
+    before = dict(fast.path_counts)
+    got = fast.execute(FALLBACK[shape], variables, None)
+    assert fast.path_counts["graphql"] == before["graphql"] + 1
+    assert got.data == slow.execute(FALLBACK[shape], variables, None).data
+    assert got.data is not None
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"ids": [str(i) for i in range(101)], "limit": 100},  # over the id cap: application error
+        {"ids": ["1"], "limit": "ten"},  # wrong variable type: graphql-core's coercion message
+        {"ids": ["1"]},  # missing required variable
+    ],
+)
+def test_errors_match_graphql_core(pair: tuple[Store, Executor, Executor], variables: dict[str, Any]) -> None:
+    _, fast, slow = pair
+    got = fast.execute(ITEMS_BY_IDS_QUERY, variables, None)
+    want = slow.execute(ITEMS_BY_IDS_QUERY, variables, None)
+    assert got.data is None and want.data is None
+    assert got.errors == want.errors and got.errors
