@@ -8,6 +8,8 @@ from collections.abc import Callable
 import aiohttp
 import pytest
 
+from tap_monday_boards import queries
+from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.conftest import HttpAnswer
 
@@ -147,3 +149,31 @@ def test_request_ids_are_unique_and_reproducible(
     ids_b = [gql(second, ME).headers["X-Request-Id"] for _ in range(3)]
     assert len(set(ids_a)) == 3
     assert ids_a == ids_b
+
+
+@pytest.mark.parametrize("version", ["2024-07", "2024-10", "2025-07"])
+def test_expired_cursor_wrapped_in_version_envelope(
+    emulator_factory: Callable[..., RunningEmulator], gql: Gql, version: str
+) -> None:
+    clock = FakeClock()
+    running = emulator_factory(clock=clock, cursor_ttl_s=60)
+    board = running.emulator.store.board_ids()[0]
+    first = gql(running, queries.HARVEST_FIRST_PAGE_QUERY, variables={"board_ids": [board], "limit": 50})
+    cursor = first.json["data"]["boards"][0]["items_page"]["cursor"]
+    assert cursor
+    clock.advance(61)
+    answer = gql(
+        running, queries.HARVEST_NEXT_PAGE_QUERY, variables={"cursor": cursor, "limit": 50}, version=version
+    )
+    assert answer.status == 200
+    body = answer.json
+    if version in {"2024-07", "2024-10"}:
+        assert body["error_code"] == "CursorException"
+        assert body["error_message"].startswith("CursorExpiredError")
+        assert body["account_id"] == running.emulator.config.account_id
+    if version in {"2024-10", "2025-07"}:
+        assert body["errors"][0]["extensions"]["code"] == "CursorException"
+        assert body["extensions"]["request_id"] == answer.headers["X-Request-Id"]
+    if version == "2024-07":
+        assert "errors" not in body
+    assert running.emulator.metrics.snapshot()["errors_by_code"] == {"CursorException": 1}
