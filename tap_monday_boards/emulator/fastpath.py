@@ -60,7 +60,7 @@ class _UnsupportedError(Exception):
 class _Entry:
     key: str  # response key (alias or name)
     name: str
-    plan: tuple[_Entry, ...] | None  # sub-selection, None for leaves
+    plan: _Selection | None  # sub-selection, None for leaves
     only_on: str | None  # type condition: apply only when __typename matches
     filter_node: FieldNode | None = None  # column_values(ids:, types:) arguments, read per request
     typename: str | None = None  # for ``__typename`` on an object type (dicts of objects carry no name)
@@ -80,7 +80,7 @@ class _VarCheck:
 class Plan:
     """A compiled document: root fields and how to project each."""
 
-    roots: tuple[tuple[str, str, FieldNode, tuple[_Entry, ...] | None], ...]
+    roots: tuple[tuple[str, str, FieldNode, _Selection | None], ...]
     variables: tuple[_VarCheck, ...]
     filtered: tuple[_Entry, ...]  # entries whose list is filtered by request arguments
 
@@ -149,30 +149,61 @@ class Plan:
 _Filters = dict[int, tuple[frozenset[str] | None, frozenset[str] | None]]
 
 
-def _project(value: Any, plan: tuple[_Entry, ...] | None, filters: _Filters) -> Any:
+class _Selection:
+    """A compiled selection set; per ``__typename`` it keeps the flat list of operations that apply."""
+
+    __slots__ = ("by_type", "entries")
+
+    def __init__(self, entries: tuple[_Entry, ...]) -> None:
+        self.entries = entries
+        self.by_type: dict[Any, tuple[tuple[int, str, str, Any], ...]] = {}
+
+    def ops(self, typename: Any) -> tuple[tuple[int, str, str, Any], ...]:
+        """(kind, response key, dict key, extra) for objects of ``typename``; computed once per type."""
+        found = self.by_type.get(typename)
+        if found is None:
+            built = []
+            for e in self.entries:
+                if e.only_on is not None and e.only_on != typename:
+                    continue
+                if e.name == "__typename":
+                    built.append((_TYPENAME, e.key, e.name, e.typename))
+                elif e.plan is None:
+                    built.append((_LEAF, e.key, e.name, None))
+                elif e.filter_node is not None:
+                    built.append((_FILTERED, e.key, e.name, e))
+                else:
+                    built.append((_NESTED, e.key, e.name, e.plan))
+            found = self.by_type[typename] = tuple(built)
+        return found
+
+
+_TYPENAME, _LEAF, _FILTERED, _NESTED = range(4)
+_Filters = dict[int, tuple[frozenset[str] | None, frozenset[str] | None]]
+
+
+def _project(value: Any, plan: _Selection | None, filters: _Filters) -> Any:
     if plan is None or value is None:
         return value
     if isinstance(value, list):
         return [_project(v, plan, filters) for v in value]
     out: dict[str, Any] = {}
     typename = value.get("__typename")
-    for entry in plan:
-        if entry.only_on is not None and entry.only_on != typename:
-            continue
-        if entry.name == "__typename":
-            out[entry.key] = entry.typename or typename
-        elif entry.plan is None:
-            out[entry.key] = value.get(entry.name)
-        elif entry.filter_node is not None:
-            ids, types = filters[id(entry)]
+    for kind, key, name, extra in plan.ops(typename):
+        if kind == _LEAF:
+            out[key] = value.get(name)
+        elif kind == _TYPENAME:
+            out[key] = extra or typename
+        elif kind == _FILTERED:
+            ids, types = filters[id(extra)]
             kept = [
                 v
-                for v in value.get(entry.name) or ()
+                for v in value.get(name) or ()
                 if (ids is None or v["id"] in ids) and (types is None or v["type"] in types)
             ]
-            out[entry.key] = _project(kept, entry.plan, filters)
+            out[key] = _project(kept, extra.plan, filters)
         else:
-            out[entry.key] = _project(value.get(entry.name), entry.plan, filters)
+            out[key] = _project(value.get(name), extra, filters)
     return out
 
 
@@ -183,7 +214,7 @@ class _Compiler:
 
     def selection(
         self, parent: GraphQLNamedType, selection_set: SelectionSetNode, only_on: str | None = None
-    ) -> tuple[_Entry, ...]:
+    ) -> _Selection:
         entries: list[_Entry] = []
         for selection in selection_set.selections:
             if selection.directives:
@@ -194,7 +225,7 @@ class _Compiler:
                 if target is None or (only_on is not None and condition not in (None, only_on)):
                     raise _UnsupportedError("nested type conditions")
                 narrowing = condition if target is not parent else only_on
-                entries += self.selection(target, selection.selection_set, narrowing)
+                entries += self.selection(target, selection.selection_set, narrowing).entries
             elif isinstance(selection, FieldNode):
                 entries.append(self.field(parent, selection, only_on))
             else:
@@ -203,7 +234,7 @@ class _Compiler:
         plain = {k for k, o in keys if o is None}
         if len(keys) != len(set(keys)) or any(o is not None and k in plain for k, o in keys):
             raise _UnsupportedError("merged fields")
-        return tuple(entries)
+        return _Selection(tuple(entries))
 
     def field(self, parent: GraphQLNamedType, node: FieldNode, only_on: str | None) -> _Entry:
         name = node.name.value
@@ -217,7 +248,7 @@ class _Compiler:
         named = get_named_type(definition.type)
         owner = only_on or parent.name
         if name == "column_values" and parent.name == "Item":
-            sub = self.selection(named, node.selection_set) if node.selection_set else ()
+            sub = self.selection(named, node.selection_set) if node.selection_set else _Selection(())
             entry = _Entry(key, name, sub, only_on, node)
             self.filtered.append(entry)
             return entry
