@@ -143,8 +143,6 @@ class GovernorCore:
         self.ledger.expire(now)
         while self.starts and self.starts[0] + WINDOW_S <= now:
             self.starts.popleft()
-        if self.learned_budget is not None and now - self._learned_budget_at > WINDOW_S:
-            self.learned_budget = None  # an old observation says nothing about a fresh window
 
     def try_acquire(self, kind: str, units: int, priority: int, now: float) -> Permit | float:
         """Admit now (a :class:`Permit`) or return how long to wait (``math.inf``: until a release)."""
@@ -210,6 +208,8 @@ class GovernorCore:
             # A lower bound of the account's limit: the server also counts requests we have not settled
             # yet and other clients. (before < cost means the server reports no budget: ignore it.)
             observed = after + self.ledger.total
+            # Lower bounds: the best of the last window; an older one is replaced (others may use budget
+            # now). Kept while no answer arrives: forgetting it during a budget wait would cause a burst.
             if self.learned_budget is None or now - self._learned_budget_at > WINDOW_S:
                 self.learned_budget = observed
             else:
@@ -261,9 +261,11 @@ class Governor:
         *,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        poll_s: float = _SAFETY_POLL_S,
     ) -> None:
         self.core = GovernorCore(settings, rng)
         self.clock = clock
+        self.poll_s = poll_s
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
@@ -294,7 +296,7 @@ class Governor:
                     waiter = (loop, future)
                     self._async_waiters.add(waiter)
                 try:
-                    await asyncio.wait({future}, timeout=min(result, _SAFETY_POLL_S))
+                    await asyncio.wait({future}, timeout=min(result, self.poll_s))
                 finally:
                     with self._lock:
                         self._async_waiters.discard(waiter)
@@ -326,7 +328,7 @@ class Governor:
                     if not registered:
                         self.core.waiting[priority] = self.core.waiting.get(priority, 0) + 1
                         registered = True
-                    wait = min(result, _SAFETY_POLL_S)
+                    wait = min(result, self.poll_s)
                     if deadline is not None:
                         wait = min(wait, max(0.0, deadline - now))
                     self._cond.wait(wait)

@@ -11,8 +11,10 @@ cursor. The walk never waits for the record consumer: ids are tiny and only fetc
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tap_monday_boards import queries
@@ -53,6 +55,8 @@ class HarvestState:
     board_id: str
     seen: set[int] = field(default_factory=set)
     last_updated_at: str | None = None
+    """Where a fresh chain resumes: the largest ``updated_at`` seen in chain order (see ``_take``)."""
+    chain_started: datetime | None = None
     pages: int = 0
     resumes: int = 0
     duplicates: int = 0
@@ -66,6 +70,7 @@ async def harvest_board(
     on_ids: Callable[[list[str]], None],
     *,
     since: str | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> None:
     """Walk every page of ``state.board_id``; ``on_ids`` gets each page's new ids (never a repeat).
 
@@ -78,6 +83,7 @@ async def harvest_board(
     resume_from = since
     while True:
         try:
+            state.chain_started = datetime.fromtimestamp(wall_clock(), UTC)
             await _walk_chain(transport, state, on_ids, resume_from, limit)
         except CursorExpiredAPIError:
             state.resumes += 1
@@ -98,7 +104,10 @@ async def harvest_board(
 def _later(a: str | None, b: str | None) -> str | None:
     if a is None or b is None:
         return a or b
-    return max(a, b)  # ISO-8601 UTC strings of one format order like the instants they name
+    moment_a, moment_b = _parse(a), _parse(b)
+    if moment_a is None or moment_b is None:
+        return b
+    return a if moment_a >= moment_b else b
 
 
 async def _walk_chain(
@@ -151,21 +160,38 @@ async def _walk_chain(
 def _take(state: HarvestState, items: list[dict[str, Any]], on_ids: Callable[[list[str]], None]) -> None:
     fresh: list[str] = []
     seen = state.seen
-    page_min: str | None = None
+    newest: tuple[datetime, str] | None = None
     for item in items:
         item_id = str(item["id"])
         key = int(item_id)
         updated = item.get("updated_at")
-        if updated and (page_min is None or updated < page_min):
-            page_min = updated
+        moment = _parse(updated)
+        # An item edited after the chain started shows its new updated_at at its old position; resuming
+        # from that value would skip the items in between, so such values are not resume candidates.
+        if (
+            moment is not None
+            and (state.chain_started is None or moment <= state.chain_started)
+            and (newest is None or moment > newest[0])
+        ):
+            newest = (moment, str(updated))
         if key in seen:
             state.duplicates += 1
             continue
         seen.add(key)
         fresh.append(item_id)
-    if page_min is not None:
-        # The smallest value of the latest page, not the largest seen: an item edited during the walk shows
-        # its new (later) updated_at at its old position, and resuming from it would skip items in between.
-        state.last_updated_at = page_min
+    if newest is not None and (
+        state.last_updated_at is None or newest[0] > (_parse(state.last_updated_at) or newest[0])
+    ):
+        state.last_updated_at = newest[1]
     if fresh:
         on_ids(fresh)
+
+
+def _parse(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -111,7 +111,10 @@ def test_account_budget_is_learned_from_after() -> None:
     for _ in range(9):
         core.release(_permit(core.try_acquire("k", 100, 0, 1.0)), 1.0)  # 9 x 100,000 charged
     assert core.try_acquire("k", 100, 0, 1.0) == pytest.approx(59.0)
-    assert core.stats(120.0).budget_limit == 10_000_000  # an old observation expires
+    assert core.stats(120.0).budget_limit == pytest.approx(1_000_000)  # kept while waiting: no burst
+    p = _permit(core.try_acquire("k", 1, 0, 130.0))
+    core.settle(p, {"query": 1_000, "before": 2_000_000, "after": 1_999_000}, 130.0)
+    assert core.budget_limit == pytest.approx(2_000_000)  # a newer window replaces an old observation
 
 
 def test_unlimited_server_report_is_ignored() -> None:

@@ -1,0 +1,138 @@
+"""Which boards the items engine extracts, and what it needs about each (column types, subitems board).
+
+Why a separate, cheap query: the engine needs only ids, board type, state and column types (selection-aware
+detail queries cost less), plus the subtasks column's ``settings_str`` ``{"boardIds": [...]}`` that names
+the subitems board of a parent board. It goes through the same transport and governor as everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tap_monday_boards import queries
+from tap_monday_boards.engine.governor import Governor, get_governor
+from tap_monday_boards.engine.settings import EngineSettings
+from tap_monday_boards.engine.transport import Request, Transport
+from tap_monday_boards.errors import Decision, DecisionKind, FatalAPIError
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+SUBITEMS_BOARD_TYPE = "sub_items_board"
+
+
+@dataclass(frozen=True, slots=True)
+class BoardMeta:
+    """One board as the engine sees it."""
+
+    board_id: str
+    name: str
+    board_type: str | None
+    state: str | None
+    items_count: int | None
+    column_types: frozenset[str]
+    subitem_board_ids: tuple[str, ...]
+
+    @property
+    def is_subitems_board(self) -> bool:
+        return self.board_type == SUBITEMS_BOARD_TYPE
+
+
+def _subitem_boards(columns: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    found: list[str] = []
+    for column in columns:
+        if column.get("type") != "subtasks":
+            continue
+        try:
+            settings = json.loads(column.get("settings_str") or "{}")
+        except ValueError:
+            continue
+        ids = settings.get("boardIds") if isinstance(settings, dict) else None
+        found.extend(str(i) for i in ids or [] if str(i) not in found)
+    return tuple(found)
+
+
+def _meta(raw: dict[str, Any]) -> BoardMeta:
+    columns = [c for c in raw.get("columns") or [] if isinstance(c, dict)]
+    return BoardMeta(
+        board_id=str(raw["id"]),
+        name=str(raw.get("name") or ""),
+        board_type=raw.get("type"),
+        state=raw.get("state"),
+        items_count=raw.get("items_count"),
+        column_types=frozenset(str(c.get("type")) for c in columns if c.get("type")),
+        subitem_board_ids=_subitem_boards(columns),
+    )
+
+
+async def fetch_boards(
+    transport: Transport,
+    *,
+    board_ids: Sequence[str] | None,
+    workspace_ids: Sequence[str] | None,
+    include_archived: bool,
+) -> list[BoardMeta]:
+    """Every readable, non-deleted board among ``board_ids`` (or all, filtered by workspaces), in order."""
+    found: list[BoardMeta] = []
+    page = 1
+    while True:
+        variables: dict[str, Any] = {
+            "ids": list(board_ids) if board_ids else None,
+            "workspace_ids": list(workspace_ids) if workspace_ids else None,
+            "limit": PAGE_SIZE,
+            "page": page,
+            "state": "all" if include_archived else "active",
+        }
+        request = Request(
+            "BoardsMeta", queries.BOARDS_META_QUERY, variables, kind="BoardsMeta", context="BoardsMeta"
+        )
+        data = await transport.send(request)
+        boards = [b for b in data.get("boards") or [] if isinstance(b, dict)]
+        found.extend(_meta(b) for b in boards if b.get("state") != "deleted")
+        if len(boards) < PAGE_SIZE:
+            break
+        page += 1
+    if board_ids:  # keep the configured order
+        order = {str(b): i for i, b in enumerate(board_ids)}
+        found.sort(key=lambda m: order.get(m.board_id, len(order)))
+    return found
+
+
+def discover_boards(
+    settings: EngineSettings,
+    *,
+    board_ids: Sequence[str] | None,
+    workspace_ids: Sequence[str] | None = None,
+    include_archived: bool = False,
+    skip_unreadable: bool = False,
+    governor: Governor | None = None,
+) -> list[BoardMeta]:
+    """Blocking wrapper for the main thread (runs a short private loop).
+
+    Raises:
+        FatalAPIError: a configured board is missing or unreadable and ``skip_unreadable`` is false.
+    """
+
+    async def run() -> list[BoardMeta]:
+        async with Transport(settings, governor or get_governor(settings)) as transport:
+            return await fetch_boards(
+                transport, board_ids=board_ids, workspace_ids=workspace_ids, include_archived=include_archived
+            )
+
+    boards = asyncio.run(run())
+    if board_ids:
+        missing = [str(b) for b in board_ids if str(b) not in {m.board_id for m in boards}]
+        for board_id in missing:
+            if not skip_unreadable:
+                message = f"board {board_id} does not exist or the token cannot read it"
+                raise FatalAPIError(
+                    Decision(DecisionKind.FATAL, None, "InvalidBoardIdException", None, message, 200),
+                    f"BoardsMeta board {board_id}",
+                )
+            logger.warning("board %s does not exist or the token cannot read it: skipped", board_id)
+    return boards

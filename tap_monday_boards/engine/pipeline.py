@@ -1,0 +1,322 @@
+"""Runs harvest + fetch for all boards on one event loop in a background thread; hands records to the main
+thread through one queue per board.
+
+Why this shape (engine-notes.md, singer_sdk.md §1.13): the SDK writes records and state from the thread that
+iterates ``get_records`` and is not thread-safe, while the network work wants hundreds of concurrent
+requests. So: one loop thread owns every socket; the main thread only drains per-board queues. Phase 2 for a
+board starts as soon as one full batch of its ids exists, while its harvest continues; several boards
+harvest at once (the boards consumed first start first). Memory is bounded by per-board *credits*: a batch
+is only requested when its records fit in the board's buffer, and the main thread gives credits back as it
+yields records. The harvest itself never waits for the consumer (ids are tiny, cursors age).
+
+Shutdown: ``close()`` (also on ``__exit__``, generator close on ``--test``/record caps, SIGTERM via
+``SystemExit``, errors) cancels every task, closes the aiohttp session and joins the thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_monday_boards.engine.fetch import BoardFetcher
+from tap_monday_boards.engine.governor import Governor, get_governor
+from tap_monday_boards.engine.harvest import HarvestState, harvest_board
+from tap_monday_boards.engine.progress import BoardStats, log_progress
+from tap_monday_boards.engine.settings import EngineSettings
+from tap_monday_boards.engine.transport import Transport
+
+logger = logging.getLogger(__name__)
+
+_POLL_S = 0.2
+_JOIN_TIMEOUT_S = 30.0
+
+
+class _Done:
+    """End-of-board marker in a board queue."""
+
+
+_DONE = _Done()
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    error: BaseException
+
+
+class _Credits:
+    """How many more records of one board may be buffered; async acquire, release from any thread."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.available = capacity
+        self._changed = asyncio.Event()
+
+    async def acquire(self, n: int) -> None:
+        # A batch larger than the whole buffer still goes once the buffer is empty (never a deadlock).
+        while self.available < min(n, self.capacity):
+            self._changed.clear()
+            await self._changed.wait()
+        self.available -= n
+
+    def release(self, n: int) -> None:
+        self.available += n
+        self._changed.set()
+
+
+@dataclass(slots=True)
+class _BoardRun:
+    board_id: str
+    harvest: HarvestState
+    fetcher: BoardFetcher
+    credits: _Credits
+    out: queue.SimpleQueue[list[dict[str, Any]] | _Done | _Failure]
+    stats: BoardStats
+    since: str | None
+    pending: deque[str] = field(default_factory=deque)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    fetch_tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class ItemsPipeline:
+    """``with ItemsPipeline(settings, board_ids) as p: for raw in p.records(board_id): ...``"""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        board_ids: list[str],
+        *,
+        since: Mapping[str, str | None] | None = None,
+        column_types: Mapping[str, set[str]] | None = None,
+        governor: Governor | None = None,
+    ) -> None:
+        self.settings = settings
+        self.board_ids = list(dict.fromkeys(str(b) for b in board_ids))
+        self._since = dict(since or {})
+        self._column_types = dict(column_types or {})
+        self.governor = governor or get_governor(settings)
+        self.stats: dict[str, BoardStats] = {b: BoardStats(b) for b in self.board_ids}
+        self._queues: dict[str, queue.SimpleQueue[Any]] = {b: queue.SimpleQueue() for b in self.board_ids}
+        self._runs: dict[str, _BoardRun] = {}
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main_task: asyncio.Task[None] | None = None
+        self._started = threading.Event()
+        self.error: BaseException | None = None
+
+    # --- main-thread API -----------------------------------------------------------------------------
+    def __enter__(self) -> ItemsPipeline:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run_loop, name="items-engine", daemon=True)
+        self._thread.start()
+        self._started.wait(_JOIN_TIMEOUT_S)
+
+    def records(self, board_id: str) -> Iterator[dict[str, Any]]:
+        """Raw API items of ``board_id``, each once, on the calling thread; raises the engine's error."""
+        board_id = str(board_id)
+        out = self._queues[board_id]
+        stats = self.stats[board_id]
+        while True:
+            try:
+                entry = out.get(timeout=_POLL_S)
+            except queue.Empty:
+                if self._thread is None or not self._thread.is_alive():
+                    message = f"items engine stopped before board {board_id} finished"
+                    raise RuntimeError(message) from self.error
+                continue
+            if isinstance(entry, _Done):
+                return
+            if isinstance(entry, _Failure):
+                raise entry.error
+            try:
+                for raw in entry:
+                    stats.items_emitted += 1
+                    yield raw
+            finally:
+                self._give_back(board_id, len(entry))
+
+    def close(self) -> None:
+        """Cancel every task, close the session, join the thread. Idempotent."""
+        thread, loop, task = self._thread, self._loop, self._main_task
+        if thread is None:
+            return
+        if loop is not None and task is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop finished meanwhile
+                loop.call_soon_threadsafe(task.cancel)
+        thread.join(_JOIN_TIMEOUT_S)
+        if thread.is_alive():
+            logger.warning("items engine thread did not stop within %.0f s", _JOIN_TIMEOUT_S)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _give_back(self, board_id: str, n: int) -> None:
+        run, loop = self._runs.get(board_id), self._loop
+        if run is not None and loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(run.credits.release, n)
+
+    # --- engine thread -------------------------------------------------------------------------------
+    def _run_loop(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # handed to the main thread, never swallowed
+            self.error = exc
+        finally:
+            self._started.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._main_task = asyncio.current_task()
+        self._started.set()
+        try:
+            async with Transport(self.settings, self.governor) as transport:
+                await self._run_all(transport)
+        except asyncio.CancelledError:
+            self._fail_all(RuntimeError("items engine was closed"))
+            raise
+        except BaseException as exc:
+            self._fail_all(_first_error(exc))
+            raise
+
+    def _fail_all(self, error: BaseException) -> None:
+        self.error = error
+        for board_id, out in self._queues.items():
+            if not self.stats[board_id].done:
+                out.put(_Failure(error))
+
+    async def _run_all(self, transport: Transport) -> None:
+        settings = self.settings
+        for board_id in self.board_ids:
+            stats = self.stats[board_id]
+            stats.started_at = time.monotonic()
+            fetcher = BoardFetcher(transport, settings, board_id, self._column_types.get(board_id))
+            self._runs[board_id] = _BoardRun(
+                board_id=board_id,
+                harvest=HarvestState(board_id),
+                fetcher=fetcher,
+                credits=_Credits(settings.record_queue_size),
+                out=self._queues[board_id],
+                stats=stats,
+                since=self._since.get(board_id),
+            )
+        harvest_slots = asyncio.Semaphore(max(1, settings.max_concurrency // 2))
+        fetch_slots = asyncio.Semaphore(settings.max_concurrency)
+        async with asyncio.TaskGroup() as group:
+            progress = group.create_task(self._progress(transport))
+            boards = [
+                group.create_task(self._board(run, transport, group, harvest_slots, fetch_slots))
+                for run in self._runs.values()
+            ]
+            await asyncio.gather(*boards)
+            progress.cancel()
+
+    async def _board(
+        self,
+        run: _BoardRun,
+        transport: Transport,
+        group: asyncio.TaskGroup,
+        harvest_slots: asyncio.Semaphore,
+        fetch_slots: asyncio.Semaphore,
+    ) -> None:
+        harvest = asyncio.create_task(self._harvest(run, transport, harvest_slots))
+        try:
+            await self._dispatch(run, group, fetch_slots)
+        finally:
+            if not harvest.done():
+                harvest.cancel()
+        await harvest  # re-raises a harvest failure
+        if run.fetch_tasks:
+            await asyncio.gather(*run.fetch_tasks)
+        run.stats.finished_at = time.monotonic()
+        self._sync_stats(run, transport)
+        log_progress(run.stats, complexity_left=self._complexity_left())
+        run.out.put(_DONE)
+
+    async def _harvest(self, run: _BoardRun, transport: Transport, slots: asyncio.Semaphore) -> None:
+        def on_ids(ids: list[str]) -> None:
+            run.pending.extend(ids)
+            run.stats.ids_harvested += len(ids)
+            run.changed.set()
+
+        try:
+            async with slots:
+                await harvest_board(transport, self.settings, run.harvest, on_ids, since=run.since)
+        finally:
+            run.stats.harvest_done = run.harvest.done
+            run.stats.harvest_done_at = time.monotonic()
+            run.changed.set()
+
+    async def _dispatch(self, run: _BoardRun, group: asyncio.TaskGroup, slots: asyncio.Semaphore) -> None:
+        """Start a fetch whenever a full batch exists (or the harvest ended), within credits and slots."""
+        while True:
+            while len(run.pending) < run.fetcher.batch_size and not run.stats.harvest_done_at:
+                run.changed.clear()
+                await run.changed.wait()
+            if not run.pending:
+                return
+            n = min(run.fetcher.batch_size, len(run.pending))
+            batch = [run.pending.popleft() for _ in range(n)]
+            await run.credits.acquire(n)
+            await slots.acquire()
+            task = group.create_task(self._fetch(run, batch, slots, n))
+            run.fetch_tasks.add(task)
+            task.add_done_callback(run.fetch_tasks.discard)
+
+    async def _fetch(self, run: _BoardRun, batch: list[str], slots: asyncio.Semaphore, credit: int) -> None:
+        try:
+            items = await run.fetcher.fetch(batch)
+        finally:
+            slots.release()
+        unused = credit - len(items)
+        if unused > 0:
+            run.credits.release(unused)  # vanished items never reach the queue
+        if items:
+            run.out.put(items)
+
+    def _sync_stats(self, run: _BoardRun, transport: Transport) -> None:
+        stats, fstats = run.stats, run.fetcher.stats
+        stats.items_fetched = fstats.fetched
+        stats.missing = fstats.missing
+        stats.splits = fstats.splits
+        stats.batch_size = run.fetcher.batch_size
+        stats.pages = run.harvest.pages
+        stats.cursor_resumes = run.harvest.resumes
+        stats.duplicates = run.harvest.duplicates
+        stats.retries = transport.retries.get(run.board_id, 0)
+
+    def _complexity_left(self) -> float:
+        gov = self.governor.stats()
+        return max(0.0, gov.budget_limit - gov.used_last_minute - gov.reserved_cost)
+
+    async def _progress(self, transport: Transport) -> None:
+        while True:
+            await asyncio.sleep(self.settings.progress_interval_s)
+            for run in self._runs.values():
+                if not run.stats.done and run.stats.started_at:
+                    self._sync_stats(run, transport)
+                    log_progress(run.stats, complexity_left=self._complexity_left())
+
+
+def _first_error(exc: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups; cancellations are not errors."""
+    if isinstance(exc, BaseExceptionGroup):
+        inner = [e for e in exc.exceptions if not isinstance(e, asyncio.CancelledError)]
+        return _first_error(inner[0]) if inner else exc
+    return exc

@@ -1,0 +1,257 @@
+"""The items engine against the emulator over loopback: completeness, overlap, concurrency, faults, limits."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tap_monday_boards.emulator.clock import FakeClock
+from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
+from tap_monday_boards.emulator.testing import RunningEmulator
+from tap_monday_boards.engine.governor import Governor, reset_governors
+from tap_monday_boards.engine.pipeline import ItemsPipeline
+from tap_monday_boards.engine.settings import EngineSettings
+from tap_monday_boards.errors import AuthenticationAPIError
+
+Factory = Callable[..., RunningEmulator]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_governors() -> Iterator[None]:
+    reset_governors()
+    yield
+    reset_governors()
+
+
+@pytest.fixture
+def fast_clock() -> Iterator[FakeClock]:
+    """Emulator time running 100x faster than real time, shared by the emulator and the governor.
+
+    monday's windows are 60 s; waiting them out for real would make these tests minutes long. The ticker
+    simulates time (it waits for nothing); every wait of the engine is still computed from this clock.
+    """
+    clock = FakeClock()
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(0.01):
+            clock.advance(1.0)
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    yield clock
+    stop.set()
+    ticker.join()
+
+
+def _settings(em: RunningEmulator, **kw: Any) -> EngineSettings:
+    base: dict[str, Any] = {
+        "api_token": em.token,
+        "api_url": em.url,
+        "max_concurrency": 4,
+        "backoff_base_s": 0.01,
+        "backoff_max_s": 0.05,
+        "progress_interval_s": 0.5,
+    }
+    base.update(kw)
+    return EngineSettings(**base)
+
+
+def _boards(em: RunningEmulator) -> list[str]:
+    return [str(b) for b in em.emulator.store.board_ids()]
+
+
+def _run(
+    settings: EngineSettings, boards: list[str], **kw: Any
+) -> tuple[dict[str, list[dict[str, Any]]], ItemsPipeline]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    # a private governor per run: limits are learned per emulator, not carried between tests
+    with ItemsPipeline(settings, boards, governor=Governor(settings), **kw) as pipeline:
+        for board in boards:
+            out[board] = list(pipeline.records(board))
+    return out, pipeline
+
+
+def _assert_complete(em: RunningEmulator, records: dict[str, list[dict[str, Any]]]) -> None:
+    store = em.emulator.store
+    for board, items in records.items():
+        ids = [str(i["id"]) for i in items]
+        assert len(ids) == len(set(ids)), f"board {board}: duplicates {Counter(ids).most_common(3)}"
+        assert set(ids) == {str(i) for i in store.item_ids(board)}, f"board {board}: ids differ"
+
+
+def test_two_boards_every_item_exactly_once_and_phases_overlap(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=2, items_per_board=2_000, latency="custom:base=0.01")
+    boards = _boards(em)
+    records, pipeline = _run(_settings(em, harvest_page_size=250), boards)
+    _assert_complete(em, records)
+    sample = records[boards[0]][17]
+    truth = em.emulator.store.render_item(sample["id"])
+    assert truth is not None
+    assert (sample["name"], sample["updated_at"], sample["board"]["id"]) == (
+        truth["name"],
+        truth["updated_at"],
+        boards[0],
+    )
+    log = em.emulator.request_log
+    for board in boards:
+        harvest = [r for r in log if r.operation.startswith("Harvest") and _board_of(r, pipeline) == board]
+        fetches = [r for r in log if r.operation == "ItemsByIds" and _board_of(r, pipeline) == board]
+        assert len(harvest) == 8  # 1,960 active ids / 250 per page
+        assert min(r.start for r in fetches) < max(r.end for r in harvest), "phase 2 waited for phase 1"
+        assert all(r.variables["limit"] == len(r.variables["ids"]) for r in fetches)
+        assert max(len(r.variables["ids"]) for r in fetches) == 100
+    stats = pipeline.stats[boards[0]]
+    assert (stats.ids_harvested, stats.items_emitted, stats.missing) == (1_960, 1_960, 0)
+
+
+def _board_of(record: Any, pipeline: ItemsPipeline) -> str | None:
+    variables = record.variables or {}
+    if "board_ids" in variables:
+        return str(variables["board_ids"][0])
+    if "ids" in variables:
+        first = int(variables["ids"][0])
+        return next(b for b in pipeline.board_ids if first in pipeline._runs[b].harvest.seen)
+    cursor_owner = [b for b in pipeline.board_ids if b in str(_decode(variables.get("cursor", "")))]
+    return cursor_owner[0] if cursor_owner else None
+
+
+def _decode(cursor: str) -> str:
+    import base64  # noqa: PLC0415
+
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode(errors="replace")
+
+
+def test_never_more_requests_in_flight_than_max_concurrency(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=3, items_per_board=1_000, latency="custom:base=0.02")
+    records, _ = _run(_settings(em, max_concurrency=3), _boards(em))
+    _assert_complete(em, records)
+    overlap = em.emulator.metrics.max_concurrency()
+    assert 2 <= overlap <= 3  # parallel, but never above the cap
+
+
+def test_cursor_expiring_mid_harvest_still_yields_every_item_once(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=1, items_per_board=2_000, latency="custom:base=0.01", cursor_ttl_s=0.05)
+    boards = _boards(em)
+    records, pipeline = _run(_settings(em, harvest_page_size=100), boards)
+    _assert_complete(em, records)
+    stats = pipeline.stats[boards[0]]
+    assert stats.cursor_resumes >= 2
+    codes = [r.code for r in em.emulator.request_log if r.code]
+    assert "CursorException" in codes
+    firsts = [r for r in em.emulator.request_log if r.operation == "HarvestFirstPage"]
+    rules = [r.variables["query_params"].get("rules") for r in firsts]
+    assert rules[0] is None
+    assert all(rule[0]["operator"] == "greater_than_or_equals" for rule in rules[1:])
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        FaultKind.HTTP_500,
+        FaultKind.HTTP_502,
+        FaultKind.EMPTY_429,
+        FaultKind.TRUNCATED_JSON,
+        FaultKind.PARTIAL_TOO_MANY_REQUESTS,
+        FaultKind.INTERNAL_ERROR_200,
+        FaultKind.CONNECTION_RESET,
+        FaultKind.FIELD_LIMIT_EXCEEDED,
+    ],
+)
+def test_faults_are_retried_without_loss_or_duplicates(
+    emulator_factory: Factory, fast_clock: FakeClock, kind: FaultKind
+) -> None:
+    em = emulator_factory(boards=1, items_per_board=600, faults=FaultConfig({kind: 0.25}), clock=fast_clock)
+    settings = _settings(em, harvest_page_size=100, rate_limit_default_wait_s=5, max_retries=10)
+    governor = Governor(settings, clock=fast_clock.now, poll_s=0.02)
+    board = _boards(em)[0]
+    out: list[dict[str, Any]] = []
+    with ItemsPipeline(settings, [board], governor=governor) as pipeline:
+        out.extend(pipeline.records(board))
+    _assert_complete(em, {board: out})
+    faults = [r for r in em.emulator.request_log if r.fault == kind.value]
+    assert faults, "the emulator injected no fault"
+    assert pipeline.stats[board].retries >= len(faults) // 2
+
+
+def test_fatal_401_stops_fast_without_retries(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=1, items_per_board=300)
+    settings = _settings(em, api_token="wrong-token-123")
+    start = time.monotonic()
+    with pytest.raises(AuthenticationAPIError) as info:
+        _run(settings, _boards(em))
+    assert time.monotonic() - start < 5
+    text = str(info.value)
+    assert "HTTP 401" in text
+    assert _boards(em)[0] in text
+    assert "wrong-token-123" not in text
+    assert len(em.emulator.request_log) == 1
+
+
+@pytest.mark.parametrize(
+    ("plan", "overrides", "codes"),
+    [
+        pytest.param(
+            "standard",
+            {"requests_per_minute": 8},
+            {"MINUTE_RATE_LIMIT_EXCEEDED"},
+            id="minute-rate",
+        ),
+        pytest.param(
+            "trial",
+            {"complexity_per_minute": 150_000, "requests_per_minute": None},
+            {"COMPLEXITY_BUDGET_EXHAUSTED"},
+            id="low-budget",
+        ),
+        pytest.param(
+            "standard",
+            {"concurrency": 2, "concurrency_retry_s": 2, "latency": "custom:base=0.05"},
+            {"MAX_CONCURRENCY_EXCEEDED"},
+            id="concurrency",
+        ),
+    ],
+)
+def test_rate_limits_and_budget_are_waited_out(
+    emulator_factory: Factory, fast_clock: FakeClock, plan: str, overrides: dict[str, Any], codes: set[str]
+) -> None:
+    overrides = dict(overrides)
+    latency = overrides.pop("latency", "instant")
+    em = emulator_factory(
+        boards=1, items_per_board=600, plan=plan, limit_overrides=overrides, clock=fast_clock, latency=latency
+    )
+    settings = _settings(em, harvest_page_size=100)
+    governor = Governor(settings, clock=fast_clock.now, poll_s=0.02)
+    out: list[dict[str, Any]] = []
+    board = _boards(em)[0]
+    with ItemsPipeline(settings, [board], governor=governor) as pipeline:
+        out.extend(pipeline.records(board))
+    _assert_complete(em, {board: out})
+    log = em.emulator.request_log
+    seen_codes = {r.code for r in log if r.code}
+    budget_paced = governor.stats().budget_waits > 0
+    # Either the server refused (and we waited it out) or the governor paced us before it had to.
+    assert seen_codes & codes or (budget_paced and "budget" in str(codes).lower())
+    rejected = [r for r in log if r.outcome == "rejected"]
+    assert len(rejected) <= 6, "rate-limit answers must be waited out, not hammered"
+
+
+def test_closing_early_cancels_and_joins(emulator_factory: Factory, caplog: pytest.LogCaptureFixture) -> None:
+    em = emulator_factory(boards=2, items_per_board=3_000, latency="custom:base=0.01")
+    settings = _settings(em, record_queue_size=200)
+    pipeline = ItemsPipeline(settings, _boards(em), governor=Governor(settings))
+    pipeline.start()
+    gen = pipeline.records(_boards(em)[0])
+    first = [next(gen) for _ in range(15)]
+    assert len({r["id"] for r in first}) == 15
+    gen.close()
+    with caplog.at_level(logging.WARNING):
+        pipeline.close()
+    assert not pipeline.running
+    assert not [r for r in caplog.records if "did not stop" in r.message]
+    assert pipeline.error is not None  # the cancelled engine reports why it stopped
