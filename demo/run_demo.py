@@ -72,7 +72,7 @@ def report(counts: dict[str, int], elapsed_s: float, conn: PgConnection, data_di
     for table, rows in counts.items():
         print(f"  {table:<{width}}  {rows:>9,}")
     items = counts.get("items", 0) + counts.get("subitems", 0)
-    print(f"\nmeltano run took {elapsed_s:.1f} s (install, discovery and loading included)")
+    print(f"\nmeltano run took {elapsed_s:.1f} s (start-up, discovery and loading included)")
     if elapsed_s > 0:
         print(f"items + subitems: {items:,} rows -> {items / elapsed_s:,.0f} items/s end to end")
     print(f"\nData: {conn.url}  (schema {SCHEMA})")
