@@ -40,6 +40,11 @@ class LatencyModel:
         factor = 1.0 + self.jitter * (2.0 * rng.random() - 1.0)
         return max(0.0, self.nominal(objects, subitem_lists) * factor)
 
+    @property
+    def is_instant(self) -> bool:
+        """No delay whatever the answer: the server can skip measuring it (throughput)."""
+        return self.base_s == self.per_object_s == self.per_subitems_list_s == 0.0
+
     def times_out(self, delay_s: float) -> bool:
         """Whether a request of this delay is cut off by the gateway (HTTP 504)."""
         return self.ceiling_s is not None and delay_s > self.ceiling_s

@@ -230,8 +230,11 @@ class Emulator:
             raise _Refusal(self._rejection_reply(version, admitted, request_id), admitted.code)
         out.admission, out.cost = admitted, cost
         result = self.executor.execute(query, variables, operation, complexity=admitted.complexity.as_dict())
-        objects, subitem_lists = measure(result.data)
-        delay = self.latency.delay(objects, self._latency_rng, subitem_lists)
+        if self.latency.is_instant:
+            delay = 0.0
+        else:
+            objects, subitem_lists = measure(result.data)
+            delay = self.latency.delay(objects, self._latency_rng, subitem_lists)
         if self.latency.times_out(delay):
             await asyncio.sleep(self.latency.ceiling_s or 0.0)
             raise _Refusal(env.Reply(504, _GATEWAY_TEXT[504], {"Content-Type": "text/plain"}),
