@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -103,8 +104,6 @@ class ColumnDef:
 
 def iso(ts: float) -> str:
     """Epoch seconds -> monday's ``YYYY-MM-DDTHH:MM:SSZ``."""
-    import time  # noqa: PLC0415 - tiny helper kept local to avoid shadowing in callers
-
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(ts)))
 
 

@@ -194,7 +194,7 @@ def _arguments(definition: GraphQLField, node: FieldNode, variables: Mapping[str
     Untyped on purpose: the estimate only needs list lengths and ints, and must never fail on a request
     the validator or variable coercion will reject anyway.
     """
-    given = {a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments or ()}
+    given = {a.name.value: value_from_ast_untyped(a.value, dict(variables)) for a in node.arguments or ()}
     for name, arg in definition.args.items():
         if given.get(name) is None:
             default = arg.ast_node.default_value if arg.ast_node is not None else None

@@ -17,10 +17,10 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     build_schema,
+    execute_sync,
     parse,
     validate,
 )
-from graphql import execute as graphql_execute
 
 from tap_monday_boards.emulator.clock import Clock
 from tap_monday_boards.emulator.cost import CostModel, HeuristicCostModel
@@ -150,13 +150,13 @@ class Executor:
         coerced = plan.coerce(variables) if plan is not None else None
         if plan is not None and coerced is not None:
             with self.store.lock:
-                data, errors = plan.run(self.store, coerced, complexity, self.version)
+                fast_data, fast_errors = plan.run(self.store, coerced, complexity, self.version)
             self.path_counts["fast"] += 1
-            return ExecResult(data, errors, cost)
+            return ExecResult(fast_data, fast_errors, cost)
         self.path_counts["graphql"] += 1
         context = Context(self.store, self.paginator, complexity, self.version)
         with self.store.lock:
-            result = graphql_execute(
+            result = execute_sync(
                 self.schema,
                 prepared.document,
                 None,
@@ -165,10 +165,10 @@ class Executor:
                 operation_name,
                 field_resolver,
             )
-        errors = [e.formatted for e in result.errors or []]
+        errors: list[dict[str, Any]] = [dict(e.formatted) for e in result.errors or []]
         data = result.data
         if data is None and errors and all("path" not in e for e in errors):
             return ExecResult(None, errors, 0)  # variables did not coerce: nothing ran
         if any((e.get("extensions") or {}).get("code") in REQUEST_LEVEL_CODES for e in errors):
             data = None
-        return ExecResult(data, errors, cost)  # type: ignore[arg-type]
+        return ExecResult(data, errors, cost)

@@ -156,13 +156,13 @@ class _Selection:
 
     def __init__(self, entries: tuple[_Entry, ...]) -> None:
         self.entries = entries
-        self.by_type: dict[Any, tuple[tuple[int, str, str, Any], ...]] = {}
+        self.by_type: dict[Any, tuple[tuple[int, str, str, Any], ...]] = {}  # extra: name, entry or plan
 
     def ops(self, typename: Any) -> tuple[tuple[int, str, str, Any], ...]:
         """(kind, response key, dict key, extra) for objects of ``typename``; computed once per type."""
         found = self.by_type.get(typename)
         if found is None:
-            built = []
+            built: list[tuple[int, str, str, Any]] = []
             for e in self.entries:
                 if e.only_on is not None and e.only_on != typename:
                     continue
@@ -179,7 +179,6 @@ class _Selection:
 
 
 _TYPENAME, _LEAF, _FILTERED, _NESTED = range(4)
-_Filters = dict[int, tuple[frozenset[str] | None, frozenset[str] | None]]
 
 
 def _project(value: Any, plan: _Selection | None, filters: _Filters) -> Any:
@@ -279,10 +278,10 @@ def _var_check(name: str, type_node: TypeNode, default: Any) -> _VarCheck:
     inner = type_node.type if isinstance(type_node, NonNullTypeNode) else type_node
     is_list = isinstance(inner, ListTypeNode)
     item_required = False
-    if is_list:
-        element = inner.type  # type: ignore[union-attr]
+    if isinstance(inner, ListTypeNode):
+        element: TypeNode = inner.type
         item_required = isinstance(element, NonNullTypeNode)
-        inner = element.type if item_required else element
+        inner = element.type if isinstance(element, NonNullTypeNode) else element
     if not isinstance(inner, NamedTypeNode) or inner.name.value not in _SCALAR_CHECKS:
         raise _UnsupportedError("variable type")
     return _VarCheck(name, required and default is None, is_list, item_required, inner.name.value, default)

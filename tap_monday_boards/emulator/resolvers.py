@@ -147,7 +147,7 @@ def q_tags(_: Any, info: GraphQLResolveInfo, ids: list[str] | None = None) -> li
 
 def q_updates(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
     store: Store = info.context.store
-    rows = [u for b in store.board_ids() for u in board_updates(store, store.board_obj(b))]  # type: ignore[arg-type]
+    rows = [u for b in store.board_ids() for u in board_updates(store, store.board_obj(b))]
     rows.sort(key=lambda u: (u["created_at"], u["id"]), reverse=True)
     ids = _ids(args.get("ids"))
     rows = [u for u in rows if ids is None or u["id"] in ids]
