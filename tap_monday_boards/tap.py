@@ -24,6 +24,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from typing_extensions import override
 
 from tap_monday_boards import __version__, streams
+from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
 
 DEFAULT_API_URL = "https://api.monday.com/v2"
 DEFAULT_API_VERSION = "2026-10"
@@ -284,5 +285,6 @@ class TapMondayBoards(Tap):
 
     @override
     def discover_streams(self) -> Sequence[Stream]:
-        """The small GraphQL streams from streams.py, plus the items engine streams."""
-        return [stream_class(tap=self) for stream_class in streams.STREAM_CLASSES]
+        """The small GraphQL streams from streams.py, plus the items engine streams (items, subitems)."""
+        stream_classes: list[type[Stream]] = [*streams.STREAM_CLASSES, ItemsStream, SubitemsStream]
+        return [stream_class(tap=self) for stream_class in stream_classes]
