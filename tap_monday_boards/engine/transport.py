@@ -44,6 +44,7 @@ MAX_RATE_LIMIT_RETRIES = 30
 low plans); this only stops a server that never lets us through."""
 
 _DECODER = msgspec.json.Decoder()
+_TIMEOUT_STATUSES = frozenset({408, 504})
 
 
 class RequestTimeoutError(MondayAPIError):
@@ -146,6 +147,10 @@ class Transport:
             elif decision.kind is DecisionKind.OK:
                 assert isinstance(data, dict)
                 return data
+            elif decision.http_status in _TIMEOUT_STATUSES:  # the gateway gave up on a heavy request
+                timeouts += 1
+                if max_timeouts is not None and timeouts >= max_timeouts:
+                    raise RequestTimeoutError(decision, request.context)
             else:
                 timeouts = 0
             if not decision.retryable:

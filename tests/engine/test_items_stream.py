@@ -1,0 +1,148 @@
+"""items/subitems streams through the SDK (real Singer output) against the emulator."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import redirect_stdout
+from typing import Any
+
+import pytest
+from singer_sdk import Stream
+
+from tap_monday_boards.emulator.clock import FakeClock
+from tap_monday_boards.emulator.testing import RunningEmulator
+from tap_monday_boards.engine.governor import reset_governors
+from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
+from tap_monday_boards.tap import TapMondayBoards
+
+Factory = Callable[..., RunningEmulator]
+TOKEN = "sekret-token-4711"
+
+
+class _ItemsTap(TapMondayBoards):
+    """The tap with only the engine streams (the small streams have their own tests)."""
+
+    def discover_streams(self) -> Sequence[Stream]:
+        return [ItemsStream(tap=self), SubitemsStream(tap=self)]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_governors() -> Iterator[None]:
+    reset_governors()
+    yield
+    reset_governors()
+
+
+def _sync(em: RunningEmulator, state: dict[str, Any] | None = None, **config: Any) -> list[dict[str, Any]]:
+    tap = _ItemsTap(
+        config={"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **config},
+        state=state,
+        validate_config=True,
+    )
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(buffer):
+        tap.sync_all()
+        buffer.flush()
+    raw = buffer.buffer.getvalue().decode()  # type: ignore[attr-defined]
+    assert TOKEN not in raw
+    return [json.loads(line) for line in raw.splitlines() if line.strip()]
+
+
+def _records(messages: list[dict[str, Any]], stream: str) -> list[dict[str, Any]]:
+    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
+
+
+def _last_state(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return [m for m in messages if m["type"] == "STATE"][-1]["value"]
+
+
+def _engine_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "items-engine"]
+
+
+def test_full_sync_items_and_subitems(emulator_factory: Factory, caplog: pytest.LogCaptureFixture) -> None:
+    em = emulator_factory(boards=2, items_per_board=300, extra_tokens=(TOKEN,))
+    store = em.emulator.store
+    with caplog.at_level(logging.INFO):
+        messages = _sync(em)
+    assert TOKEN not in caplog.text
+    items = _records(messages, "items")
+    boards = store.board_ids()
+    assert sorted(r["id"] for r in items) == sorted(str(i) for b in boards for i in store.item_ids(b))
+    assert {r["board_id"] for r in items} == {str(b) for b in boards}
+    assert all(r["parent_item_id"] is None for r in items)
+    truth = store.render_item(items[5]["id"])
+    assert truth is not None
+    assert (items[5]["name"], items[5]["updated_at"]) == (truth["name"], truth["updated_at"])
+    assert isinstance(items[5]["column_values"], dict)
+
+    subitems = _records(messages, "subitems")
+    sub_boards = [s for s in (store.subitem_board_id(b) for b in boards) if s]
+    expected_sub = sorted(str(i) for s in sub_boards for i in store.item_ids(s))
+    assert expected_sub, "the emulator generated no subitems"
+    assert sorted(r["id"] for r in subitems) == expected_sub
+    assert all(r["parent_item_id"] for r in subitems)
+    assert {r["board_id"] for r in subitems} <= {str(s) for s in sub_boards}
+
+    partitions = _last_state(messages)["bookmarks"]["items"]["partitions"]
+    by_board = {p["context"]["board_id"]: p["replication_key_value"] for p in partitions}
+    for board in boards:
+        newest = max(r["updated_at"] for r in items if r["board_id"] == str(board))
+        assert by_board[str(board)] == newest
+    assert not _engine_threads()
+
+
+def test_incremental_sync_reads_only_changes_since_bookmark(emulator_factory: Factory) -> None:
+    clock = FakeClock()
+    em = emulator_factory(boards=1, items_per_board=400, extra_tokens=(TOKEN,), clock=clock)
+    store = em.emulator.store
+    board = store.board_ids()[0]
+    first = _sync(em, include_subitems=False)
+    state = _last_state(first)
+    assert len(_records(first, "items")) == len(store.item_ids(board))
+
+    clock.advance(3_600)
+    changed = store.item_ids(board)[7]
+    store.rename_item(changed, "Renamed by the test")
+    second = _sync(em, state=copy.deepcopy(state), include_subitems=False)  # the SDK updates it in place
+    items = _records(second, "items")
+    assert changed in {r["id"] for r in items}
+    assert next(r for r in items if r["id"] == changed)["name"] == "Renamed by the test"
+    assert len(items) < 10  # only the change and the look-back window, not the board
+    harvests = [r for r in em.emulator.request_log if r.operation == "HarvestFirstPage"]
+    rule = harvests[-1].variables["query_params"]["rules"][0]
+    assert rule["column_id"] == "__last_updated__"
+    assert rule["operator"] == "greater_than_or_equals"
+    bookmark = state["bookmarks"]["items"]["partitions"][0]["replication_key_value"]
+    assert rule["compare_value"][1] < bookmark  # bookmark minus the 5-minute look-back
+    new_bookmark = _last_state(second)["bookmarks"]["items"]["partitions"][0]["replication_key_value"]
+    assert new_bookmark > bookmark
+
+
+def test_start_date_bounds_the_first_sync(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=1, items_per_board=300, extra_tokens=(TOKEN,))
+    board = em.emulator.store.board_ids()[0]
+    all_items = _records(_sync(em, include_subitems=False), "items")
+    cut = sorted(r["updated_at"] for r in all_items)[200]
+    recent = _records(_sync(em, include_subitems=False, start_date=cut), "items")
+    assert {r["id"] for r in recent} == {r["id"] for r in all_items if r["updated_at"] >= cut}
+    assert board
+
+
+def test_dry_run_record_cap_tears_the_engine_down(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=2, items_per_board=2_000, latency="custom:base=0.01", extra_tokens=(TOKEN,))
+    tap = _ItemsTap(config={"api_token": TOKEN, "api_url": em.url, "include_subitems": False})
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(buffer):
+        tap.run_sync_dry_run(dry_run_record_limit=5)
+        buffer.flush()
+    lines = buffer.buffer.getvalue().decode().splitlines()  # type: ignore[attr-defined]
+    records = [json.loads(x) for x in lines if '"RECORD"' in x]
+    assert 1 <= len(records) <= 10
+    assert not _engine_threads()
+    assert len(em.emulator.request_log) < 40  # stopped long before 4,000 items were fetched
