@@ -191,7 +191,7 @@ def b_columns(board: dict[str, Any], _: GraphQLResolveInfo, **args: Any) -> list
 def b_activity_logs(board: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> list[dict]:
     rows = info.context.store.activity_logs(board["id"])
     lo = parse_time(args["from"]) * 10_000_000 if args.get("from") else None
-    hi = parse_time(args["to"]) * 10_000_000 if args.get("to") else None
+    hi = (parse_time(args["to"]) + 1) * 10_000_000 - 1 if args.get("to") else None  # whole second included
     items = _ids(args.get("item_ids"))
     import json  # noqa: PLC0415 - only this resolver decodes log data
 
