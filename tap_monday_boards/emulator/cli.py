@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tap_monday_boards.emulator.faults import FaultConfig
+from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
 from tap_monday_boards.emulator.latency import latency_from_spec
 from tap_monday_boards.emulator.limits import PLANS, PlanLimits
 from tap_monday_boards.emulator.server import Emulator, EmulatorConfig
@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency", default="instant",
                         help="instant | production | custom:base=0.5,per_object=0.0006,ceiling=60,jitter=0.2")
     parser.add_argument("--faults", type=float, default=0.0, help="total fault rate, mixed over all kinds")
+    parser.add_argument("--fault", action="append", default=[], metavar="KIND=RATE",
+                        help=f"rate of one fault kind, on top of --faults ({', '.join(FaultKind)})")
     parser.add_argument("--slow-delay", type=float, default=75.0,
                         help="seconds a slow_response fault waits (default 75)")
     parser.add_argument("--token", default="demo-token", help="the accepted API token (default demo-token)")
@@ -61,11 +63,28 @@ def _limit_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     return overrides
 
 
+def _faults(total: float, pairs: Sequence[str], slow_delay_s: float) -> FaultConfig:
+    """``--faults`` spread over every kind, plus each ``--fault KIND=RATE`` on top."""
+    mixed = FaultConfig.mixed(total, slow_delay_s=slow_delay_s)
+    rates = {kind: rate for kind, rate in mixed.rates.items() if rate > 0}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            kind = FaultKind(name)
+        except ValueError:
+            raise ValueError(f"unknown fault kind {name!r}") from None
+        rates[kind] = rates.get(kind, 0.0) + float(value)
+    config = FaultConfig(rates, slow_delay_s=slow_delay_s)
+    if config.total > 1.0 + 1e-9:
+        raise ValueError("fault rates add up to more than 1")
+    return config
+
+
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     """Validate the arguments and build the config."""
     try:
         latency = latency_from_spec(args.latency)
-        faults = FaultConfig.mixed(args.faults, slow_delay_s=args.slow_delay)
+        faults = _faults(args.faults, args.fault, args.slow_delay)
     except ValueError as exc:
         raise SystemExit(f"monday-emulator: {exc}") from exc
     return EmulatorConfig(

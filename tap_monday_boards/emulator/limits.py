@@ -5,12 +5,14 @@ modelled: the per-query complexity cap, the sliding 60 s complexity budget, requ
 requests, daily calls (rejected calls count 0.1) and requests per IP per 10 s. Time only comes from the
 :class:`~tap_monday_boards.emulator.clock.Clock`, so a test moves a ``FakeClock`` instead of waiting.
 
-Not thread-safe on purpose: the server calls it from its one event-loop thread.
+The server calls it from its event-loop thread; tests read :meth:`Limits.usage` from theirs, so one lock
+guards the counters.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
@@ -149,6 +151,7 @@ class Limits:
         self.clock = clock
         self._tokens: dict[str, _TokenState] = {}
         self._ips: dict[str, _Window] = {}
+        self._lock = threading.Lock()
 
     def _state(self, token: str) -> _TokenState:
         state = self._tokens.get(token)
@@ -169,6 +172,10 @@ class Limits:
         budget (need the query's cost). A rejected call still counts: 0.1 daily call, one request against the
         IP window. Admitted calls take a concurrency slot until :meth:`release`.
         """
+        with self._lock:
+            return self._admit(token, ip, cost)
+
+    def _admit(self, token: str, ip: str, cost: int) -> Admission | Rejection:
         plan, now = self.plan, self.clock.now()
         state = self._state(token)
         self._daily(state, now)
@@ -218,15 +225,18 @@ class Limits:
 
     def release(self, admission: Admission) -> None:
         """Free the concurrency slot taken by :meth:`admit`."""
-        state = self._tokens[admission.token]
-        state.in_flight = max(0, state.in_flight - 1)
+        with self._lock:
+            state = self._tokens[admission.token]
+            state.in_flight = max(0, state.in_flight - 1)
 
     def usage(self, token: str) -> dict[str, float]:
         """Current counters of ``token`` (for metrics and tests)."""
-        now = self.clock.now()
-        state = self._state(token)
-        self._daily(state, now)
-        state.budget.expire(now)
-        state.requests.expire(now)
-        return {"complexity_used": state.budget.total, "requests_last_minute": state.requests.total,
-                "in_flight": state.in_flight, "daily_used": round(state.daily_used, 1)}
+        with self._lock:
+            now = self.clock.now()
+            state = self._state(token)
+            self._daily(state, now)
+            state.budget.expire(now)
+            state.requests.expire(now)
+            return {"complexity_used": state.budget.total,
+                    "requests_last_minute": state.requests.total,
+                    "in_flight": state.in_flight, "daily_used": round(state.daily_used, 1)}

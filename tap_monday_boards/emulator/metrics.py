@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,8 +57,11 @@ def max_overlap(records: list[RequestRecord]) -> int:
 class Metrics:
     """Counters and the in-memory request log; optionally mirrors the log as JSON lines to a file."""
 
-    def __init__(self, log_path: str | Path | None = None) -> None:
+    def __init__(self, log_path: str | Path | None = None, *, max_records: int = 200_000) -> None:
+        """``max_records`` bounds the in-memory log (oldest dropped first) so long CLI runs stay small;
+        the JSONL file, when given, keeps everything."""
         self._lock = threading.Lock()
+        self._queries: dict[str, str] = {}
         self._by_operation: Counter[str] = Counter()
         self._rejections: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
@@ -69,7 +72,7 @@ class Metrics:
         self._in_flight = 0
         self._max_in_flight = 0
         self._seq = 0
-        self._log: list[RequestRecord] = []
+        self._log: deque[RequestRecord] = deque(maxlen=max_records)
         self._file: IO[str] | None = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
 
     def next_seq(self) -> int:
@@ -100,7 +103,9 @@ class Metrics:
                 self._rejections[str(record.code)] += 1
             elif record.outcome == "error":
                 self._errors[str(record.code)] += 1
-            self._log.append(record)
+            # One copy of each distinct query text: a run sends the same few documents thousands of times.
+            query = self._queries.setdefault(record.query, record.query)
+            self._log.append(record if query is record.query else replace(record, query=query))
             if self._file is not None:
                 self._file.write(json.dumps(asdict(record), separators=(",", ":")) + "\n")
                 self._file.flush()

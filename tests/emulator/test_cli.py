@@ -15,6 +15,7 @@ import pytest
 
 import tap_monday_boards.emulator as package
 from tap_monday_boards.emulator.cli import build_parser, config_from_args
+from tap_monday_boards.emulator.faults import FaultKind
 
 FIRST_LINE = re.compile(r"^MONDAY_EMULATOR_URL=(http://127\.0\.0\.1:(\d+)/v2) TOKEN=(\S+)$")
 
@@ -114,7 +115,25 @@ def test_cli_arguments_build_config() -> None:
     assert config.latency.base_s == pytest.approx(0.1)  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("bad", [["--limit", "speed=3"], ["--faults", "2"], ["--latency", "warp"]])
+def test_cli_single_fault_rates() -> None:
+    args = build_parser().parse_args(
+        ["--fault", "empty_429=0.3", "--fault", "http_502=0.1", "--slow-delay", "9"]
+    )
+    config = config_from_args(args)
+    assert config.faults.rates == {FaultKind.EMPTY_429: 0.3, FaultKind.HTTP_502: 0.1}
+    assert config.faults.slow_delay_s == 9
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--limit", "speed=3"],
+        ["--faults", "2"],
+        ["--latency", "warp"],
+        ["--fault", "meteor=0.1"],
+        ["--fault", "http_500=0.8", "--fault", "http_502=0.8"],
+    ],
+)
 def test_cli_rejects_bad_arguments(bad: list[str]) -> None:
     with pytest.raises(SystemExit):
         config_from_args(build_parser().parse_args(bad))
