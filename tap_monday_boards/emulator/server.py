@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import re
 import time
@@ -30,6 +31,8 @@ from tap_monday_boards.emulator.faults import GATEWAY_FAULTS, FaultConfig, Fault
 from tap_monday_boards.emulator.latency import LatencyModel, latency_from_spec, measure
 from tap_monday_boards.emulator.limits import PLANS, Admission, Limits, Rejection
 from tap_monday_boards.emulator.metrics import Metrics, RequestRecord
+
+_LOG = logging.getLogger(__name__)
 
 ADMIN_ACTIONS = (
     "create_item", "update_column_value", "rename_item", "move_item", "archive_item", "delete_item",
@@ -94,7 +97,7 @@ class _Outcome:
         self.operation: str | None = None
         self.query = ""
         self.variables: dict[str, Any] | None = None
-        self.status = 200
+        self.status = 0  # 0 = no answer sent (cancelled at shutdown)
         self.code: str | None = None
         self.cost = 0
         self.fault: str | None = None
@@ -229,7 +232,12 @@ class Emulator:
         if isinstance(admitted, Rejection):
             raise _Refusal(self._rejection_reply(version, admitted, request_id), admitted.code)
         out.admission, out.cost = admitted, cost
-        result = self.executor.execute(query, variables, operation, complexity=admitted.complexity.as_dict())
+        try:
+            result = self.executor.execute(query, variables, operation,
+                                           complexity=admitted.complexity.as_dict())
+        except Exception:  # an emulator bug: answer like monday's own internal error, keep serving
+            _LOG.exception("executor failed on operation %s", out.operation)
+            raise _Refusal(env.internal_error(version, request_id), "EMULATOR_EXCEPTION", "error") from None
         if self.latency.is_instant:
             delay = 0.0
         else:

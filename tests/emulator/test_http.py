@@ -177,3 +177,21 @@ def test_expired_cursor_wrapped_in_version_envelope(
     if version == "2024-07":
         assert "errors" not in body
     assert running.emulator.metrics.snapshot()["errors_by_code"] == {"CursorException": 1}
+
+
+def test_executor_crash_answers_internal_error_and_is_counted(
+    emulator_factory: Callable[..., RunningEmulator], gql: Gql, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = emulator_factory()
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("resolver bug")
+
+    monkeypatch.setattr(running.emulator.executor, "execute", broken)
+    modern = gql(running, ME, version="2025-07")
+    legacy = gql(running, ME, version="2024-07")
+    assert modern.status == 200
+    assert modern.json["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert legacy.status == 500
+    assert running.emulator.metrics.snapshot()["errors_by_code"] == {"EMULATOR_EXCEPTION": 2}
+    assert running.emulator.limits.usage(running.token)["in_flight"] == 0
