@@ -16,7 +16,7 @@ from tap_monday_boards import queries
 from tap_monday_boards.emulator.clock import SystemClock
 from tap_monday_boards.emulator.data import Store
 from tap_monday_boards.emulator.execute import Executor
-from tap_monday_boards.emulator.latency import count_objects, latency_from_spec
+from tap_monday_boards.emulator.latency import latency_from_spec, measure
 from tap_monday_boards.emulator.limits import PLANS
 
 SAMPLE_ITEMS = 600
@@ -61,8 +61,8 @@ def price_list(seed: int, latency: str, page_size: int = 500, batch_size: int = 
     batch = executor.execute(queries.ITEMS_BY_IDS_QUERY, batch_vars, "ItemsByIds")
     assert batch.data is not None, batch.errors
     return PriceList(
-        page_latency_s=model.nominal(count_objects(first.data)),
-        batch_latency_s=model.nominal(count_objects(batch.data)),
+        page_latency_s=model.nominal(*measure(first.data)),
+        batch_latency_s=model.nominal(*measure(batch.data)),
         harvest_cost_first=executor.estimate_cost(
             queries.HARVEST_FIRST_PAGE_QUERY, first_vars, "HarvestFirstPage"
         ),
