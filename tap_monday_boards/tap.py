@@ -30,14 +30,17 @@ DEFAULT_API_URL = "https://api.monday.com/v2"
 DEFAULT_API_VERSION = "2026-10"
 API_VERSION_PATTERN = r"^\d{4}-(01|04|07|10)$"
 SECRET_SETTINGS = frozenset({"api_token"})
+ID_LIST_SETTINGS = ("board_ids", "workspace_ids")
 
 _ID_PATTERN = r"^\d+$"
 
 
 def _id_list(description: str, title: str) -> th.Property:
+    # Numeric ids are accepted as strings or integers (YAML/JSON configs write both); they become strings.
+    id_type = th.CustomType({"type": ["string", "integer"], "pattern": _ID_PATTERN, "minimum": 1})
     return th.Property(
         title.lower().replace(" ", "_"),
-        th.ArrayType(th.StringType(pattern=_ID_PATTERN)),
+        th.ArrayType(id_type),
         title=title,
         description=description,
         default=[],
@@ -273,6 +276,12 @@ class TapMondayBoards(Tap):
         """
         for name, default in setting_defaults().items():
             self._config.setdefault(name, default)
+        for name in ID_LIST_SETTINGS:
+            ids = self._config.get(name)
+            if isinstance(ids, list):
+                self._config[name] = [
+                    str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in ids
+                ]
         schema = dict(self.config_jsonschema)
         schema["properties"] = dict(schema.get("properties", {}))
         self.append_builtin_config(schema)

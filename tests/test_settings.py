@@ -28,9 +28,7 @@ VALID: dict[str, Any] = {"api_token": TOKEN}
         pytest.param(
             {"complexity_budget_per_minute": -5}, "complexity_budget_per_minute", "minimum", id="budget"
         ),
-        pytest.param(
-            {"request_timeout": 0}, "request_timeout", "minimum of 1", id="timeout-0"
-        ),
+        pytest.param({"request_timeout": 0}, "request_timeout", "minimum of 1", id="timeout-0"),
         pytest.param({"max_retries": -1}, "max_retries", "minimum of 0", id="retries"),
         pytest.param(
             {"lookback_window_minutes": -1}, "lookback_window_minutes", "minimum of 0", id="lookback"
@@ -83,6 +81,15 @@ def test_tap_rejects_invalid_config_before_any_request() -> None:
     assert any("'batch_size'" in e for e in excinfo.value.errors)
     assert any("'api_url'" in e for e in excinfo.value.errors)
     assert TOKEN not in json.dumps(excinfo.value.errors)
+
+
+def test_integer_ids_are_accepted_as_strings() -> None:
+    tap = TapMondayBoards(config={**VALID, "board_ids": [18265960713, "42"], "workspace_ids": [5]})
+    assert tap.config["board_ids"] == ["18265960713", "42"]
+    assert tap.config["workspace_ids"] == ["5"]
+    assert settings_errors({**VALID, "board_ids": [0]}) == [
+        "setting 'board_ids'[0]: 0 is less than the minimum of 1"
+    ]
 
 
 def test_tap_fills_documented_defaults() -> None:
