@@ -17,7 +17,7 @@ from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine.governor import Governor, reset_governors
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.errors import AuthenticationAPIError
+from tap_monday_boards.errors import AuthenticationAPIError, FatalAPIError
 
 Factory = Callable[..., RunningEmulator]
 
@@ -255,3 +255,54 @@ def test_closing_early_cancels_and_joins(emulator_factory: Factory, caplog: pyte
     assert not pipeline.running
     assert not [r for r in caplog.records if "did not stop" in r.message]
     assert pipeline.error is not None  # the cancelled engine reports why it stopped
+
+
+@pytest.mark.parametrize("items", [pytest.param(10_000, id="10k"), pytest.param(2_000, id="2k")])
+def test_large_board_arrives_complete(emulator_factory: Factory, items: int) -> None:
+    em = emulator_factory(boards=1, items_per_board=items)
+    board = _boards(em)[0]
+    records, pipeline = _run(_settings(em, max_concurrency=8), [board])
+    _assert_complete(em, records)
+    stats = pipeline.stats[board]
+    assert stats.items_emitted == len(em.emulator.store.item_ids(board)) > 0.9 * items
+    assert stats.pages == -(-stats.ids_harvested // 500)
+
+
+def test_buffer_is_bounded_while_the_harvest_runs_ahead(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=1, items_per_board=3_000)
+    board = _boards(em)[0]
+    settings = _settings(em, record_queue_size=200)
+    with ItemsPipeline(settings, [board], governor=Governor(settings)) as pipeline:
+        stats = pipeline.stats[board]
+        deadline = time.monotonic() + 20
+        while not stats.harvest_done:  # nobody consumes: the harvest must still finish
+            assert time.monotonic() < deadline, "the harvest waited for the consumer"
+            time.sleep(0.01)
+        fetched = pipeline._runs[board].fetcher.stats.fetched
+        assert stats.ids_harvested == len(em.emulator.store.item_ids(board))
+        assert fetched <= 200 + settings.batch_size  # only what fits the board's buffer was fetched
+        got = list(pipeline.records(board))
+    assert len(got) == stats.ids_harvested
+
+
+def test_unknown_board_is_fatal_and_named(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=1, items_per_board=100)
+    with pytest.raises(FatalAPIError) as info:
+        _run(_settings(em), ["999999999"])
+    assert "999999999" in str(info.value)
+
+
+def test_batch_that_keeps_timing_out_is_split(emulator_factory: Factory) -> None:
+    # ~24 objects per item: a 100-id batch (~2,400 objects) takes ~0.48 s > the 0.3 s ceiling; 50 ids pass.
+    em = emulator_factory(
+        boards=1, items_per_board=200, latency="custom:base=0.0,per_object=0.0002,ceiling=0.3"
+    )
+    board = _boards(em)[0]
+    records, pipeline = _run(_settings(em, request_timeout=5, harvest_page_size=500), [board])
+    _assert_complete(em, records)
+    stats = pipeline.stats[board]
+    assert stats.splits >= 1
+    assert stats.batch_size < 100
+    fetches = [r for r in em.emulator.request_log if r.operation == "ItemsByIds"]
+    assert {len(r.variables["ids"]) for r in fetches if r.status == 504} >= {100}
+    assert max(len(r.variables["ids"]) for r in fetches if r.status == 200) <= 50
