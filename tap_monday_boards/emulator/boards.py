@@ -151,7 +151,9 @@ class BoardsMixin:
             f"{column_type}_mk{suffix}", column_type.replace("_", " ").title(), column_type, settings
         )
 
-    def _board_info(self, board: Board, name: str, workspace_id: str, owners: list[str], kind: str) -> dict:
+    def _board_info(
+        self, board: Board, name: str, workspace_id: str, owners: list[str], kind: str
+    ) -> dict[str, Any]:
         users = {u["id"]: u for u in self.account.users}
         return {
             "id": board.id,

@@ -36,6 +36,7 @@ class Context:
 
 
 Resolver = Callable[..., Any]
+Info = GraphQLResolveInfo[Context]
 
 
 def _page(rows: list[Any], limit: int | None, page: int | None) -> list[Any]:
@@ -52,7 +53,7 @@ def _ids(values: list[Any] | None) -> set[str] | None:
 # ----- Query ----------------------------------------------------------------------------------------------
 
 
-def q_boards(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+def q_boards(_: Any, info: Info, **args: Any) -> list[dict[str, Any]]:
     store: Store = info.context.store
     ids = _ids(args.get("ids"))
     workspaces = _ids(args.get("workspace_ids"))
@@ -74,7 +75,7 @@ def q_boards(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, An
     return _page(rows, args.get("limit"), args.get("page"))
 
 
-def q_items(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+def q_items(_: Any, info: Info, **args: Any) -> list[dict[str, Any]]:
     return items_by_ids(info.context.store, **args)
 
 
@@ -106,11 +107,12 @@ def items_by_ids(
     return _page(rows, limit if limit is not None else 25, page)
 
 
-def q_next_items_page(_: Any, info: GraphQLResolveInfo, cursor: str, limit: int = 25) -> dict[str, Any]:
-    return info.context.paginator.next_page(cursor, limit)
+def q_next_items_page(_: Any, info: Info, cursor: str, limit: int = 25) -> dict[str, Any]:
+    page: dict[str, Any] = info.context.paginator.next_page(cursor, limit)
+    return page
 
 
-def q_users(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+def q_users(_: Any, info: Info, **args: Any) -> list[dict[str, Any]]:
     ids = _ids(args.get("ids"))
     rows = [
         u
@@ -122,12 +124,12 @@ def q_users(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any
     return _page(rows, args.get("limit"), args.get("page"))
 
 
-def q_teams(_: Any, info: GraphQLResolveInfo, ids: list[str] | None = None) -> list[dict[str, Any]]:
+def q_teams(_: Any, info: Info, ids: list[str] | None = None) -> list[dict[str, Any]]:
     wanted = _ids(ids)
     return [t for t in info.context.store.account.teams if wanted is None or t["id"] in wanted]
 
 
-def q_workspaces(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+def q_workspaces(_: Any, info: Info, **args: Any) -> list[dict[str, Any]]:
     ids = _ids(args.get("ids"))
     state = args.get("state") or "active"
     rows = [
@@ -140,12 +142,12 @@ def q_workspaces(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str
     return _page(rows, args.get("limit"), args.get("page"))
 
 
-def q_tags(_: Any, info: GraphQLResolveInfo, ids: list[str] | None = None) -> list[dict[str, Any]]:
+def q_tags(_: Any, info: Info, ids: list[str] | None = None) -> list[dict[str, Any]]:
     wanted = _ids(ids)
     return [t for t in info.context.store.account.tags if wanted is None or t["id"] in wanted]
 
 
-def q_updates(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+def q_updates(_: Any, info: Info, **args: Any) -> list[dict[str, Any]]:
     store: Store = info.context.store
     rows = [u for b in store.board_ids() for u in board_updates(store, store.board_obj(b))]
     rows.sort(key=lambda u: (u["created_at"], u["id"]), reverse=True)
@@ -154,14 +156,15 @@ def q_updates(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, A
     return _page(rows, min(args.get("limit") or 25, 100), args.get("page"))
 
 
-def q_me(_: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
-    return info.context.store.account.users[0]
+def q_me(_: Any, info: Info) -> dict[str, Any]:
+    me: dict[str, Any] = info.context.store.account.users[0]
+    return me
 
 
 # ----- Board ----------------------------------------------------------------------------------------------
 
 
-def b_items_page(board: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+def b_items_page(board: dict[str, Any], info: Info, **args: Any) -> dict[str, Any]:
     ctx: Context = info.context
     cursor, params = args.get("cursor"), args.get("query_params")
     if cursor is not None and params is not None:
@@ -174,12 +177,12 @@ def b_items_page(board: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -
     return ctx.paginator.first_page(obj, limit, params)
 
 
-def b_groups(board: dict[str, Any], _: GraphQLResolveInfo, ids: list[str] | None = None) -> list[dict]:
+def b_groups(board: dict[str, Any], _: Info, ids: list[str] | None = None) -> list[dict[str, Any]]:
     wanted = _ids(ids)
     return [g for g in board["groups"] if wanted is None or g["id"] in wanted]
 
 
-def b_columns(board: dict[str, Any], _: GraphQLResolveInfo, **args: Any) -> list[dict]:
+def b_columns(board: dict[str, Any], _: Info, **args: Any) -> list[dict[str, Any]]:
     ids, types = _ids(args.get("ids")), args.get("types")
     return [
         c
@@ -188,7 +191,7 @@ def b_columns(board: dict[str, Any], _: GraphQLResolveInfo, **args: Any) -> list
     ]
 
 
-def b_activity_logs(board: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> list[dict]:
+def b_activity_logs(board: dict[str, Any], info: Info, **args: Any) -> list[dict[str, Any]]:
     rows = info.context.store.activity_logs(board["id"])
     lo = parse_time(args["from"]) * 10_000_000 if args.get("from") else None
     hi = (parse_time(args["to"]) + 1) * 10_000_000 - 1 if args.get("to") else None  # whole second included
@@ -204,7 +207,7 @@ def b_activity_logs(board: dict[str, Any], info: GraphQLResolveInfo, **args: Any
     return _page([r for r in rows if keep(r)], min(args.get("limit") or 25, 10_000), args.get("page"))
 
 
-def b_updates(board: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> list[dict]:
+def b_updates(board: dict[str, Any], info: Info, **args: Any) -> list[dict[str, Any]]:
     rows = board_updates(info.context.store, info.context.store.board_obj(board["id"]))
     ids = _ids(args.get("ids"))
     rows = [u for u in rows if ids is None or u["id"] in ids]
@@ -240,7 +243,7 @@ def board_updates(store: Store, board: Board | None) -> list[dict[str, Any]]:
 # ----- Item, User, Team -----------------------------------------------------------------------------------
 
 
-def i_column_values(item: dict[str, Any], _: GraphQLResolveInfo, **args: Any) -> list[dict]:
+def i_column_values(item: dict[str, Any], _: Info, **args: Any) -> list[dict[str, Any]]:
     ids, types = _ids(args.get("ids")), args.get("types")
     return [
         v
@@ -249,16 +252,16 @@ def i_column_values(item: dict[str, Any], _: GraphQLResolveInfo, **args: Any) ->
     ]
 
 
-def i_parent_item(item: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any] | None:
+def i_parent_item(item: dict[str, Any], info: Info) -> dict[str, Any] | None:
     parent = item.get("parent_item")
     return None if parent is None else info.context.store.render_item(parent["id"])
 
 
-def i_subitems(item: dict[str, Any], info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+def i_subitems(item: dict[str, Any], info: Info) -> list[dict[str, Any]]:
     return [s for ref in item.get("subitems") or [] if (s := info.context.store.render_item(ref["id"]))]
 
 
-def u_teams(user: dict[str, Any], info: GraphQLResolveInfo, ids: list[str] | None = None) -> list[dict]:
+def u_teams(user: dict[str, Any], info: Info, ids: list[str] | None = None) -> list[dict[str, Any]]:
     wanted = _ids(ids)
     return [
         t
@@ -267,7 +270,7 @@ def u_teams(user: dict[str, Any], info: GraphQLResolveInfo, ids: list[str] | Non
     ]
 
 
-def t_users(team: dict[str, Any], _: GraphQLResolveInfo, **args: Any) -> list[dict]:
+def t_users(team: dict[str, Any], _: Info, **args: Any) -> list[dict[str, Any]]:
     wanted = _ids(args.get("ids"))
     return _page(
         [u for u in team["_users"] if wanted is None or u["id"] in wanted],
@@ -276,7 +279,7 @@ def t_users(team: dict[str, Any], _: GraphQLResolveInfo, **args: Any) -> list[di
     )
 
 
-def t_owners(team: dict[str, Any], _: GraphQLResolveInfo, ids: list[str] | None = None) -> list[dict]:
+def t_owners(team: dict[str, Any], _: Info, ids: list[str] | None = None) -> list[dict[str, Any]]:
     wanted = _ids(ids)
     return [u for u in team["_owners"] if wanted is None or u["id"] in wanted]
 
@@ -307,7 +310,7 @@ RESOLVERS: dict[tuple[str, str], Resolver] = {
 }
 
 
-def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+def field_resolver(source: Any, info: Info, **args: Any) -> Any:
     """Dispatch to ``RESOLVERS`` or read the dict key (graphql-core's default)."""
     resolver = RESOLVERS.get((info.parent_type.name, info.field_name))
     if resolver is None:
