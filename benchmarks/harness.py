@@ -7,6 +7,7 @@ complexity budget and rate window, and lets its CPU be read from that process al
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,35 @@ def _run_tap(case: Case, emulator: EmulatorProcess, boards: list[str], workdir: 
     return _Outcome(run.wall_s, run.item_ids, {}, extra, error)
 
 
+def phase_timeline(request_log: Path) -> dict[str, float | None]:
+    """When the phases ran, from the emulator's JSONL request log (server clock, seconds from the first
+    request): ``overlap_s`` > 0 means batches were fetched while the harvest was still walking (pipelined)."""
+    harvest: list[tuple[float, float]] = []
+    batches: list[tuple[float, float]] = []
+    first = None
+    if request_log.exists():
+        with request_log.open(encoding="utf-8") as lines:
+            for line in lines:
+                row = json.loads(line)
+                first = row["start"] if first is None else min(first, row["start"])
+                operation = row.get("operation") or ""
+                if operation.startswith(("Harvest", "Naive")):
+                    harvest.append((row["start"], row["end"]))
+                elif operation.startswith("ItemsByIds"):
+                    batches.append((row["start"], row["end"]))
+    if first is None:
+        return {"harvest_end_s": None, "first_batch_s": None, "overlap_s": None, "last_end_s": None}
+    harvest_end = max((end for _, end in harvest), default=None)
+    first_batch = min((start for start, _ in batches), default=None)
+    last_end = max(end for _, end in harvest + batches) if harvest or batches else None
+    return {
+        "harvest_end_s": None if harvest_end is None else harvest_end - first,
+        "first_batch_s": None if first_batch is None else first_batch - first,
+        "overlap_s": None if harvest_end is None or first_batch is None else harvest_end - first_batch,
+        "last_end_s": None if last_end is None else last_end - first,
+    }
+
+
 def _ratio(bound_s: float, outcome: _Outcome) -> float | None:
     """bound/wall, or None when the run failed or the bound is ~0 (``instant``: no latency, no limits)."""
     if outcome.error is not None or bound_s < 0.01:
@@ -168,8 +198,10 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
         emulator_cpu = emulator.cpu_seconds() - cpu_before
         metrics = emulator.metrics()
 
+    timeline = phase_timeline(emulator.request_log)
     prices = price_list(case.seed, case.profile.latency)
-    bound = ceiling(ceiling_inputs(prices, case.profile.plan, case.items * len(boards)))
+    # The ceiling counts the items a run must return (active ones), not the board's generated total.
+    bound = ceiling(ceiling_inputs(prices, case.profile.plan, sum(len(v) for v in expected.values())))
     ids = check_ids(expected, outcome.ids)
     items_done = ids["seen"] - ids["duplicates"]
     return {
@@ -198,6 +230,7 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
             "max_concurrency": metrics.get("max_concurrency"),
         },
         "client": outcome.client,
+        "timeline": timeline,
         "emulator_cpu_s": emulator_cpu,
         "ceiling": bound.as_dict(),
         "prices": {

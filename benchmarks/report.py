@@ -61,6 +61,19 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _requests(server: dict[str, Any]) -> str:
+    """Total requests and their kinds: cursor pages, id batches, anything else (board metadata)."""
+    pages = batches = other = 0
+    for kind, count in server.get("requests_by_kind", {}).items():
+        if kind.startswith(("Harvest", "Naive")):
+            pages += count
+        elif kind.startswith("ItemsByIds"):
+            batches += count
+        else:
+            other += count
+    return f"{server['requests_total']:,} ({pages} pages, {batches} batches, {other} other)"
+
+
 def runs_table(runs: Sequence[dict[str, Any]]) -> str:
     """The per-run Markdown table."""
     header = (
@@ -81,11 +94,29 @@ def runs_table(runs: Sequence[dict[str, Any]]) -> str:
             f"| {run['profile']} | {run['items']:,} | {strategy} | {_fmt(run['wall_s'])} "
             f"| {_fmt(run['items_per_s'], 0)} | {_fmt(ceiling['t_star_s'])} ({ceiling['binding']}) "
             f"| {_fmt(run['efficiency'], 2)} | {_fmt(run['efficiency_strict'], 2)} "
-            f"| {run['server']['requests_total']:,} | {run['server']['complexity_spent']:,} "
+            f"| {_requests(run['server'])} | {run['server']['complexity_spent']:,} "
             f"| {run['server']['rejections_total']:,} | {run['retries']:,} "
             f"| {run['ids']['missing']} / {run['ids']['duplicates']} "
             f"| {_fmt(run.get('tap_cpu_s_per_1000_items'), 2)} | {_fmt(run.get('tap_peak_rss_mb'), 0)} "
             f"| {_fmt(run['emulator_cpu_s'])} |"
+        )
+    return "\n".join([header, *rows])
+
+
+def timeline_table(runs: Sequence[dict[str, Any]]) -> str:
+    """When the phases ran (server side): a positive overlap means batches were fetched mid-harvest."""
+    header = (
+        "| run | harvest done s | first batch s | overlap s | last answer s |\n"
+        "|---|---:|---:|---:|---:|"
+    )
+    rows = []
+    for run in runs:
+        timeline = run.get("timeline") or {}
+        if run["strategy"] == "naive" or timeline.get("first_batch_s") is None:
+            continue
+        rows.append(
+            f"| {run['label']} | {_fmt(timeline['harvest_end_s'])} | {_fmt(timeline['first_batch_s'])} "
+            f"| {_fmt(timeline['overlap_s'])} | {_fmt(timeline['last_end_s'])} |"
         )
     return "\n".join([header, *rows])
 
@@ -162,10 +193,11 @@ def goals(results: dict[str, Any]) -> list[str]:
     """Each goal of issue 5 with the measured value (reported, not asserted)."""
     runs = results.get("runs", [])
     bad = [r["label"] for r in runs if any(r["ids"][k] for k in ("missing", "duplicates", "unexpected"))]
-    faulted = sum(1 for r in runs if r.get("faults"))
+    faulted = [r for r in runs if r.get("faults")]
     integrity = "Missing/duplicated items: " + ("none in any run" if not bad else "in " + ", ".join(bad))
     if faulted:
-        integrity += f" ({faulted} run(s) with {FAULT_NOTE})"
+        injected = sum(sum(r["server"].get("faults_by_kind", {}).values()) for r in faulted)
+        integrity += f" ({len(faulted)} run(s) with {FAULT_NOTE}: {injected} faults injected)"
     return [*_goal_pipelined(runs), *_goal_cpu_memory(results), integrity]
 
 
@@ -191,6 +223,7 @@ def markdown(results: dict[str, Any], plot_name: str | None) -> str:
     ]
     if plot_name:
         parts += [f"![items/s by strategy and size]({plot_name})", ""]
+    parts += ["## Phase timeline (emulator request log)", "", timeline_table(results.get("runs", [])), ""]
     if results.get("writer"):
         parts += ["## Tap-side emission (in-process)", "", writer_table(results["writer"]), ""]
     if results.get("e2e"):

@@ -104,6 +104,8 @@ def test_smoke_run_end_to_end(tmp_path: Path) -> None:
         assert run["emulator_cpu_s"] > 0
     taps = [r for r in runs if r["strategy"].startswith("tap")]
     assert all(r["tap_cpu_s"] > 0 and r["tap_peak_rss_mb"] > 10 for r in taps)
+    two_phase = next(r for r in runs if r["strategy"] == "two_phase")
+    assert two_phase["timeline"]["overlap_s"] <= 0, "strict two-phase: no batch before the harvest ended"
     naive = next(r for r in runs if r["strategy"] == "naive")
     assert set(naive["server"]["requests_by_kind"]) <= {"NaiveFirstPage", "NaiveNextPage"}
 
