@@ -140,11 +140,12 @@ class MondayStream(GraphQLStream):
 
     # --- errors and retries -----------------------------------------------------------------------------
 
-    def _where(self) -> str:
-        board = (self._current_context or {}).get("board_id") if self._current_context else None
-        return f"stream {self.name}" + (f", board {board}" if board else "")
-
     _current_context: Context | None = None
+    """Context of the request in flight (set per attempt), so error messages can name the board."""
+
+    def _where(self) -> str:
+        board = (self._current_context or {}).get("board_id")
+        return f"stream {self.name}" + (f", board {board}" if board else "")
 
     @override
     def validate_response(self, response: requests.Response) -> None:
