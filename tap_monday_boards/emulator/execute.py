@@ -150,7 +150,9 @@ class Executor:
         coerced = plan.coerce(variables) if plan is not None else None
         if plan is not None and coerced is not None:
             with self.store.lock:
-                fast_data, fast_errors = plan.run(self.store, coerced, complexity, self.version)
+                fast_data, fast_errors = plan.run(
+                    self.store, self.paginator, coerced, complexity, self.version
+                )
             self.path_counts["fast"] += 1
             return ExecResult(fast_data, fast_errors, cost)
         self.path_counts["graphql"] += 1

@@ -1,4 +1,4 @@
-"""Fast path for the hot request shape: root ``items(ids:)`` (+ ``complexity``/``version``) over plain dicts.
+"""Fast path for the hot request shapes: root ``items(ids:)`` and ``next_items_page`` over plain dicts.
 
 graphql-core's executor resolves every field of every column value through Python calls and runs at about
 15 requests/s for 100 items x 21 column values on this machine; the tap's phase 2 sends exactly that shape
@@ -38,10 +38,10 @@ from graphql.language import get_location
 
 from tap_monday_boards.emulator.cost import select_operation
 from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.listing import QueryError
+from tap_monday_boards.emulator.listing import Paginator, QueryError
 from tap_monday_boards.emulator.resolvers import RESOLVERS, items_by_ids
 
-_ROOTS = {"items", "complexity", "version"}
+_ROOTS = {"items", "next_items_page", "complexity", "version"}
 # Fields with a resolver that a plain dict still answers for these sub-selections (ids only).
 _ID_ONLY_OK = {("Item", "parent_item"), ("Item", "subitems")}
 _SCALAR_CHECKS: dict[str, Callable[[Any], bool]] = {
@@ -109,7 +109,12 @@ class Plan:
         return out
 
     def run(
-        self, store: Store, variables: dict[str, Any], complexity: dict[str, Any], version: dict[str, Any]
+        self,
+        store: Store,
+        paginator: Paginator,
+        variables: dict[str, Any],
+        complexity: dict[str, Any],
+        version: dict[str, Any],
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """Execute: (data, errors) shaped like graphql-core's answer for the same document."""
         data: dict[str, Any] = {}
@@ -131,10 +136,13 @@ class Plan:
                 args = {
                     a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments or ()
                 }
-                args.setdefault("limit", 25)
-                args.setdefault("page", 1)
                 try:
-                    source = items_by_ids(store, **args)
+                    if name == "next_items_page":
+                        source = paginator.next_page(args["cursor"], args.get("limit", 25))
+                    else:
+                        args.setdefault("limit", 25)
+                        args.setdefault("page", 1)
+                        source = items_by_ids(store, **args)
                 except QueryError as exc:
                     loc = get_location(node.loc.source, node.loc.start) if node.loc else None
                     error: dict[str, Any] = {"message": str(exc)}

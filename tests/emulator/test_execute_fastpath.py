@@ -9,7 +9,12 @@ import pytest
 from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.data import Store
 from tap_monday_boards.emulator.execute import Executor
-from tap_monday_boards.queries import ITEMS_BY_IDS_QUERY, items_by_ids_query
+from tap_monday_boards.queries import (
+    HARVEST_FIRST_PAGE_QUERY,
+    HARVEST_NEXT_PAGE_QUERY,
+    ITEMS_BY_IDS_QUERY,
+    items_by_ids_query,
+)
 
 SHAPES = {
     "tap_all_columns": ITEMS_BY_IDS_QUERY,
@@ -94,3 +99,31 @@ def test_errors_match_graphql_core(pair: tuple[Store, Executor, Executor], varia
     want = slow.execute(ITEMS_BY_IDS_QUERY, variables, None)
     assert got.data is None and want.data is None
     assert got.errors == want.errors and got.errors
+
+
+def test_next_items_page_fast_path_equals_graphql_core() -> None:
+    """Same executor (one cursor registry), path toggled: a retried cursor must give the same page."""
+    clock = FakeClock()
+    store = Store(seed=4, boards=1, items_per_board=900, clock=clock)
+    executor = Executor(store, clock)
+    first = executor.execute(HARVEST_FIRST_PAGE_QUERY, {"board_ids": store.board_ids(), "limit": 200}, None)
+    cursor = first.data["boards"][0]["items_page"]["cursor"]  # type: ignore[index]
+    pages = []
+    for fast in (True, False):
+        executor.fast_path = fast
+        before = dict(executor.path_counts)
+        pages.append(executor.execute(HARVEST_NEXT_PAGE_QUERY, {"cursor": cursor, "limit": 200}, None))
+        assert (
+            executor.path_counts["fast" if fast else "graphql"] == before["fast" if fast else "graphql"] + 1
+        )
+    assert pages[0].errors == pages[1].errors == []
+    assert pages[0].data == pages[1].data
+    assert len(pages[0].data["next_items_page"]["items"]) == 200  # type: ignore[index]
+    clock.advance(3601)
+    expired = []
+    for fast in (True, False):
+        executor.fast_path = fast
+        expired.append(executor.execute(HARVEST_NEXT_PAGE_QUERY, {"cursor": cursor, "limit": 200}, None))
+    assert expired[0].data is None and expired[1].data is None
+    assert expired[0].errors == expired[1].errors
+    assert expired[0].errors[0]["extensions"]["code"] == "CursorException"
