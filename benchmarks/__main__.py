@@ -29,10 +29,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stem", help="results file name without extension (default: latest-<mode>)")
     parser.add_argument("--workdir", type=Path, help="keep scratch files here instead of a temp dir")
     parser.add_argument("--no-e2e", action="store_true", help="skip the meltano + PostgreSQL run")
+    parser.add_argument("--no-writer", action="store_true", help="skip the in-process writer benchmark")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="TEXT",
+        help="run only the cases whose label contains TEXT (repeatable), e.g. --only 100000-tap_tuned",
+    )
     args = parser.parse_args(argv)
 
     mode_name = "full" if args.full else "smoke" if args.smoke else "quick"
-    plan = build_plan(mode_name)
+    plan = build_plan(mode_name, only=tuple(args.only), writer=not args.no_writer)
     command = "python -m benchmarks " + shlex.join(list(argv if argv is not None else sys.argv[1:]))
     with tempfile.TemporaryDirectory(prefix="tap-monday-bench-") as tmp:
         workdir = args.workdir or Path(tmp)

@@ -32,7 +32,7 @@ _PACKAGES = ("singer-sdk", "aiohttp", "graphql-core", "msgspec", "simplejson", "
 
 def environment(root: Path) -> dict[str, Any]:
     """Machine, interpreter, package versions and the git commit the run measured."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in (*_PACKAGES, "tap-monday-boards"):
         try:
             versions[name] = metadata.version(name)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +46,21 @@ def _cases(profile: str, items: int, strategies: tuple[str, ...], faults: float 
     return [Case(s, PROFILES[profile], items, faults=faults, seed=SEED) for s in strategies]
 
 
-def build_plan(mode: str, *, smoke_items: int = 300) -> Plan:
-    """The matrix of ``mode`` (smoke, quick or full)."""
+def build_plan(
+    mode: str, *, smoke_items: int = 300, only: tuple[str, ...] = (), writer: bool = True
+) -> Plan:
+    """The matrix of ``mode`` (smoke, quick or full), optionally cut to cases whose label contains one of
+    ``only`` (then without the writer and end-to-end parts, which have no label)."""
+    plan = _full_plan(mode, smoke_items)
+    if only:
+        def keep(cases: tuple[Case, ...]) -> tuple[Case, ...]:
+            return tuple(c for c in cases if any(text in c.label for text in only))
+
+        return Plan(keep(plan.foreground), keep(plan.background))
+    return plan if writer else replace(plan, writer_records=0)
+
+
+def _full_plan(mode: str, smoke_items: int) -> Plan:
     tap = ("tap_default", "tap_tuned")
     if mode == "smoke":
         return Plan(tuple(_cases("instant", smoke_items, STRATEGIES)), writer_records=300)

@@ -126,7 +126,7 @@ def measure_variant(
     if sdk_defaults:
         level = TypeConformanceLevel.RECURSIVE
     if level is not None:
-        stream.TYPE_CONFORMANCE_LEVEL = level  # type: ignore[misc]
+        stream.TYPE_CONFORMANCE_LEVEL = level
     level = stream.TYPE_CONFORMANCE_LEVEL
     writer = type(tap.message_writer).__name__
     with _stdout_to_sink() as sink:
