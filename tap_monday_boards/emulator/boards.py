@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tap_monday_boards.emulator.columns import (
     COLORS_GROUPS,
+    DROPDOWN_LABELS,
     MAIN_BOARD_TYPES,
     STATUS_LABELS,
     SUBITEM_BOARD_TYPES,
@@ -145,8 +146,10 @@ class BoardsMixin:
         settings: dict[str, Any] = {}
         if column_type == "status":
             settings = {"labels": {str(i): label for i, label in enumerate(STATUS_LABELS)}}
+        elif column_type == "dropdown":
+            settings = {"labels": [{"id": i, "name": n} for i, n in enumerate(DROPDOWN_LABELS, start=1)]}
         elif column_type == "board_relation":
-            settings = {"boardIds": [BOARD_ID_BASE]}
+            settings = {"boardIds": []}  # the linked board is known once every board exists (_fill_pools)
         return ColumnDef(
             f"{column_type}_mk{suffix}", column_type.replace("_", " ").title(), column_type, settings
         )
@@ -178,7 +181,14 @@ class BoardsMixin:
     def _fill_pools(self, rng: random.Random, board: Board) -> None:
         at = iso(board.created_ts)
         ctx = self.render_context()
-        other = self._main[(board.index + 1) % len(self._main)]
+        other = self._main[(board.index + 1) % len(self._main)]  # board_relation links to the next board
+        board.columns = [
+            ColumnDef(c.id, c.title, c.type, {"boardIds": [int(other.id)]})
+            if c.type == "board_relation"
+            else c
+            for c in board.columns
+        ]
+        board.info["columns"] = [c.as_dict() for c in board.columns]
         for column in board.columns:
             board.empties[column.id] = render_value(column, None, at, ctx)
             if column.type in ("subtasks", "dependency"):

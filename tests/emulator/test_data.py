@@ -221,3 +221,18 @@ def test_create_item_appends_and_counts() -> None:
     assert store.activity_logs(board_id)[0]["event"] == "create_pulse"
     with pytest.raises(KeyError):
         store.move_item(new_id, "no_such_group")
+
+
+def test_board_relation_links_items_of_the_board_its_settings_name(store: Store) -> None:
+    board_id = store.board_ids()[0]
+    column = next(c for c in store.board(board_id)["columns"] if c["type"] == "board_relation")  # type: ignore[index]
+    (linked_board,) = json.loads(column["settings_str"])["boardIds"]
+    assert str(linked_board) in store.board_ids()
+    linked = {
+        i
+        for item_id in store.item_ids(board_id)[:100]
+        for v in store.render_item(item_id)["column_values"]  # type: ignore[index]
+        if v["id"] == column["id"]
+        for i in v["linked_item_ids"]
+    }
+    assert linked and linked <= set(store.item_ids(str(linked_board), state="all"))
