@@ -1,0 +1,1 @@
+"""Reliability and security tests (issue 7): the real tap process against the emulator over loopback."""
