@@ -7,6 +7,7 @@ makes `meltano install` go to Meltano Hub, which the demo and CI must not depend
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -39,14 +40,18 @@ def _expected_kind(prop: dict[str, Any]) -> str:
     return {"number": "integer"}.get(json_type, json_type)
 
 
-# The tap's own settings (the SDK appends its built-ins, stream_maps etc., to config_jsonschema at run time).
+# The tap's own settings, then the SDK built-ins meltano.yml also declares (stream maps, flattening).
 TAP_PROPS: dict[str, dict[str, Any]] = CONFIG_SCHEMA["properties"]
+_WITH_BUILTINS = copy.deepcopy(CONFIG_SCHEMA)
+TapMondayBoards.append_builtin_config(_WITH_BUILTINS)
+BUILTINS = ("stream_maps", "stream_map_config", "flattening_enabled", "flattening_max_depth")
+DECLARED_PROPS = {**TAP_PROPS, **{n: _WITH_BUILTINS["properties"][n] for n in BUILTINS}}
 
 
 def test_every_tap_setting_is_declared_with_kind_default_and_sensitivity() -> None:
     declared = {s["name"]: s for s in _plugin("extractors", "tap-monday-boards")["settings"]}
-    assert list(declared) == list(TAP_PROPS), "meltano.yml settings must list the tap's settings, in order"
-    for name, prop in TAP_PROPS.items():
+    assert list(declared) == list(DECLARED_PROPS), "meltano.yml must list the tap's settings, in order"
+    for name, prop in DECLARED_PROPS.items():
         setting = declared[name]
         assert setting["kind"] == _expected_kind(prop), name
         assert bool(setting.get("sensitive")) == bool(prop.get("secret")), name
