@@ -208,6 +208,8 @@ def _max_wait(values: Iterable[float | None]) -> float | None:
 
 def _classify_entry(entry: Any) -> _ErrorInfo:
     """One element of ``errors`` (dict or legacy string), or a legacy top-level envelope."""
+    extensions: Mapping[str, Any]
+    code: str | None
     if isinstance(entry, str):
         message, code, extensions = entry, None, {}
     elif isinstance(entry, Mapping):

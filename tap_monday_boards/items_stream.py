@@ -14,7 +14,7 @@ the first sync).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
@@ -82,7 +82,7 @@ class _EngineStream(Stream):
     def partitions(self) -> list[dict[str, Any]] | None:
         return [{"board_id": meta.board_id} for meta in self._boards]
 
-    def _since(self, context: dict[str, Any]) -> str | None:
+    def _since(self, context: Mapping[str, Any]) -> str | None:
         """Bookmark minus the look-back window, else ``start_date``, else None (everything)."""
         if self.replication_method != "INCREMENTAL":
             return None
@@ -130,7 +130,7 @@ class _EngineStream(Stream):
                 )
 
     @override
-    def get_records(self, context: dict[str, Any] | None) -> Iterable[dict[str, Any]]:
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         if not context or "board_id" not in context:
             return
         board_id = str(context["board_id"])

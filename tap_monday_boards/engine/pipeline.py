@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +126,7 @@ class ItemsPipeline:
         self._thread.start()
         self._started.wait(_JOIN_TIMEOUT_S)
 
-    def records(self, board_id: str) -> Iterator[dict[str, Any]]:
+    def records(self, board_id: str) -> Generator[dict[str, Any], None, None]:
         """Raw API items of ``board_id``, each once, on the calling thread; raises the engine's error."""
         board_id = str(board_id)
         out = self._queues[board_id]
