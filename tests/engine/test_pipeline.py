@@ -101,7 +101,9 @@ def test_two_boards_every_item_exactly_once_and_phases_overlap(emulator_factory:
     )
     log = em.emulator.request_log
     for board in boards:
-        harvest = [r for r in log if (r.operation or "").startswith("Harvest") and _board_of(r, pipeline) == board]
+        harvest = [
+            r for r in log if (r.operation or "").startswith("Harvest") and _board_of(r, pipeline) == board
+        ]
         fetches = [r for r in log if r.operation == "ItemsByIds" and _board_of(r, pipeline) == board]
         assert len(harvest) == 8  # 1,960 active ids / 250 per page
         assert min(r.start for r in fetches) < max(r.end for r in harvest), "phase 2 waited for phase 1"
@@ -310,3 +312,29 @@ def test_batch_that_keeps_timing_out_is_split(emulator_factory: Factory) -> None
     fetches = [r for r in em.emulator.request_log if r.operation == "ItemsByIds"]
     assert {len((r.variables or {})["ids"]) for r in fetches if r.status == 504} >= {100}
     assert max(len((r.variables or {})["ids"]) for r in fetches if r.status == 200) <= 50
+
+
+def test_daily_limit_is_fatal_with_the_reset_wait(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=1, items_per_board=2_000, limit_overrides={"daily_calls": 3})
+    board = _boards(em)[0]
+    with pytest.raises(FatalAPIError) as info:
+        _run(_settings(em, harvest_page_size=100), [board])
+    text = str(info.value)
+    assert "DAILY_LIMIT_EXCEEDED" in text
+    assert "resets in" in text
+    assert board in text
+    rejected = [r for r in em.emulator.request_log if r.code == "DAILY_LIMIT_EXCEEDED"]
+    assert 1 <= len(rejected) <= 4  # no retries of a fatal answer beyond what was already in flight
+
+
+def test_progress_lines_report_rate_eta_and_budget(
+    emulator_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    em = emulator_factory(boards=1, items_per_board=1_000, latency="custom:base=0.02")
+    with caplog.at_level(logging.INFO, logger="tap_monday_boards.engine.progress"):
+        _run(_settings(em, progress_interval_s=0.1, max_concurrency=2), _boards(em))
+    lines = [r.getMessage() for r in caplog.records if r.name == "tap_monday_boards.engine.progress"]
+    assert len(lines) >= 3  # periodic, plus the final line
+    assert all("items/s" in line and "ETA" in line and "complexity left" in line for line in lines)
+    assert "980 items fetched" in lines[-1]
+    assert em.token not in caplog.text
