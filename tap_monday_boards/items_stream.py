@@ -22,10 +22,11 @@ from typing import Any, ClassVar
 from singer_sdk import Stream
 from typing_extensions import override
 
+from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.engine.boards import BoardMeta, discover_boards
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.records import item_record
+from tap_monday_boards.records import WideRecordStreamMixin, item_record
 from tap_monday_boards.schemas import ITEM_SCHEMA
 
 
@@ -44,8 +45,12 @@ def _parse(value: Any) -> datetime | None:
         return None
 
 
-class _EngineStream(Stream):
-    """Shared logic: board partitions, lazy pipeline, bookmarks -> harvest filters."""
+class _EngineStream(WideRecordStreamMixin, Stream):
+    """Shared logic: board partitions, lazy pipeline, bookmarks -> harvest filters.
+
+    ``WideRecordStreamMixin`` (records.py) comes first: root-only conformance and a caching selection mask,
+    so emitting wide item records stays cheap on the main thread.
+    """
 
     primary_keys: ClassVar[list[str]] = ["id"]
     replication_key = "updated_at"
@@ -55,6 +60,7 @@ class _EngineStream(Stream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pipeline: ItemsPipeline | None = None
+        self.column_value_stats = ColumnValueStats()
 
     @cached_property
     def engine_settings(self) -> EngineSettings:
@@ -114,6 +120,7 @@ class _EngineStream(Stream):
         if pipeline is not None:
             pipeline.close()
             self._log_summary(pipeline)
+            self.logger.info("%s: %s", self.name, self.column_value_stats.summary())
 
     def _log_summary(self, pipeline: ItemsPipeline) -> None:
         for stats in pipeline.stats.values():
@@ -139,7 +146,7 @@ class _EngineStream(Stream):
             self._pipeline = self._start_pipeline(board_id)
         finished = False
         try:
-            yield from self._records(self._pipeline, board_id)
+            yield from self._records(self._pipeline, board_id, self.column_value_stats)
             finished = True
         finally:
             last = self._boards[-1].board_id == board_id
@@ -147,9 +154,11 @@ class _EngineStream(Stream):
                 self._close_pipeline()
 
     @staticmethod
-    def _records(pipeline: ItemsPipeline, board_id: str) -> Iterator[dict[str, Any]]:
+    def _records(
+        pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats
+    ) -> Iterator[dict[str, Any]]:
         for raw in pipeline.records(board_id):
-            yield item_record(raw)
+            yield item_record(raw, stats)
 
 
 class ItemsStream(_EngineStream):
