@@ -100,6 +100,14 @@ BOARDS_META_QUERY = (
     "id name type state workspace_id items_count columns { id type settings_str } } }"
 )
 
+# Board streams (issue 8): column titles name the typed properties, so discovery reads them per board.
+BOARD_COLUMNS_QUERY = (
+    "query BoardColumns($ids: [ID!], $limit: Int!, $page: Int!) { "
+    f"{COMPLEXITY_FIELDS} "
+    "boards(ids: $ids, limit: $limit, page: $page, state: all) "
+    "{ id name type state columns { id title type } } }"
+)
+
 WORKSPACES_QUERY = (
     "query Workspaces($limit: Int!, $page: Int!) { "
     f"{COMPLEXITY_FIELDS} "
@@ -147,6 +155,7 @@ ALL_QUERIES: dict[str, str] = {
     "HarvestNextPage": HARVEST_NEXT_PAGE_QUERY,
     "Boards": BOARDS_QUERY,
     "BoardsMeta": BOARDS_META_QUERY,
+    "BoardColumns": BOARD_COLUMNS_QUERY,
     "Workspaces": WORKSPACES_QUERY,
     "Users": USERS_QUERY,
     "Teams": TEAMS_QUERY,

@@ -24,6 +24,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from typing_extensions import override
 
 from tap_monday_boards import __version__, streams
+from tap_monday_boards.board_streams import discover_board_streams
 from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
 
 DEFAULT_API_URL = "https://api.monday.com/v2"
@@ -183,6 +184,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "disappeared. Default: false.",
     ),
     th.Property(
+        "board_streams",
+        th.BooleanType(),
+        title="Board streams",
+        default=False,
+        description="Also discover one typed stream per board in board_ids (board_<name>_<id>: one property "
+        "per column, typed by column type; see docs/board_streams.md). Default: false.",
+    ),
+    th.Property(
         "skip_unreadable_boards",
         th.BooleanType(),
         title="Skip unreadable boards",
@@ -294,6 +303,9 @@ class TapMondayBoards(Tap):
 
     @override
     def discover_streams(self) -> Sequence[Stream]:
-        """The small GraphQL streams from streams.py, plus the items engine streams (items, subitems)."""
+        """The small GraphQL streams, the items engine streams and, with ``board_streams``, one per board."""
         stream_classes: list[type[Stream]] = [*streams.STREAM_CLASSES, ItemsStream, SubitemsStream]
-        return [stream_class(tap=self) for stream_class in stream_classes]
+        found: list[Stream] = [stream_class(tap=self) for stream_class in stream_classes]
+        if self.config.get("board_streams"):
+            found.extend(discover_board_streams(self))
+        return found
