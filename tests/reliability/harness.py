@@ -203,7 +203,7 @@ def start_tap(
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-    """Send ``sig`` to the tap's own process group (its id is the tap's pid), then reap it."""
+    """Send ``sig`` to the tap's own process group (its id is the tap's pid), reap it, close its pipe."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
@@ -212,6 +212,9 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+    finally:
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 # --- ground truth ---------------------------------------------------------------------------------------
