@@ -236,10 +236,18 @@ def board_record(
     return out
 
 
-def columns_query(column_types: Sequence[str], item_ids: Sequence[str], column_ids: Sequence[str]) -> Request:
-    """The ``items(ids:)`` request a board stream sends for these columns (also used by the benchmarks)."""
-    variables = {"ids": list(item_ids), "limit": len(item_ids), "column_ids": list(column_ids)}
-    query = queries.items_by_ids_query(sorted(set(column_types)), with_column_ids=True)
+def columns_query(
+    column_types: Sequence[str], item_ids: Sequence[str], column_ids: Sequence[str] | None
+) -> Request:
+    """The ``items(ids:)`` request a board stream sends for these columns (also used by the benchmarks).
+
+    ``column_ids=None`` (every column of the board is extracted) sends no ``ids`` filter: same answer,
+    and a list of every id would only make the document longer and, in monday's cost model, dearer.
+    """
+    variables: dict[str, Any] = {"ids": list(item_ids), "limit": len(item_ids)}
+    if column_ids is not None:
+        variables["column_ids"] = list(column_ids)
+    query = queries.items_by_ids_query(sorted(set(column_types)), with_column_ids=column_ids is not None)
     return Request("ItemsByIds", query, variables, kind="ItemsByIds", units=len(item_ids))
 
 
@@ -252,9 +260,12 @@ def selection_cost_requests(
     has the numbers for a generated board.
     """
     usable = [c for c in columns if c.column_type not in SKIPPED_COLUMN_TYPES]
+    chosen = usable[:selected]
     return {
-        label: columns_query([c.column_type for c in chosen], item_ids, [c.column_id for c in chosen])
-        for label, chosen in (("all_columns", usable), (f"{selected}_columns", usable[:selected]))
+        "all_columns": columns_query([c.column_type for c in usable], item_ids, None),
+        f"{selected}_columns": columns_query(
+            [c.column_type for c in chosen], item_ids, [c.column_id for c in chosen]
+        ),
     }
 
 
@@ -357,9 +368,12 @@ class BoardItemsStream(_EngineStream):
             if any(name in known and mask[("properties", name)] for name, _ in c.properties)
         ]
 
-    def column_ids(self) -> list[str]:
-        """Column ids to request: ``column_values(ids: ...)`` (engine pass-through, see the docs)."""
-        return [c.column_id for c in self.extracted_columns()]
+    def column_ids(self) -> list[str] | None:
+        """Column ids for ``column_values(ids: ...)``; None when every column is extracted (no filter)."""
+        extracted = self.extracted_columns()
+        if len(extracted) == len(self.layout.columns):
+            return None
+        return [c.column_id for c in extracted]
 
     @override
     def selected_boards(self) -> list[BoardMeta]:

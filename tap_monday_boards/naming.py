@@ -181,12 +181,10 @@ def assign_names(
             None,
             column.column_type,
         }
-        chosen = next(
-            (c for c in _candidates(column, retyped=retyped) if not taken & set(_expand(c, column.suffixes))),
-            None,
-        )
+        candidates = list(_candidates(column, retyped=retyped))
+        chosen = next((c for c in candidates if not taken & set(_expand(c, column.suffixes))), None)
         if chosen is None:
-            base = next(iter(_candidates(column, retyped=True)))
+            base = candidates[-1]  # the column id's name
             number = 2
             while True:
                 tail = f"_{number}"

@@ -1,0 +1,225 @@
+"""Board streams: layout and typing per column type, the record conversion, Postgres types, query cost.
+
+Typing is checked against the emulator's ground truth (``Store.render_item``): the expected value of each
+property is computed here from the *rendered* column value (the shape monday returns), independently of
+``column_values.py``'s parsers.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import redirect_stdout
+from typing import Any
+
+import jsonschema
+import pytest
+from singer_sdk import Stream
+
+from tap_monday_boards.board_streams import (
+    BoardColumn,
+    BoardItemsStream,
+    board_record,
+    build_layout,
+    expected_postgres_types,
+    selection_cost_requests,
+)
+from tap_monday_boards.emulator.columns import MAIN_BOARD_TYPES
+from tap_monday_boards.emulator.testing import RunningEmulator
+from tap_monday_boards.engine.governor import reset_governors
+from tap_monday_boards.tap import TapMondayBoards
+
+
+class BoardStreamsTap(TapMondayBoards):
+    """The tap with only its board streams (the other streams have their own tests)."""
+
+    def discover_streams(self) -> Sequence[Stream]:
+        return [s for s in super().discover_streams() if isinstance(s, BoardItemsStream)]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_governors() -> Iterator[None]:
+    reset_governors()
+    yield
+    reset_governors()
+
+
+def run_tap(tap: TapMondayBoards) -> list[dict[str, Any]]:
+    """Sync ``tap`` and return its Singer messages."""
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(buffer):
+        tap.sync_all()
+        buffer.flush()
+    raw = buffer.buffer.getvalue().decode()  # type: ignore[attr-defined]
+    return [json.loads(line) for line in raw.splitlines() if line.strip()]
+
+
+def columns_of(em: RunningEmulator, board_id: str) -> list[BoardColumn]:
+    board = em.emulator.store.board(board_id)
+    assert board is not None
+    return [BoardColumn(c["id"], c["title"], c["type"]) for c in board["columns"]]
+
+
+ONE_OF_EACH = [BoardColumn(f"{t}_mk1", t.replace("_", " ").title(), t) for t in MAIN_BOARD_TYPES]
+
+EXPECTED_PG = {
+    "id": "text",
+    "name": "text",
+    "created_at": "timestamp without time zone",
+    "text": "text",
+    "long_text": "text",
+    "numbers": "numeric",
+    "status": "text",
+    "date": "date",
+    "timeline_from": "date",
+    "timeline_to": "date",
+    "people": "text[]",
+    "people_team_ids": "text[]",
+    "dropdown": "text[]",
+    "checkbox": "boolean",
+    "email": "text",
+    "phone": "text",
+    "link": "text",
+    "location_lat": "numeric",
+    "location_lng": "numeric",
+    "location_address": "text",
+    "tags": "text[]",
+    "rating": "bigint",
+    "file": "text[]",
+    "mirror": "text",
+    "board_relation": "text",
+    "formula": "text",
+    "dependency": "text",
+    "subtasks": "text[]",
+    "column_values": "jsonb",
+    "_sdc_deleted_at": "timestamp without time zone",
+}
+
+
+def test_every_column_type_gets_its_postgres_type() -> None:
+    layout = build_layout("77", "Deals", ONE_OF_EACH)
+    types = expected_postgres_types(layout)
+    assert {k: types[k] for k in EXPECTED_PG} == EXPECTED_PG
+    assert layout.stream_name == "board_deals_77"
+
+
+def test_the_name_column_is_the_item_name_and_skipped() -> None:
+    layout = build_layout(
+        "1", "B", [BoardColumn("name", "Name", "name"), BoardColumn("text4", "Name", "text")]
+    )
+    assert [c.column_id for c in layout.columns] == ["text4"]
+    assert layout.columns[0].properties == (("text4", "text"),)  # "name" is the item field
+
+
+def _record(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "5",
+        "board_id": "77",
+        "name": "Item",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "column_values": values,
+    }
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        pytest.param({"type": "numbers", "text": "12.5", "value": "12.5", "number": 12.5}, 12.5, id="typed"),
+        pytest.param({"type": "numbers", "text": "", "value": None, "number": None}, None, id="empty"),
+        pytest.param({"type": "numbers", "text": "x", "value": "x"}, None, id="malformed-no-typed-field"),
+        pytest.param(
+            {"type": "status", "text": "Done", "value": {}, "label": "Done"}, None, id="retyped-since"
+        ),
+        pytest.param(None, None, id="absent"),
+    ],
+)
+def test_board_record_types_one_value(entry: dict[str, Any] | None, expected: Any) -> None:
+    layout = build_layout("77", "Deals", [BoardColumn("numbers_mk1", "Amount", "numbers")])
+    record = board_record(_record({"numbers_mk1": entry} if entry else {}), layout)
+    assert record["amount"] == expected
+    assert record["column_values"] == ({"numbers_mk1": entry} if entry else {})
+
+
+def test_board_record_keeps_only_extracted_columns() -> None:
+    columns = [BoardColumn("numbers_mk1", "Amount", "numbers"), BoardColumn("text_mk2", "Note", "text")]
+    layout = build_layout("77", "Deals", columns)
+    values = {
+        "numbers_mk1": {"type": "numbers", "text": "3", "value": "3", "number": 3},
+        "text_mk2": {"type": "text", "text": "hello", "value": "hello"},
+    }
+    record = board_record(_record(values), layout, [layout.columns[1]])
+    assert "amount" not in record
+    assert record["note"] == "hello"
+    assert set(record["column_values"]) == {"text_mk2"}
+    assert (record["id"], record["board_id"], record["name"]) == ("5", "77", "Item")
+
+
+def _truth(column_type: str, field: str, raw: Mapping[str, Any]) -> Any:
+    """The expected property value from the emulator's rendered column value (monday's shape)."""
+    if column_type == "timeline":
+        return raw[field][:10] if raw[field] else None
+    if column_type == "people":
+        kind = "team" if field == "team_ids" else "person"
+        return [p["id"] for p in raw["persons_and_teams"] if p["kind"] == kind]
+    if column_type == "dropdown":
+        return [v["label"] for v in raw["values"]]
+    if column_type == "tags":
+        return [str(t) for t in raw["tag_ids"]]
+    if column_type == "file":
+        return [f["asset_id"] for f in raw["files"]]
+    if column_type == "subtasks":
+        return raw["subitems_ids"]
+    if column_type in {"text", "long_text"}:
+        return raw["text"]
+    direct = {"numbers": "number", "status": "label", "checkbox": "checked", "link": "url"}
+    direct.update(dict.fromkeys(["mirror", "formula", "board_relation", "dependency"], "display_value"))
+    return raw[direct.get(column_type, field)]
+
+
+def test_every_generated_column_type_matches_the_ground_truth(emulator: RunningEmulator) -> None:
+    store = emulator.emulator.store
+    board_id = store.board_ids()[0]
+    config = {
+        "api_token": emulator.token,
+        "api_url": emulator.url,
+        "board_streams": True,
+        "board_ids": [board_id],
+    }
+    tap = BoardStreamsTap(config=config)
+    (stream,) = tap.streams.values()
+    assert isinstance(stream, BoardItemsStream)
+    layout = stream.layout
+    assert {c.column_type for c in layout.columns} == set(MAIN_BOARD_TYPES)
+
+    messages = run_tap(tap)
+    schema = next(m for m in messages if m["type"] == "SCHEMA")["schema"]
+    records = [m["record"] for m in messages if m["type"] == "RECORD"]
+    assert sorted(r["id"] for r in records) == sorted(store.item_ids(board_id))
+    validator = jsonschema.Draft7Validator(schema)
+    checked: dict[str, int] = {}
+    for record in records:
+        assert not list(validator.iter_errors(record)), record["id"]
+        truth = store.render_item(record["id"])
+        assert truth is not None
+        assert (record["name"], record["updated_at"]) == (truth["name"], truth["updated_at"])
+        rendered = {v["id"]: v for v in truth["column_values"]}
+        for column in layout.columns:
+            for name, field in column.properties:
+                assert record[name] == _truth(column.column_type, field, rendered[column.column_id]), name
+                checked[name] = checked.get(name, 0) + (record[name] not in (None, [], ""))
+        assert set(record["column_values"]) == set(rendered)
+    empty = sorted(name for name, n in checked.items() if n == 0 and name != "people_team_ids")
+    assert not empty, f"never saw a value for {empty}: the comparison would prove nothing for them"
+
+
+def test_selection_cost_five_columns_versus_all(emulator: RunningEmulator) -> None:
+    store = emulator.emulator.store
+    board_id = store.board_ids()[0]
+    requests = selection_cost_requests(columns_of(emulator, board_id), store.item_ids(board_id)[:100])
+    executor = emulator.emulator.executor
+    cost = {k: executor.estimate_cost(r.query, r.variables, r.operation) for k, r in requests.items()}
+    assert cost["5_columns"] * 5 < cost["all_columns"], cost
+    answer = executor.execute(requests["5_columns"].query, requests["5_columns"].variables, "ItemsByIds")
+    assert not answer.errors
+    assert {len(item["column_values"]) for item in answer.data["items"]} == {5}  # type: ignore[index]
