@@ -142,6 +142,8 @@ def run_tap(
     state: Mapping[str, Any] | None = None,
     timeout_s: float = 120.0,
     extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> TapRun:
     """Run the tap to completion (or ``timeout_s``) and capture every byte it writes."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -153,7 +155,9 @@ def run_tap(
         state_path.write_text(json.dumps(dict(state)))
     argv = [*tap_argv(config_path, catalog_path, state_path), *extra_args]
     started = time.monotonic()
-    done = subprocess.run(argv, capture_output=True, check=False, timeout=timeout_s, env=_env())
+    done = subprocess.run(
+        argv, capture_output=True, check=False, timeout=timeout_s, env={**_env(), **(env or {})}, cwd=cwd
+    )
     wall = time.monotonic() - started
     messages, tail = parse_singer(done.stdout) if done.returncode == 0 else _lenient(done.stdout)
     return TapRun(done.returncode, done.stdout, done.stderr, wall, messages, tail)
