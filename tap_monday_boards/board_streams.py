@@ -226,9 +226,9 @@ def board_record(
     out: dict[str, Any] = {name: record.get(name) for name in ITEM_PROPERTIES}
     for column in chosen:
         entry = values.get(column.column_id)
-        same_type = isinstance(entry, Mapping) and entry.get("type") == column.column_type
+        typed = entry if isinstance(entry, Mapping) and entry.get("type") == column.column_type else {}
         for name, field in column.properties:
-            out[name] = entry.get(field) if same_type else None  # type: ignore[union-attr]
+            out[name] = typed.get(field)
     wanted = {c.column_id for c in chosen}
     out[COLUMN_VALUES] = {k: v for k, v in values.items() if k in wanted}
     out[DELETED_AT] = record.get(DELETED_AT)

@@ -51,7 +51,7 @@ def run_tap(tap: TapMondayBoards) -> list[dict[str, Any]]:
     with redirect_stdout(buffer):
         tap.sync_all()
         buffer.flush()
-    raw = buffer.buffer.getvalue().decode()  # type: ignore[attr-defined]
+    raw = buffer.buffer.getvalue().decode()
     return [json.loads(line) for line in raw.splitlines() if line.strip()]
 
 
