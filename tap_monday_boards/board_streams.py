@@ -368,8 +368,11 @@ class BoardItemsStream(_EngineStream):
             if any(name in known and mask[("properties", name)] for name, _ in c.properties)
         ]
 
-    def column_ids(self) -> list[str] | None:
-        """Column ids for ``column_values(ids: ...)``; None when every column is extracted (no filter)."""
+    def column_ids_for(self, board_id: str) -> list[str] | None:
+        """Column ids for ``column_values(ids: ...)``; None when every column is extracted (no filter).
+
+        The engine hook ``_EngineStream.column_ids_for`` passes this to ``ItemsPipeline(column_ids=...)``.
+        """
         extracted = self.extracted_columns()
         if len(extracted) == len(self.layout.columns):
             return None
