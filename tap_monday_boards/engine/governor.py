@@ -38,6 +38,10 @@ WINDOW_S = 60.0
 _SAFETY_POLL_S = 0.5
 """Waiters re-check at least this often, so a lost wake-up can delay but never hang a request."""
 _EMA_ALPHA = 0.3
+HARVEST_HEADROOM = 0.02
+"""Share of the budget that priority-0 requests (fetch batches) leave free for the harvest (priority 1):
+ids-only pages cost ~200 points, so a little headroom keeps the sequential chain moving while batches
+saturate the budget; a starved chain would age its cursor."""
 
 
 @dataclass(slots=True)
@@ -174,6 +178,8 @@ class GovernorCore:
         if len(self.starts) >= self.requests_per_minute:
             return max(1e-3, self.starts[0] + WINDOW_S - now)
         limit = self.budget_limit
+        if priority <= 0:
+            limit -= limit * HARVEST_HEADROOM  # the cursor chain must never starve behind batches
         if self.ledger.total + self.reserved + expected > limit and (self.in_flight or self.ledger.total):
             wait = self.ledger.seconds_until_room(now, self.reserved + expected, limit)
             if wait > 0:

@@ -110,7 +110,8 @@ def test_account_budget_is_learned_from_after() -> None:
     core.cost_per_unit["k"] = 1_000.0
     for _ in range(9):
         core.release(_permit(core.try_acquire("k", 100, 0, 1.0)), 1.0)  # 9 x 100,000 charged
-    assert core.try_acquire("k", 100, 0, 1.0) == pytest.approx(59.0)
+    assert core.try_acquire("k", 100, 0, 1.0) == pytest.approx(60.0)  # 2% headroom: the t=1 spend must go
+    assert core.try_acquire("k", 100, 1, 1.0) == pytest.approx(59.0)  # harvest: only the t=0 probe
     assert core.stats(120.0).budget_limit == pytest.approx(1_000_000)  # kept while waiting: no burst
     p = _permit(core.try_acquire("k", 1, 0, 130.0))
     core.settle(p, {"query": 1_000, "before": 2_000_000, "after": 1_999_000}, 130.0)
@@ -223,3 +224,12 @@ def test_settings_validation_names_the_setting() -> None:
     s = EngineSettings.from_config({"api_token": "sekret-9", "lookback_window_minutes": 2, "unknown": 1})
     assert s.lookback_window_s == 120.0
     assert "sekret-9" not in repr(s)
+
+
+def test_batches_leave_budget_headroom_for_the_harvest() -> None:
+    core = GovernorCore(_settings(complexity_budget_per_minute=1_000, max_concurrency=10))
+    core.cost_per_unit["batch"] = 10.0
+    core.cost_per_unit["page"] = 5.0
+    core.release(_permit(core.try_acquire("batch", 98, 0, 0.0)), 0.0)  # 980 spent
+    assert core.try_acquire("batch", 1, 0, 1.0) == pytest.approx(59.0)  # 990 would eat the 2% headroom
+    _permit(core.try_acquire("page", 1, 1, 1.0))  # the harvest still goes: 985 <= 1,000
