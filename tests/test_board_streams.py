@@ -7,6 +7,7 @@ property is computed here from the *rendered* column value (the shape monday ret
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,6 +26,7 @@ from tap_monday_boards.board_streams import (
     expected_postgres_types,
     selection_cost_requests,
 )
+from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.columns import MAIN_BOARD_TYPES
 from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine.governor import reset_governors
@@ -223,3 +225,24 @@ def test_selection_cost_five_columns_versus_all(emulator: RunningEmulator) -> No
     answer = executor.execute(requests["5_columns"].query, requests["5_columns"].variables, "ItemsByIds")
     assert not answer.errors
     assert {len(item["column_values"]) for item in answer.data["items"]} == {5}  # type: ignore[index]
+
+
+def test_incremental_sync_of_a_board_stream_reads_only_changes(emulator_factory: Any) -> None:
+    clock = FakeClock()
+    em = emulator_factory(boards=1, items_per_board=300, subitems=False, clock=clock)
+    store = em.emulator.store
+    board_id = store.board_ids()[0]
+    config = {"api_token": em.token, "api_url": em.url, "board_streams": True, "board_ids": [board_id]}
+    first = run_tap(BoardStreamsTap(config=config))
+    assert sum(m["type"] == "RECORD" for m in first) == len(store.item_ids(board_id))
+    state = [m for m in first if m["type"] == "STATE"][-1]["value"]
+
+    clock.advance(3_600)
+    status = next(c for c in columns_of(em, board_id) if c.column_type == "status")
+    changed = store.item_ids(board_id)[11]
+    store.update_column_value(changed, status.column_id, "Stuck")
+    second = run_tap(BoardStreamsTap(config=config, state=copy.deepcopy(state)))
+    records = [m["record"] for m in second if m["type"] == "RECORD"]
+    assert changed in {r["id"] for r in records}
+    assert len(records) < 10  # the change and the look-back window, not the board
+    assert next(r for r in records if r["id"] == changed)["status"] == "Stuck"
