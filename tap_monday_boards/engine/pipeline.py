@@ -5,9 +5,11 @@ Why this shape (engine-notes.md, singer_sdk.md §1.13): the SDK writes records a
 iterates ``get_records`` and is not thread-safe, while the network work wants hundreds of concurrent
 requests. So: one loop thread owns every socket; the main thread only drains per-board queues. Phase 2 for a
 board starts as soon as one full batch of its ids exists, while its harvest continues; several boards
-harvest at once (the boards consumed first start first). Memory is bounded by per-board *credits*: a batch
-is only requested when its records fit in the board's buffer, and the main thread gives credits back as it
-yields records. The harvest itself never waits for the consumer (ids are tiny, cursors age).
+harvest at once (the boards consumed first start first). Memory is bounded by *credits*: a batch is only
+requested when its records fit in the board's buffer and, for boards other than the one being drained, in a
+shared read-ahead buffer (so a thousand boards cannot each buffer a full queue); the main thread gives
+credits back as it yields records. The harvest itself never waits for the consumer (ids are tiny, cursors
+age).
 
 Shutdown: ``close()`` (also on ``__exit__``, generator close on ``--test``/record caps, SIGTERM via
 ``SystemExit``, errors) cancels every task, closes the aiohttp session and joins the thread.
@@ -17,12 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 _POLL_S = 0.2
 _JOIN_TIMEOUT_S = 30.0
+READ_AHEAD_FACTOR = 4
+"""Boards not being drained share ``READ_AHEAD_FACTOR * record_queue_size`` buffered records in total."""
 
 
 class _Done:
@@ -59,16 +64,33 @@ class _Credits:
         self.available = capacity
         self._changed = asyncio.Event()
 
-    async def acquire(self, n: int) -> None:
+    async def acquire(self, n: int, bypass: Callable[[], bool] | None = None) -> bool:
+        """Take ``n`` credits (True), or return False without taking any once ``bypass()`` is true."""
         # A batch larger than the whole buffer still goes once the buffer is empty (never a deadlock).
         while self.available < min(n, self.capacity):
+            if bypass is not None and bypass():
+                return False
             self._changed.clear()
             await self._changed.wait()
+        if bypass is not None and bypass():
+            return False
         self.available -= n
+        return True
 
     def release(self, n: int) -> None:
         self.available += n
         self._changed.set()
+
+    def wake(self) -> None:
+        """Let waiters re-check their ``bypass`` (the board being drained changed)."""
+        self._changed.set()
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    items: list[dict[str, Any]]
+    shared_credit: int
+    """read-ahead credits this batch holds (0 when fetched for the board being drained)."""
 
 
 @dataclass(slots=True)
@@ -77,7 +99,7 @@ class _BoardRun:
     harvest: HarvestState
     fetcher: BoardFetcher
     credits: _Credits
-    out: queue.SimpleQueue[list[dict[str, Any]] | _Done | _Failure]
+    out: queue.SimpleQueue[_Batch | _Done | _Failure]
     stats: BoardStats
     since: str | None
     pending: deque[str] = field(default_factory=deque)
@@ -110,6 +132,8 @@ class ItemsPipeline:
         self._main_task: asyncio.Task[None] | None = None
         self._started = threading.Event()
         self.error: BaseException | None = None
+        self._draining: str | None = None  # the board the main thread is consuming (read across threads)
+        self._read_ahead: _Credits | None = None
 
     # --- main-thread API -----------------------------------------------------------------------------
     def __enter__(self) -> ItemsPipeline:
@@ -131,6 +155,8 @@ class ItemsPipeline:
         board_id = str(board_id)
         out = self._queues[board_id]
         stats = self.stats[board_id]
+        self._draining = board_id
+        self._call_in_loop(self._wake_read_ahead)
         while True:
             try:
                 entry = out.get(timeout=_POLL_S)
@@ -144,11 +170,11 @@ class ItemsPipeline:
             if isinstance(entry, _Failure):
                 raise entry.error
             try:
-                for raw in entry:
+                for raw in entry.items:
                     stats.items_emitted += 1
                     yield raw
             finally:
-                self._give_back(board_id, len(entry))
+                self._give_back(board_id, len(entry.items), entry.shared_credit)
 
     def close(self) -> None:
         """Cancel every task, close the session, join the thread. Idempotent."""
@@ -166,11 +192,26 @@ class ItemsPipeline:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _give_back(self, board_id: str, n: int) -> None:
-        run, loop = self._runs.get(board_id), self._loop
-        if run is not None and loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(run.credits.release, n)
+    def _give_back(self, board_id: str, n: int, shared: int) -> None:
+        run = self._runs.get(board_id)
+        if run is not None:
+            self._call_in_loop(run.credits.release, n)
+        if shared and self._read_ahead is not None:
+            self._call_in_loop(self._read_ahead.release, shared)
+
+    def _call_in_loop(self, callback: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop finished meanwhile
+                loop.call_soon_threadsafe(callback, *args)
+
+    def _is_drained(self, board_id: str) -> bool:
+        """The board the main thread drains never waits for read-ahead credits (else: deadlock)."""
+        return self._draining == board_id
+
+    def _wake_read_ahead(self) -> None:
+        if self._read_ahead is not None:
+            self._read_ahead.wake()
 
     # --- engine thread -------------------------------------------------------------------------------
     def _run_loop(self) -> None:
@@ -216,6 +257,7 @@ class ItemsPipeline:
                 stats=stats,
                 since=self._since.get(board_id),
             )
+        self._read_ahead = _Credits(READ_AHEAD_FACTOR * settings.record_queue_size)
         harvest_slots = asyncio.Semaphore(max(1, settings.max_concurrency // 2))
         fetch_slots = asyncio.Semaphore(settings.max_concurrency)
         async with asyncio.TaskGroup() as group:
@@ -265,6 +307,7 @@ class ItemsPipeline:
 
     async def _dispatch(self, run: _BoardRun, group: asyncio.TaskGroup, slots: asyncio.Semaphore) -> None:
         """Start a fetch whenever a full batch exists (or the harvest ended), within credits and slots."""
+        is_drained = functools.partial(self._is_drained, run.board_id)
         while True:
             while len(run.pending) < run.fetcher.batch_size and not run.stats.harvest_done_at:
                 run.changed.clear()
@@ -274,12 +317,16 @@ class ItemsPipeline:
             n = min(run.fetcher.batch_size, len(run.pending))
             batch = [run.pending.popleft() for _ in range(n)]
             await run.credits.acquire(n)
+            assert self._read_ahead is not None
+            took = await self._read_ahead.acquire(n, bypass=is_drained)
             await slots.acquire()
-            task = group.create_task(self._fetch(run, batch, slots, n))
+            task = group.create_task(self._fetch(run, batch, slots, n, n if took else 0))
             run.fetch_tasks.add(task)
             task.add_done_callback(run.fetch_tasks.discard)
 
-    async def _fetch(self, run: _BoardRun, batch: list[str], slots: asyncio.Semaphore, credit: int) -> None:
+    async def _fetch(
+        self, run: _BoardRun, batch: list[str], slots: asyncio.Semaphore, credit: int, shared: int
+    ) -> None:
         try:
             items = await run.fetcher.fetch(batch)
         finally:
@@ -287,8 +334,11 @@ class ItemsPipeline:
         unused = credit - len(items)
         if unused > 0:
             run.credits.release(unused)  # vanished items never reach the queue
+        shared_unused = min(shared, unused) if shared else 0
+        if shared_unused and self._read_ahead is not None:
+            self._read_ahead.release(shared_unused)
         if items:
-            run.out.put(items)
+            run.out.put(_Batch(items, shared - shared_unused))
 
     def _sync_stats(self, run: _BoardRun, transport: Transport) -> None:
         stats, fstats = run.stats, run.fetcher.stats

@@ -15,7 +15,7 @@ from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
 from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine.governor import Governor, reset_governors
-from tap_monday_boards.engine.pipeline import ItemsPipeline
+from tap_monday_boards.engine.pipeline import READ_AHEAD_FACTOR, ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import AuthenticationAPIError, FatalAPIError
 
@@ -338,3 +338,18 @@ def test_progress_lines_report_rate_eta_and_budget(
     assert all("items/s" in line and "ETA" in line and "complexity left" in line for line in lines)
     assert "980 items fetched" in lines[-1]
     assert em.token not in caplog.text
+
+
+def test_many_boards_share_one_read_ahead_buffer(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=5, items_per_board=1_000)
+    boards = _boards(em)
+    settings = _settings(em, record_queue_size=50)
+    with ItemsPipeline(settings, boards, governor=Governor(settings)) as pipeline:
+        deadline = time.monotonic() + 20
+        while not all(pipeline.stats[b].harvest_done for b in boards):  # nobody consumes yet
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        fetched = sum(pipeline._runs[b].fetcher.stats.fetched for b in boards)
+        assert 0 < fetched <= READ_AHEAD_FACTOR * 50  # not 5 boards x a full buffer each
+        records = {b: list(pipeline.records(b)) for b in boards}  # the drained board bypasses: no deadlock
+    _assert_complete(em, records)
