@@ -152,6 +152,9 @@ class GovernorCore:
         """Admit now (a :class:`Permit`) or return how long to wait (``math.inf``: until a release)."""
         self._expire(now)
         per_unit = self.cost_per_unit.get(kind)
+        if per_unit is None and ":" in kind:
+            # A kind like ``ItemsByIds:<board>`` starts from the costliest board of its family: no probe.
+            per_unit = self.cost_per_unit.get(kind.split(":", 1)[0])
         probe = per_unit is None
         expected = 0.0 if per_unit is None else per_unit * max(1, units)
         wait = self._wait_for(kind, priority, probe, expected, now)
@@ -209,6 +212,9 @@ class GovernorCore:
             self.cost_per_unit[permit.kind] = (
                 per_unit if old is None or per_unit > old else old + _EMA_ALPHA * (per_unit - old)
             )
+            if ":" in permit.kind:
+                family = permit.kind.split(":", 1)[0]
+                self.cost_per_unit[family] = max(per_unit, self.cost_per_unit.get(family, 0.0))
         after, before = _number(complexity.get("after")), _number(complexity.get("before"))
         if after is not None and before is not None and cost is not None and before >= cost > 0:
             # A lower bound of the account's limit: the server also counts requests we have not settled

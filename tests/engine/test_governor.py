@@ -233,3 +233,17 @@ def test_batches_leave_budget_headroom_for_the_harvest() -> None:
     core.release(_permit(core.try_acquire("batch", 98, 0, 0.0)), 0.0)  # 980 spent
     assert core.try_acquire("batch", 1, 0, 1.0) == pytest.approx(59.0)  # 990 would eat the 2% headroom
     _permit(core.try_acquire("page", 1, 1, 1.0))  # the harvest still goes: 985 <= 1,000
+
+
+def test_a_new_board_starts_from_its_family_cost_without_a_probe() -> None:
+    core = GovernorCore(_settings(max_concurrency=10))
+    first = _permit(core.try_acquire("ItemsByIds:1", 100, 0, 0.0))
+    assert first.probe
+    core.settle(first, _cx(7_000, 9_000_000), 0.1)
+    other = _permit(core.try_acquire("ItemsByIds:2", 50, 0, 0.2))
+    assert not other.probe
+    assert other.expected_cost == pytest.approx(3_500)
+    _permit(core.try_acquire("ItemsByIds:2", 50, 0, 0.2))  # not held back as a probe
+    core.settle(other, _cx(1_000, 9_000_000), 0.3)
+    assert core.cost_per_unit["ItemsByIds:2"] == pytest.approx(20)
+    assert core.cost_per_unit["ItemsByIds"] == pytest.approx(70)  # the family keeps the costliest
