@@ -159,6 +159,7 @@ def run_tap(
         argv, capture_output=True, check=False, timeout=timeout_s, env={**_env(), **(env or {})}, cwd=cwd
     )
     wall = time.monotonic() - started
+    (workdir / "tap.stderr.log").write_bytes(done.stderr)  # kept for failure analysis (token-checked too)
     messages, tail = parse_singer(done.stdout) if done.returncode == 0 else _lenient(done.stdout)
     return TapRun(done.returncode, done.stdout, done.stderr, wall, messages, tail)
 
