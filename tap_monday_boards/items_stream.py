@@ -111,6 +111,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             remaining,
             since=since,
             column_types={b: set(metas[b].column_types) for b in remaining},
+            expected_items={b: metas[b].items_count for b in remaining if not since[b]},
         )
         pipeline.start()
         return pipeline

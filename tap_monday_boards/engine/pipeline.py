@@ -118,13 +118,15 @@ class ItemsPipeline:
         since: Mapping[str, str | None] | None = None,
         column_types: Mapping[str, set[str]] | None = None,
         governor: Governor | None = None,
+        expected_items: Mapping[str, int | None] | None = None,
     ) -> None:
         self.settings = settings
         self.board_ids = list(dict.fromkeys(str(b) for b in board_ids))
         self._since = dict(since or {})
         self._column_types = dict(column_types or {})
         self.governor = governor or get_governor(settings)
-        self.stats: dict[str, BoardStats] = {b: BoardStats(b) for b in self.board_ids}
+        expected = dict(expected_items or {})
+        self.stats: dict[str, BoardStats] = {b: BoardStats(b, expected.get(b)) for b in self.board_ids}
         self._queues: dict[str, queue.SimpleQueue[Any]] = {b: queue.SimpleQueue() for b in self.board_ids}
         self._runs: dict[str, _BoardRun] = {}
         self._thread: threading.Thread | None = None

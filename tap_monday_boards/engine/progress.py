@@ -19,6 +19,8 @@ class BoardStats:
     """What happened to one board (read by the stream for its summary and by tests)."""
 
     board_id: str
+    expected_items: int | None = None
+    """``items_count`` from the board (full syncs only): gives an ETA while the harvest still runs."""
     ids_harvested: int = 0
     duplicates: int = 0
     pages: int = 0
@@ -40,9 +42,13 @@ class BoardStats:
 
 
 def _eta(stats: BoardStats, rate: float) -> str:
-    if not stats.harvest_done:
+    if stats.harvest_done:
+        total = stats.ids_harvested
+    elif stats.expected_items:
+        total = max(stats.expected_items, stats.ids_harvested)
+    else:
         return "unknown (harvest running)"
-    left = stats.ids_harvested - stats.items_fetched - stats.missing
+    left = total - stats.items_fetched - stats.missing
     if left <= 0:
         return "0 s"
     if rate <= 0:

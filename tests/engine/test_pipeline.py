@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -332,11 +333,17 @@ def test_progress_lines_report_rate_eta_and_budget(
 ) -> None:
     em = emulator_factory(boards=1, items_per_board=1_000, latency="custom:base=0.02")
     with caplog.at_level(logging.INFO, logger="tap_monday_boards.engine.progress"):
-        _run(_settings(em, progress_interval_s=0.1, max_concurrency=2), _boards(em))
+        _run(
+            _settings(em, progress_interval_s=0.05, max_concurrency=2, harvest_page_size=50),
+            _boards(em),
+            expected_items={_boards(em)[0]: 1_000},
+        )
     lines = [r.getMessage() for r in caplog.records if r.name == "tap_monday_boards.engine.progress"]
     assert len(lines) >= 3  # periodic, plus the final line
     assert all("items/s" in line and "ETA" in line and "complexity left" in line for line in lines)
     assert "980 items fetched" in lines[-1]
+    running = [line for line in lines if "(done)" not in line]
+    assert any(re.search(r"ETA \d+ s", line) for line in running)  # items_count: an ETA during the harvest
     assert em.token not in caplog.text
 
 
