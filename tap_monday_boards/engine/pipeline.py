@@ -279,7 +279,8 @@ class ItemsPipeline:
         harvest_slots: asyncio.Semaphore,
         fetch_slots: asyncio.Semaphore,
     ) -> None:
-        harvest = asyncio.create_task(self._harvest(run, transport, harvest_slots))
+        # In the group: a failed harvest cancels everything at once, even a dispatcher waiting for credits.
+        harvest = group.create_task(self._harvest(run, transport, harvest_slots))
         try:
             await self._dispatch(run, group, fetch_slots)
         finally:
