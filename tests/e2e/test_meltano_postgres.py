@@ -49,7 +49,7 @@ class Loaded:
     emulator: RunningEmulator
     token: str
 
-    def query(self, statement: str | sql.Composable, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def query(self, statement: str | sql.Composed, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.conn.url) as db:
             return db.execute(statement, params).fetchall()
 
