@@ -15,6 +15,7 @@ import enum
 import json
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -24,6 +25,30 @@ DEFAULT_RATE_LIMIT_WAIT_S = 60.0
 """Wait for a rate-limit answer without any hint (e.g. the edge's empty-body 429), per monday's docs."""
 
 _MAX_MESSAGE_CHARS = 300
+_REDACTED = "[redacted]"
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+
+
+def register_secret(value: str | None) -> None:
+    """Never let ``value`` (the API token) out through a Decision, an error or a log line built here.
+
+    Why: some gateways and proxies echo the request's Authorization header in their error body, and monday's
+    message and request id are copied into errors. ``EngineSettings`` registers the token it is built with.
+    """
+    if value and len(value) >= 4:
+        with _SECRETS_LOCK:
+            _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced."""
+    with _SECRETS_LOCK:
+        secrets = tuple(_SECRETS)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, _REDACTED)
+    return text
 
 
 class DecisionKind(enum.Enum):
@@ -63,7 +88,7 @@ class Decision:
             parts.append(f"request id {self.request_id}")
         if self.wait_s is not None and self.kind is DecisionKind.FATAL:
             parts.append(f"resets in {self.wait_s:.0f} s")
-        return f"{', '.join(parts)}: {self.message}"
+        return redact(f"{', '.join(parts)}: {self.message}")
 
 
 # --- the code table (data). Keys are lower-cased; matching is case-insensitive. -------------------------
@@ -217,7 +242,7 @@ def _classify_entry(entry: Any) -> _ErrorInfo:
         raw_ext = entry.get("extensions")
         extensions = raw_ext if isinstance(raw_ext, Mapping) else {}
         raw_code = extensions.get("code") or entry.get("error_code") or entry.get("code")
-        code = str(raw_code) if raw_code else None
+        code = redact(str(raw_code))[:100] if raw_code else None
     else:
         message, code, extensions = repr(entry), None, {}
 
@@ -292,11 +317,13 @@ def _parse_body(body: bytes | str | dict[str, Any] | None) -> tuple[Any, bool]:
 
 
 def _request_id(headers: Mapping[str, str], parsed: Any) -> str | None:
+    found: str | None = None
     if isinstance(parsed, Mapping):
         ext = parsed.get("extensions")
         if isinstance(ext, Mapping) and ext.get("request_id"):
-            return str(ext["request_id"])
-    return _header(headers, "X-Request-Id")
+            found = str(ext["request_id"])
+    found = found or _header(headers, "X-Request-Id")
+    return redact(found)[:_MAX_MESSAGE_CHARS] if found else None
 
 
 def _has_data(parsed: Mapping[str, Any]) -> bool:
@@ -305,7 +332,7 @@ def _has_data(parsed: Mapping[str, Any]) -> bool:
 
 
 def _short(text: str) -> str:
-    text = " ".join(text.split())
+    text = redact(" ".join(text.split()))
     return text if len(text) <= _MAX_MESSAGE_CHARS else text[: _MAX_MESSAGE_CHARS - 1] + "…"
 
 

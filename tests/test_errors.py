@@ -16,6 +16,8 @@ from tap_monday_boards.errors import (
     RetryableAPIError,
     classify,
     error_for,
+    redact,
+    register_secret,
 )
 
 K = DecisionKind
@@ -434,3 +436,25 @@ def test_daily_limit_message_names_reset() -> None:
     body = {"errors": [_err("DAILY_LIMIT_EXCEEDED", "Daily limit exceeded", retry_in_seconds=3599)]}
     decision = classify(429, {}, body)
     assert "resets in 3599 s" in decision.describe()
+
+
+def test_registered_secrets_never_leave_through_decisions_or_errors() -> None:
+    token = "tok-echoed-by-a-proxy-1234"
+    register_secret(token)
+    body = {
+        "errors": [{"message": f"bad Authorization: {token}", "extensions": {"code": f"X_{token}"}}],
+        "extensions": {"request_id": token},
+    }
+    for status in (200, 401, 429, 500):
+        decision = classify(status, {"X-Request-Id": token}, body)
+        error = error_for(decision, "ItemsByIds board 1")
+        for text in (
+            decision.message,
+            decision.describe(),
+            str(error),
+            str(decision.code),
+            str(decision.request_id),
+        ):
+            assert token not in text
+        assert "[redacted]" in decision.message
+    assert redact(f"a {token} b") == "a [redacted] b"

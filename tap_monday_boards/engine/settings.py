@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap_monday_boards.errors import register_secret
+
 DEFAULT_API_URL = "https://api.monday.com/v2"
 DEFAULT_API_VERSION = "2026-10"
 MAX_HARVEST_PAGE = 500  # items_page / next_items_page limit (monday_api.md §2)
@@ -81,6 +83,7 @@ class EngineSettings:
             problems.append("harvest_order_column must be __creation_log__ or __last_updated__")
         if problems:
             raise ValueError("invalid engine settings: " + "; ".join(problems))
+        register_secret(self.api_token)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> EngineSettings:
