@@ -146,3 +146,67 @@ def test_kill_and_resume_matrix(
     loader = UpsertLoader()
     _interrupted_then_resumed(account, tmp_path, sig, _kill_point(account, phase, seed), loader)
     _assert_tables_equal_truth(account, loader)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_kill_and_resume_into_postgres(sig: signal.Signals, account: RunningEmulator, tmp_path: Path) -> None:
+    """The same through the real target-postgres: the restart uses the STATE the *target* committed."""
+    import psycopg  # noqa: PLC0415
+    from psycopg import sql  # noqa: PLC0415
+
+    from tests.reliability import pg  # noqa: PLC0415
+    from tests.support.postgres import postgres_server  # noqa: PLC0415
+
+    pg.target_postgres()
+    config = {"api_url": account.url, "api_token": TOKEN, "max_concurrency": 4, **FAST_TUNING}
+    kill_after = _kill_point(account, "subitems", seed=21)
+    schema = f"resume_{sig.name.lower()}"
+    with postgres_server() as conn:
+        first = start_tap(config, tmp_path / "first")
+        try:
+            assert first.stdout is not None
+            counter = UpsertLoader()
+            head = bytearray()
+            for line in first.stdout:
+                head += line
+                if line.endswith(b"\n"):
+                    counter.apply(line)
+                if counter.records_seen >= kill_after:
+                    break
+            first.send_signal(sig)
+            first.wait(timeout=SIGTERM_GRACE_S)
+            head += first.stdout.read()
+        finally:
+            stop(first)
+        committed = pg.load(bytes(head), conn, schema, tmp_path / "load1")
+        # targets print each committed state value as one JSON line
+        states = [json.loads(x) for x in committed.splitlines() if x.strip()]
+        assert states and "items" in json.dumps(states[-1]), "killed after the items stream: a STATE exists"
+        store = account.emulator.store
+        store.rename_item(str(store.item_ids(store.board_ids()[0])[0]), "renamed while the tap was down")
+
+        second = start_tap(config, tmp_path / "second", state=states[-1] if states else None)
+        try:
+            assert second.stdout is not None
+            rest = second.stdout.read()
+            assert second.wait(timeout=120) == 0
+        finally:
+            stop(second)
+        pg.load(rest, conn, schema, tmp_path / "load2")
+
+        truth = expected_records(store)
+        with psycopg.connect(conn.url) as db:
+            for stream, expected in truth.items():
+                rows = db.execute(
+                    sql.SQL("select id, name, updated_at from {}").format(sql.Identifier(schema, stream))
+                ).fetchall()
+                ids = [r[0] for r in rows]
+                assert len(ids) == len(set(ids)), f"{stream}: duplicate primary keys"
+                assert sorted(ids) == sorted(expected), f"{stream}: rows differ from the truth"
+                for item_id, name, updated_at in rows:
+                    assert name == expected[item_id]["name"], item_id
+                    stamp = updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    assert stamp == expected[item_id]["updated_at"], item_id
