@@ -43,13 +43,6 @@ bench: venv
 bench-full: venv
 	$(PY) -m benchmarks --full
 
-## Benchmarks against the emulator (docs/benchmarks.md): the quick matrix (< 5 min), the full one (~35 min).
-bench: venv
-	$(PY) -m benchmarks
-
-bench-full: venv
-	$(PY) -m benchmarks --full
-
 ## Fault-injection runs: every fault kind at several rates, nothing lost or duplicated (benchmarks/chaos.py).
 chaos: venv
 	$(PY) -m benchmarks.chaos

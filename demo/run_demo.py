@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from psycopg import sql
 
 from tests.support.emulator import EmulatorProcess
 from tests.support.meltano import PROJECT_ROOT, run_meltano
-from tests.support.postgres import EmbeddedPostgres, PgConnection
+from tests.support.postgres import DataDirUnreachableError, EmbeddedPostgres, PgConnection
 
 SCHEMA = "staging"
 LOG_DIR = PROJECT_ROOT / ".meltano" / "logs"
@@ -40,8 +41,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--faults", type=float, default=0.0, help="share of answers that fail (e.g. 0.02)")
     parser.add_argument("--plan", default="enterprise", help="emulated plan: enterprise/pro/standard/trial")
     parser.add_argument("--seed", type=int, default=42, help="data and fault seed (default 42)")
-    parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / ".pgdata" / "demo")
+    parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / ".pgdata" / "demo",
+                        help="PostgreSQL data directory, kept after the demo (default .pgdata/demo)")
     return parser.parse_args(argv)
+
+
+def start_postgres(data_dir: Path) -> EmbeddedPostgres:
+    """Start on ``data_dir``; as root, in a checkout the server's user cannot reach, use the temp dir."""
+    server = EmbeddedPostgres(data_dir)
+    try:
+        server.start()
+    except DataDirUnreachableError as exc:
+        fallback = Path(tempfile.gettempdir()) / "tap-monday-boards-demo" / "pgdata"
+        fallback.parent.mkdir(exist_ok=True)
+        fallback.parent.chmod(0o755)
+        print(f"{exc}\n-> using {fallback} instead", flush=True)
+        server = EmbeddedPostgres(fallback)
+        server.start()
+    return server
 
 
 def reset_schema(conn: PgConnection) -> None:
@@ -85,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start both servers, run the pipeline, report, and stop both servers whatever happens."""
     args = parse_args(argv)
     token = secrets.token_urlsafe(24)  # a fresh token per demo; never printed
-    pg = EmbeddedPostgres(args.data_dir)
+    pg: EmbeddedPostgres | None = None
     emulator_args = ["--seed", str(args.seed), "--boards", str(args.boards), "--items", str(args.items)]
     emulator_args += ["--plan", args.plan, "--latency", args.latency, "--faults", str(args.faults)]
     emulator = EmulatorProcess(
@@ -96,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print("Installing the Meltano plugins (first time only takes a while)...", flush=True)
         run_meltano(["install"], log_path=LOG_DIR / "demo-install.log").check()
-        conn = pg.start()
+        pg = start_postgres(args.data_dir)
+        conn = pg.connection
+        assert conn is not None
         print(f"PostgreSQL {conn.url} (data {pg.data_dir})", flush=True)
         reset_schema(conn)
         url = emulator.start()
@@ -125,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         emulator.stop()
-        pg.stop()
+        if pg is not None:
+            pg.stop()
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def test_start_retries_when_the_chosen_port_is_taken(monkeypatch: pytest.MonkeyP
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the server to another system user")
 def test_untraversable_data_dir_fails_early_with_a_clear_message(tmp_path: Path) -> None:
     tmp_path.chmod(0o700)
-    with pytest.raises(postgres.PostgresStartError, match="not traversable"):
+    with pytest.raises(postgres.DataDirUnreachableError, match="not traversable"):
         EmbeddedPostgres(tmp_path / "pg").start()
 
 

