@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python benchmarks/chaos.py` as well as `python -m benchmarks.chaos`
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.processes import EmulatorProcess, EmulatorSpec  # noqa: E402
+from benchmarks.tap_runner import run_tap, tap_config  # noqa: E402
+from benchmarks.truth import check_ids, expected_item_ids  # noqa: E402
 from tap_monday_boards.emulator.faults import FaultKind  # noqa: E402
 from tests.reliability.harness import CaseResult, FaultCase, run_fault_case  # noqa: E402
 
@@ -84,6 +87,28 @@ def markdown(results: Sequence[CaseResult], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def scale_run(items: int, workdir: Path, *, seed: int = 7) -> dict[str, Any]:
+    """One board of ``items`` on ``instant``, no limits: the tap's peak RSS and whether every id came once.
+
+    The emulator runs in its own process and the tap's stdout is counted, not kept (1,000,000 records are
+    ~2.5 GB of JSON), so the numbers are the tap's alone: peak RSS polled every 20 ms by psutil and the
+    kernel's ``ru_maxrss`` for the finished process.
+    """
+    spec = EmulatorSpec(seed=seed, boards=1, items=items, plan="unlimited", latency="instant")
+    with EmulatorProcess(spec, workdir / "emulator") as emulator:
+        board_ids = list(expected_item_ids(seed, 1, 1))  # board ids do not depend on the item count
+        config = tap_config(emulator.url, emulator.token, board_ids, {"max_concurrency": 8})
+        run = run_tap(config, workdir / "tap", streams={"items"}, timeout_s=4 * 3600)
+    ids = check_ids(expected_item_ids(seed, 1, items), run.item_ids)
+    return {
+        "items": items, "exit": run.returncode, "wall_s": round(run.wall_s, 1),
+        "items_per_s": round(len(run.item_ids) / run.wall_s) if run.wall_s else 0,
+        "peak_rss_mb_polled": round(run.polled_peak_rss_bytes / 2**20, 1),
+        "max_rss_mb_kernel": round(run.max_rss_bytes / 2**20, 1), "cpu_s": round(run.cpu_s, 1), **ids,
+        "stderr_tail": run.stderr_tail[-1500:],
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the matrix; exit 0 only when every case passed."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n")[0])
@@ -93,7 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--rates", type=float, nargs="+", default=list(RATES))
     parser.add_argument("--only", nargs="+", help="case labels to run (e.g. http_500 'mixed (all 11)')")
+    parser.add_argument("--scale", type=int, nargs="+", metavar="ITEMS",
+                        help="instead of the matrix: peak RSS on one board of ITEMS (e.g. 100000 1000000), "
+                        "written to chaos-scale.json")
     args = parser.parse_args(argv)
+    if args.scale:
+        return _scale_main(args.scale, args.out)
 
     cases = build_cases(args.rates, args.seeds)
     if args.only:
@@ -121,6 +151,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / "chaos.json").write_text(json.dumps(payload, indent=2) + "\n")
     print(json.dumps(payload["summary"]))
     return 0 if all(r.ok for r in results) else 1
+
+
+def _scale_main(sizes: Sequence[int], out: Path) -> int:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="chaos-scale-") as scratch:
+        for items in sizes:
+            row = scale_run(items, Path(scratch) / str(items))
+            rows.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "stderr_tail"}), flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {"finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": rows}
+    (out / "chaos-scale.json").write_text(json.dumps(payload, indent=2) + "\n")
+    ok = all(r["exit"] == 0 and r["missing"] == 0 and r["duplicates"] == 0 for r in rows)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
