@@ -426,11 +426,16 @@ def _combine(
 class MondayAPIError(Exception):
     """An answer the caller could not use; ``decision`` says why. The message never contains the token."""
 
+    headline = ""
+    hint = ""
+
     def __init__(self, decision: Decision, context: str = "") -> None:
         self.decision = decision
         self.context = context
         prefix = f"{context}: " if context else ""
-        super().__init__(f"{prefix}monday.com answered {decision.describe()}")
+        headline = f"{self.headline}: " if self.headline else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        super().__init__(f"{headline}{prefix}monday.com answered {decision.describe()}{hint}")
 
 
 class RetryableAPIError(MondayAPIError):
@@ -447,6 +452,9 @@ class FatalAPIError(MondayAPIError):
 
 class AuthenticationAPIError(FatalAPIError):
     """FATAL_AUTH: 401/403: the token is invalid, restricted or lacks permission."""
+
+    headline = "authentication failed"
+    hint = "check the api_token setting: the token is invalid, expired, IP-restricted or lacks permission"
 
 
 _ERROR_CLASS: dict[DecisionKind, type[MondayAPIError]] = {

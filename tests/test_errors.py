@@ -458,3 +458,10 @@ def test_registered_secrets_never_leave_through_decisions_or_errors() -> None:
             assert token not in text
         assert "[redacted]" in decision.message
     assert redact(f"a {token} b") == "a [redacted] b"
+
+
+def test_authentication_error_says_so_and_names_the_setting() -> None:
+    decision = classify(401, {}, {"errors": [_err("NOT_AUTHENTICATED", "Not authenticated")]})
+    text = str(error_for(decision, "HarvestFirstPage board 7"))
+    assert text.startswith("authentication failed: HarvestFirstPage board 7: monday.com answered HTTP 401")
+    assert "api_token" in text
