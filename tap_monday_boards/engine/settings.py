@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from tap_monday_boards.errors import register_secret
@@ -88,8 +89,10 @@ class EngineSettings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> EngineSettings:
         """Build from the tap config; unknown keys are ignored, absent keys take the defaults above."""
-        names = set(cls.__dataclass_fields__)
-        values: dict[str, Any] = {k: v for k, v in config.items() if k in names and v is not None}
+        types = {name: str(f.type) for name, f in cls.__dataclass_fields__.items()}
+        values: dict[str, Any] = {
+            k: _coerce(v, types[k]) for k, v in config.items() if k in types and v is not None
+        }
         if "lookback_window_minutes" in config and "lookback_window_s" not in values:
             values["lookback_window_s"] = float(config["lookback_window_minutes"]) * 60.0
         if "request_timeout_s" in config and "request_timeout" not in values:
@@ -100,3 +103,16 @@ class EngineSettings:
     def governor_key(self) -> tuple[str, str]:
         """Limits are per account and token, so the process keeps one governor per (url, token)."""
         return (self.api_url, self.api_token)
+
+
+def _coerce(value: Any, type_name: str) -> Any:
+    """The SDK parses JSON config numbers as ``Decimal``; the engine's arithmetic wants int/float."""
+    if isinstance(value, bool):
+        return value
+    if type_name == "float" and isinstance(value, int | float | Decimal):
+        return float(value)
+    if type_name == "int" and isinstance(value, int | float | Decimal):
+        if value != int(value):
+            raise ValueError(f"invalid engine settings: {value} is not a whole number")
+        return int(value)
+    return value

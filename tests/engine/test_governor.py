@@ -247,3 +247,15 @@ def test_a_new_board_starts_from_its_family_cost_without_a_probe() -> None:
     core.settle(other, _cx(1_000, 9_000_000), 0.3)
     assert core.cost_per_unit["ItemsByIds:2"] == pytest.approx(20)
     assert core.cost_per_unit["ItemsByIds"] == pytest.approx(70)  # the family keeps the costliest
+
+
+def test_settings_accept_the_sdks_decimal_numbers() -> None:
+    from decimal import Decimal  # noqa: PLC0415
+
+    s = EngineSettings.from_config(
+        {"api_token": "t", "rate_limit_default_wait_s": Decimal("1.5"), "max_concurrency": Decimal("12")}
+    )
+    assert s.rate_limit_default_wait_s == 1.5 and isinstance(s.rate_limit_default_wait_s, float)
+    assert s.max_concurrency == 12 and isinstance(s.max_concurrency, int)
+    with pytest.raises(ValueError, match="whole number"):
+        EngineSettings.from_config({"api_token": "t", "batch_size": Decimal("2.5")})
