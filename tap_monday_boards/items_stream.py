@@ -88,6 +88,10 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     def partitions(self) -> list[dict[str, Any]] | None:
         return [{"board_id": meta.board_id} for meta in self._boards]
 
+    def column_ids_for(self, board_id: str) -> list[str] | None:
+        """Hook: the column ids to fetch for ``board_id`` (``column_values(ids:)``); None = every column."""
+        return None
+
     def _since(self, context: Mapping[str, Any]) -> str | None:
         """Bookmark minus the look-back window, else ``start_date``, else None (everything)."""
         if self.replication_method != "INCREMENTAL":
@@ -112,6 +116,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             since=since,
             column_types={b: set(metas[b].column_types) for b in remaining},
             expected_items={b: metas[b].items_count for b in remaining if not since[b]},
+            column_ids={b: self.column_ids_for(b) for b in remaining},
         )
         pipeline.start()
         return pipeline

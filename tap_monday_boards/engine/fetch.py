@@ -43,11 +43,15 @@ class BoardFetcher:
         settings: EngineSettings,
         board_id: str,
         column_types: Iterable[str] | None = None,
+        column_ids: list[str] | None = None,
     ) -> None:
         self.transport = transport
         self.board_id = board_id
         self.batch_size = settings.batch_size
-        self.query = queries.items_by_ids_query(column_types)
+        # Selection-aware: typed fragments only for the board's column types and, when the stream extracts
+        # only some columns, ``column_values(ids:)`` so unselected columns cost nothing.
+        self.column_ids = column_ids
+        self.query = queries.items_by_ids_query(column_types, with_column_ids=column_ids is not None)
         self.kind = f"ItemsByIds:{board_id}"  # cost per id depends on the board's columns
         self.stats = FetchStats()
 
@@ -61,10 +65,13 @@ class BoardFetcher:
         if len(ids) > self.batch_size:  # the board's size shrank after a split: honour it for queued batches
             head, tail = ids[: self.batch_size], ids[self.batch_size :]
             return [*(await self._fetch(head)), *(await self._fetch(tail))]
+        variables: dict[str, Any] = {"ids": ids, "limit": len(ids)}
+        if self.column_ids is not None:
+            variables["column_ids"] = self.column_ids
         request = Request(
             "ItemsByIds",
             self.query,
-            {"ids": ids, "limit": len(ids)},
+            variables,
             kind=self.kind,
             units=len(ids),
             context=f"ItemsByIds board {self.board_id} ({len(ids)} ids)",

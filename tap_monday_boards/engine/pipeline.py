@@ -119,11 +119,13 @@ class ItemsPipeline:
         column_types: Mapping[str, set[str]] | None = None,
         governor: Governor | None = None,
         expected_items: Mapping[str, int | None] | None = None,
+        column_ids: Mapping[str, list[str] | None] | None = None,
     ) -> None:
         self.settings = settings
         self.board_ids = list(dict.fromkeys(str(b) for b in board_ids))
         self._since = dict(since or {})
         self._column_types = dict(column_types or {})
+        self._column_ids = dict(column_ids or {})
         self.governor = governor or get_governor(settings)
         expected = dict(expected_items or {})
         self.stats: dict[str, BoardStats] = {b: BoardStats(b, expected.get(b)) for b in self.board_ids}
@@ -249,7 +251,13 @@ class ItemsPipeline:
         for board_id in self.board_ids:
             stats = self.stats[board_id]
             stats.started_at = time.monotonic()
-            fetcher = BoardFetcher(transport, settings, board_id, self._column_types.get(board_id))
+            fetcher = BoardFetcher(
+                transport,
+                settings,
+                board_id,
+                self._column_types.get(board_id),
+                self._column_ids.get(board_id),
+            )
             self._runs[board_id] = _BoardRun(
                 board_id=board_id,
                 harvest=HarvestState(board_id),

@@ -360,3 +360,18 @@ def test_many_boards_share_one_read_ahead_buffer(emulator_factory: Factory) -> N
         assert 0 < fetched <= READ_AHEAD_FACTOR * 50  # not 5 boards x a full buffer each
         records = {b: list(pipeline.records(b)) for b in boards}  # the drained board bypasses: no deadlock
     _assert_complete(em, records)
+
+
+def test_column_ids_limit_the_fetched_column_values(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=1, items_per_board=300)
+    board = _boards(em)[0]
+    full, _ = _run(_settings(em), [board])
+    all_columns = [c["id"] for c in full[board][0]["column_values"]]
+    assert len(all_columns) > 3
+    wanted = all_columns[:2]
+    part, _ = _run(_settings(em), [board], column_ids={board: wanted})
+    _assert_complete(em, part)
+    assert all({c["id"] for c in item["column_values"]} == set(wanted) for item in part[board])
+    fetches = [r for r in em.emulator.request_log if r.operation == "ItemsByIds"]
+    assert (fetches[-1].variables or {})["column_ids"] == wanted
+    assert fetches[-1].cost < fetches[0].cost  # unselected columns cost nothing
