@@ -97,7 +97,12 @@ def scale_run(items: int, workdir: Path, *, seed: int = 7) -> dict[str, Any]:
     spec = EmulatorSpec(seed=seed, boards=1, items=items, plan="unlimited", latency="instant")
     with EmulatorProcess(spec, workdir / "emulator") as emulator:
         board_ids = list(expected_item_ids(seed, 1, 1))  # board ids do not depend on the item count
-        config = tap_config(emulator.url, emulator.token, board_ids, {"max_concurrency": 8})
+        # the account has no limits (--plan unlimited): the tap's own budget and rate caps are lifted too,
+        # else its default 10 M points/min (~137 batches/min) would set the pace, not memory or CPU
+        unlimited = {
+            "max_concurrency": 8, "complexity_budget_per_minute": 10**9, "requests_per_minute": 10**6,
+        }
+        config = tap_config(emulator.url, emulator.token, board_ids, unlimited)
         run = run_tap(config, workdir / "tap", streams={"items"}, timeout_s=4 * 3600)
     ids = check_ids(expected_item_ids(seed, 1, items), run.item_ids)
     return {
