@@ -9,7 +9,21 @@ errors), in ``finally``.
 Incremental: the bookmark per board is the largest ``updated_at`` (``is_sorted = False``: the parallel fetch
 emits out of order, so the SDK keeps progress markers and only advances the bookmark at the end of a board).
 The harvest then asks only for items updated since bookmark minus the look-back window (or ``start_date`` on
-the first sync).
+the first sync), plus the items the board's activity log says were deleted/archived/moved since then
+(engine/activity.py).
+
+Deletions in complete runs (docs/incremental.md): a run is *complete* when it extracts every active item of
+every board: the catalog forces FULL_TABLE, or no board has a bookmark and no ``start_date`` is set (a first
+sync or ``meltano run --full-refresh``). With ``emit_activate_version_messages`` on, a complete run stamps its
+records with a table version and sends ONE ``ACTIVATE_VERSION`` after the last board, so the target drops (or
+marks) rows the run did not see. The SDK's own message at the start of a FULL_TABLE sync is deferred to the
+end: sent first, it would make target-postgres delete every row before the new ones arrive (an empty table
+for the whole run, and a lost table if the run fails); sent last, a failed run deletes nothing.
+
+``item_column_values`` (long format, opt-in with the ``item_column_values`` setting) is a child of ``items``
+fed from the same records: no request of its own. Its rows are handed over in batches (one child sync per
+``COLUMN_VALUE_BATCH_ITEMS`` items, not per item) and read from the parent, never through the context,
+so the SDK's per-sync log lines and metrics stay small.
 """
 
 from __future__ import annotations
@@ -20,14 +34,19 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.engine.boards import BoardMeta, discover_boards
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.records import WideRecordStreamMixin, item_record
-from tap_monday_boards.schemas import ITEM_SCHEMA
+from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
+from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
+
+COLUMN_VALUE_BATCH_ITEMS = 500
+"""Items whose column-value rows go to ``item_column_values`` in one child sync."""
 
 
 def _iso(moment: datetime) -> str:
@@ -61,6 +80,8 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         super().__init__(*args, **kwargs)
         self._pipeline: ItemsPipeline | None = None
         self.column_value_stats = ColumnValueStats()
+        self._activate_version: int | None = None
+        """The table version of a complete run, sent as ACTIVATE_VERSION after the last board."""
 
     @cached_property
     def engine_settings(self) -> EngineSettings:
@@ -101,6 +122,40 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             return _iso(bookmark - timedelta(seconds=self.engine_settings.lookback_window_s))
         start = _parse(self.config.get("start_date"))
         return _iso(start) if start is not None else None
+
+    def is_complete_run(self) -> bool:
+        """True when this run extracts every active item of every board (see the module docstring)."""
+        if self.replication_method != "INCREMENTAL":
+            return True
+        if _parse(self.config.get("start_date")) is not None:
+            return False
+        states = (self.get_context_state({"board_id": m.board_id}) for m in self._boards)
+        return not any(state.get("replication_key_value") for state in states)
+
+    @override
+    def _write_activate_version_message(self, full_table_version: int) -> None:
+        # Called by the SDK at the start of a FULL_TABLE sync: deferred to the end of the run (docstring).
+        self._activate_version = full_table_version
+
+    def _versioned_streams(self) -> list[Stream]:
+        """This stream and its selected children: they share the run's table version."""
+        return [self, *(c for c in self.child_streams if c.selected)]
+
+    def _begin_run(self) -> None:
+        """At the first board: stamp records with a table version when this complete run will activate it."""
+        if self._activate_version is None and self.emit_activate_version_messages and self.is_complete_run():
+            self._activate_version = self._initialized_at // 1000
+        for stream in self._versioned_streams():
+            stream._stream_version = self._activate_version  # the SDK stamps RECORDs with it
+
+    def _end_run(self) -> None:
+        """After the last board finished: ACTIVATE_VERSION for this stream and its selected children."""
+        version, self._activate_version = self._activate_version, None
+        if version is None:
+            return
+        for stream in self._versioned_streams():
+            Stream._write_activate_version_message(stream, version)
+            self.logger.info("%s: ACTIVATE_VERSION %d sent (complete run)", stream.name, version)
 
     def _start_pipeline(self, from_board: str) -> ItemsPipeline:
         ids = [m.board_id for m in self._boards]
@@ -147,17 +202,27 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         if not context or "board_id" not in context:
             return
         board_id = str(context["board_id"])
+        if self._boards[0].board_id == board_id:
+            self._begin_run()
         if self._pipeline is None or board_id not in self._pipeline.stats:
             self._close_pipeline()
             self._pipeline = self._start_pipeline(board_id)
         finished = False
+        last = self._boards[-1].board_id == board_id
         try:
             yield from self._records(self._pipeline, board_id, self.column_value_stats)
+            self._board_finished(board_id)
             finished = True
         finally:
-            last = self._boards[-1].board_id == board_id
+            if not finished:
+                self._activate_version = None  # an interrupted run never activates a version
             if not finished or last:
                 self._close_pipeline()
+        if last:
+            self._end_run()
+
+    def _board_finished(self, board_id: str) -> None:
+        """Hook: the board's last record has been written (before its bookmark is finalised)."""
 
     @staticmethod
     def _records(
@@ -176,6 +241,67 @@ class ItemsStream(_EngineStream):
     def selected_boards(self) -> list[BoardMeta]:
         configured = [str(b) for b in self.config.get("board_ids") or []] or None
         return [m for m in self._discover(configured) if not m.is_subitems_board]
+
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.column_value_rows: list[dict[str, Any]] = []
+        """Rows waiting for the ``item_column_values`` child; it takes them at its next sync."""
+        self._rows_items = 0
+
+    def _wants_column_values(self) -> bool:
+        return any(c.selected for c in self.child_streams)
+
+    @override
+    def generate_child_contexts(self, record: Record, context: Context | None) -> Iterable[Context | None]:
+        if not self._wants_column_values():
+            return
+        self.column_value_rows.extend(column_value_rows(record))
+        self._rows_items += 1
+        if self._rows_items >= COLUMN_VALUE_BATCH_ITEMS:
+            yield self._take_rows_context(record.get("board_id"))
+
+    def _take_rows_context(self, board_id: Any) -> Context:
+        self._rows_items = 0
+        return {"board_id": None if board_id is None else str(board_id)}
+
+    @override
+    def _board_finished(self, board_id: str) -> None:
+        if self.column_value_rows:
+            self._sync_children(self._take_rows_context(board_id))
+
+
+class ItemColumnValuesStream(Stream):
+    """``item_column_values``: one row per (item, column) of the items stream's records, long format.
+
+    Why a child of ``items``: the rows come from the same engine run (no second fetch), and the SDK drives
+    its selection, schema and state like any stream. Opt-in (setting ``item_column_values``, default off;
+    the tap only discovers it when on): ``items.column_values`` already holds every value as one ``jsonb``;
+    this stream is for SQL that filters typed fields without JSON operators, at ~20 rows per item. An opt-in
+    setting rather than ``selected_by_default = False`` because Meltano's usual ``select: ["*.*"]`` selects
+    every discovered stream anyway. Rows of deleted items carry the item's ``_sdc_deleted_at``.
+    """
+
+    name = "item_column_values"
+    parent_stream_type = ItemsStream
+    state_partitioning_keys: ClassVar[list[str]] = []
+    primary_keys: ClassVar[list[str]] = ["item_id", "column_id"]
+    schema = ITEM_COLUMN_VALUE_SCHEMA
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        # The parent sends this stream's ACTIVATE_VERSION, and only after a complete run: each child sync
+        # is one batch of an items run, possibly an incremental one, never the whole table.
+        return False
+
+    @override
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        parent = self._tap.streams["items"]
+        assert isinstance(parent, ItemsStream)
+        rows, parent.column_value_rows = parent.column_value_rows, []
+        yield from rows
 
 
 class SubitemsStream(_EngineStream):

@@ -59,11 +59,15 @@ def _nested_id(raw_item: Mapping[str, Any], key: str) -> str | None:
 
 
 def column_value_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """An item record -> its long-format rows for ``ITEM_COLUMN_VALUE_SCHEMA`` (one per column)."""
+    """An item record -> its long-format rows for ``ITEM_COLUMN_VALUE_SCHEMA`` (one per column).
+
+    Rows carry the item's ``_sdc_deleted_at`` so a deleted item's values are marked like the item.
+    """
     base = {
         "board_id": record.get("board_id"),
         "item_id": record["id"],
         "updated_at": record.get("updated_at"),
+        "_sdc_deleted_at": record.get("_sdc_deleted_at"),
     }
     return [
         {**base, "column_id": column_id, **entry}

@@ -82,8 +82,9 @@ ITEM_COLUMN_VALUE_SCHEMA: dict[str, Any] = {
         "column_id": {"type": "string"},
         "updated_at": DATE_TIME,
         **{k: v for k, v in COLUMN_VALUE_SCHEMA["properties"].items()},
+        "_sdc_deleted_at": DATE_TIME,
     },
     "required": ["item_id", "column_id"],
 }
-"""Long format (issue 6 §4 stretch): one row per (item, column), key ``(item_id, column_id)``; every typed
+"""The ``item_column_values`` record: one row per (item, column), key ``(item_id, column_id)``; every typed
 field is its own column, so SQL can filter on e.g. ``number`` without touching JSON."""

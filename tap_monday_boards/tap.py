@@ -25,7 +25,7 @@ from typing_extensions import override
 
 from tap_monday_boards import __version__, streams
 from tap_monday_boards.board_streams import discover_board_streams
-from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
+from tap_monday_boards.items_stream import ItemColumnValuesStream, ItemsStream, SubitemsStream
 
 DEFAULT_API_URL = "https://api.monday.com/v2"
 DEFAULT_API_VERSION = "2026-10"
@@ -192,6 +192,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "per column, typed by column type; see docs/board_streams.md). Default: false.",
     ),
     th.Property(
+        "item_column_values",
+        th.BooleanType(),
+        title="Item column values stream",
+        default=False,
+        description="Also discover the item_column_values stream: one row per item and column (long format, "
+        "typed fields as columns), from the same fetch as items. Default: false.",
+    ),
+    th.Property(
         "skip_unreadable_boards",
         th.BooleanType(),
         title="Skip unreadable boards",
@@ -305,6 +313,8 @@ class TapMondayBoards(Tap):
     def discover_streams(self) -> Sequence[Stream]:
         """The small GraphQL streams, the items engine streams and, with ``board_streams``, one per board."""
         stream_classes: list[type[Stream]] = [*streams.STREAM_CLASSES, ItemsStream, SubitemsStream]
+        if self.config.get("item_column_values"):
+            stream_classes.insert(stream_classes.index(ItemsStream) + 1, ItemColumnValuesStream)
         found: list[Stream] = [stream_class(tap=self) for stream_class in stream_classes]
         if self.config.get("board_streams"):
             found.extend(discover_board_streams(self))

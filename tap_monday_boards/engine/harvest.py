@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tap_monday_boards import queries
+from tap_monday_boards.engine.activity import left_item_ids
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Request, Transport
 from tap_monday_boards.errors import CursorExpiredAPIError, Decision, DecisionKind, FatalAPIError
@@ -60,6 +61,8 @@ class HarvestState:
     pages: int = 0
     resumes: int = 0
     duplicates: int = 0
+    left: int = 0
+    """ids added from the activity log (deleted/archived/moved since ``since``), incremental runs only."""
     done: bool = False
 
 
@@ -80,6 +83,14 @@ async def harvest_board(
     """
     board_id = state.board_id
     limit = settings.harvest_page_size
+    if since:
+        # Incremental: items that left the active list since the bookmark are invisible to items_page
+        # (activity.py); they are handed on first so phase 2 re-reads them with their new state.
+        left = [i for i in await left_item_ids(transport, board_id, since) if int(i) not in state.seen]
+        state.seen.update(int(i) for i in left)
+        state.left = len(left)
+        if left:
+            on_ids(left)
     resume_from = since
     while True:
         try:
