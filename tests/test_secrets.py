@@ -160,26 +160,20 @@ def echo_server() -> Iterator[EchoServer]:
         loop.close()
 
 
-_ECHOED = pytest.mark.xfail(
-    strict=True,
-    reason="errors.py/transport.py/client.py copy monday's error message and request id verbatim into "
-    "exceptions and log lines; a server that echoes the token leaks it (redaction proposed in the issue-7 "
-    "report)",
-)
 _REDIRECTED = pytest.mark.xfail(
     strict=True,
     reason="client.py (requests) follows a redirect to a URL carrying the token and urllib3 logs that URL "
-    "at DEBUG; the SDK streams should not follow redirects, and log output should be redacted",
+    "at DEBUG; the SDK streams should not follow redirects (MondayStream.allow_redirects = False)",
 )
 ECHO_CASES = [
     pytest.param("body500", ENGINE, id="engine-body500"),
     pytest.param("body500", ALL_STREAMS, id="all-streams-body500"),
-    pytest.param("json401", ENGINE, id="engine-json401", marks=_ECHOED),
-    pytest.param("json401", ALL_STREAMS, id="all-streams-json401", marks=_ECHOED),
-    pytest.param("graphql200", ENGINE, id="engine-graphql200", marks=_ECHOED),
-    pytest.param("graphql200", ALL_STREAMS, id="all-streams-graphql200", marks=_ECHOED),
-    pytest.param("retry429", ENGINE, id="engine-retry429", marks=_ECHOED),
-    pytest.param("retry429", ALL_STREAMS, id="all-streams-retry429", marks=_ECHOED),
+    pytest.param("json401", ENGINE, id="engine-json401"),
+    pytest.param("json401", ALL_STREAMS, id="all-streams-json401"),
+    pytest.param("graphql200", ENGINE, id="engine-graphql200"),
+    pytest.param("graphql200", ALL_STREAMS, id="all-streams-graphql200"),
+    pytest.param("retry429", ENGINE, id="engine-retry429"),
+    pytest.param("retry429", ALL_STREAMS, id="all-streams-retry429"),
     pytest.param("redirect", ENGINE, id="engine-redirect"),
     pytest.param("redirect", ALL_STREAMS, id="all-streams-redirect", marks=_REDIRECTED),
 ]
