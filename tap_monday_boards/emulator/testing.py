@@ -9,6 +9,7 @@ as to monday.com. Stopping waits for the server to close every connection and th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,11 @@ from aiohttp import web
 from tap_monday_boards.emulator.server import Emulator, EmulatorConfig
 
 START_TIMEOUT_S = 30.0
+LEFTOVER_TIMEOUT_S = 5.0
+"""Longest wait for cancelled handlers and aborted connections after aiohttp's own shutdown."""
+JOIN_MARGIN_S = 5.0
+ACCEPT_DRAIN_TURNS = 2
+"""Loop turns between removing the listener and closing it: accepts scheduled earlier run in the first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,89 @@ class RunningEmulator:
         return f"{self.base_url}/admin/{action}"
 
 
+class _TrackedProtocol(asyncio.Protocol):
+    """Sits between one accepted socket and aiohttp's handler so that stopping can find every connection.
+
+    aiohttp's shutdown only knows the connections in its own list (one that registers while it shuts down is
+    cleared with the rest and never closed), and a closed transport frees its socket only on a later loop
+    turn, which never comes once ``asyncio.run`` has closed the loop; either leaves an "unclosed"
+    ResourceWarning. ``connection_lost`` is the moment the socket is closed (asyncio closes it right after
+    this callback), so an empty ``open`` set means every accepted socket is closed.
+    """
+
+    def __init__(self, inner: asyncio.Protocol, open_set: set[_TrackedProtocol]) -> None:
+        self._inner = inner
+        self._open = open_set
+        self._transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        self._open.add(self)
+        self._inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._open.discard(self)
+        self._inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+    def abort(self) -> None:
+        """Drop the connection now (safe in every state: asyncio ignores a second close or abort)."""
+        if isinstance(self._transport, asyncio.Transport):
+            self._transport.abort()
+
+
+class _TrackingSite(web.BaseSite):
+    """A TCP site like aiohttp's ``TCPSite`` whose connections pass through :class:`_TrackedProtocol`."""
+
+    __slots__ = ("_host", "_listener", "_port", "connections")
+
+    def __init__(self, runner: web.BaseRunner, host: str, port: int) -> None:
+        super().__init__(runner)
+        self._host, self._port = host, port
+        self.connections: set[_TrackedProtocol] = set()
+        self._listener: asyncio.Server | None = None
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    @property
+    def port(self) -> int:
+        """The bound port (the one the OS chose when asked for port 0)."""
+        assert self._listener is not None
+        return int(self._listener.sockets[0].getsockname()[1])
+
+    def stop_accepting(self) -> None:
+        """Stop taking new connections but keep the listening socket open for now.
+
+        Python 3.11's ``Server.close()`` makes accept tasks that are already scheduled fail half-way (their
+        transport cannot attach to a closed server), leaking the accepted socket and a half-built transport;
+        so stopping first removes the listener from the loop and lets those tasks run, then closes.
+        """
+        if self._listener is not None:
+            loop = asyncio.get_running_loop()
+            for sock in self._listener.sockets:
+                loop.remove_reader(sock.fileno())
+
+    async def start(self) -> None:
+        await super().start()
+        handler_factory = self._runner.server
+        assert handler_factory is not None  # set by runner.setup()
+        self._server = self._listener = await asyncio.get_running_loop().create_server(
+            lambda: _TrackedProtocol(handler_factory(), self.connections), self._host, self._port)
+
+
 class _ServerThread(threading.Thread):
     """Owns the loop, the runner and the site; started and stopped by :func:`running_emulator`."""
 
@@ -49,13 +138,14 @@ class _ServerThread(threading.Thread):
         self.host, self.port = host, port
         self.ready = threading.Event()
         self.error: BaseException | None = None
+        self.served = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
 
     def run(self) -> None:
         try:
             asyncio.run(self._serve())
-        except BaseException as exc:  # surfaced to the starting thread
+        except BaseException as exc:  # surfaced to the thread that starts or stops the emulator
             self.error = exc
             self.ready.set()
 
@@ -65,21 +155,65 @@ class _ServerThread(threading.Thread):
         runner = web.AppRunner(self.emulator.make_app(), access_log=None,
                                shutdown_timeout=self.emulator.config.shutdown_timeout_s)
         await runner.setup()
+        site = _TrackingSite(runner, self.host, self.port)
         try:
-            site = web.TCPSite(runner, self.host, self.port)
             await site.start()
-            server = site._server  # the only way to read the port bound for port 0
-            assert isinstance(server, asyncio.base_events.Server)
-            self.port = server.sockets[0].getsockname()[1]
+            self.port = site.port
+            self.served = True
             self.ready.set()
             await self._stop_event.wait()
         finally:
-            await runner.cleanup()
+            site.stop_accepting()
+            for _ in range(ACCEPT_DRAIN_TURNS):  # accept tasks already scheduled build their transports
+                await asyncio.sleep(0)
+            try:
+                # Stops listening, closes idle keep-alive connections, gives requests in progress
+                # shutdown_timeout to finish, then cancels them and runs the app's cleanup.
+                await runner.cleanup()
+            finally:
+                await _close_leftovers(site.connections, LEFTOVER_TIMEOUT_S)
 
     def stop(self) -> None:
+        """Ask the loop to shut down and wait for the thread; raises if it did not end or failed."""
         if self.loop is not None and self._stop_event is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self._stop_event.set)
-        self.join()
+            with contextlib.suppress(RuntimeError):  # the loop closed in between: nothing left to stop
+                self.loop.call_soon_threadsafe(self._stop_event.set)
+        self.join(self.emulator.config.shutdown_timeout_s + LEFTOVER_TIMEOUT_S + JOIN_MARGIN_S)
+        if self.is_alive():
+            raise RuntimeError("the emulator thread did not stop")
+        if self.error is not None and self.served:
+            raise RuntimeError("the emulator failed while serving or stopping") from self.error
+
+
+async def _close_leftovers(connections: set[_TrackedProtocol], timeout_s: float) -> None:
+    """Cancel every task still on the loop and abort every connection still open, until none is left.
+
+    What is left after ``runner.cleanup()``: handlers of requests whose client vanished (aiohttp lets them run
+    on, e.g. in the latency sleep), accept tasks and connections that arrived during the shutdown, and
+    transports that are closed but have not yet released their socket. Each abort releases its socket on the
+    next loop iteration, so the loop keeps turning here until the set of open connections is empty.
+
+    Raises:
+        RuntimeError: something would not end within ``timeout_s`` (a task that swallows cancellation).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    this = asyncio.current_task()
+    quiet_turns = 0
+    while quiet_turns < 2:  # two empty turns: nothing scheduled by the last callbacks is left behind
+        tasks = [t for t in asyncio.all_tasks() if t is not this]
+        for connection in list(connections):
+            connection.abort()
+        for task in tasks:
+            task.cancel()
+        quiet_turns = 0 if tasks or connections else quiet_turns + 1
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise RuntimeError(f"emulator shutdown left {len(tasks)} tasks, {len(connections)} connections")
+        if tasks:
+            await asyncio.wait(tasks, timeout=remaining)
+        else:
+            await asyncio.sleep(0)
 
 
 @contextmanager
