@@ -368,6 +368,7 @@ class BoardItemsStream(_EngineStream):
             if any(name in known and mask[("properties", name)] for name, _ in c.properties)
         ]
 
+    @override
     def column_ids_for(self, board_id: str) -> list[str] | None:
         """Column ids for ``column_values(ids: ...)``; None when every column is extracted (no filter).
 

@@ -135,3 +135,7 @@ def test_an_old_catalog_still_loads_after_the_board_changed(emulator_factory: An
         assert not list(validator.iter_errors(record))
         assert record["status"] is None  # a number now: never written into the text column
         assert "late_note" not in record and "text_mkadded2" not in record["column_values"]
+    fetches = [r for r in em.emulator.request_log if r.operation == "ItemsByIds"]
+    assert fetches
+    for request in fetches:  # neither the new column nor the retyped one is requested
+        assert not {"text_mkadded2", status.id} & set(request.variables["column_ids"])

@@ -1,0 +1,74 @@
+"""Selection-aware queries: deselected board-stream properties are never requested.
+
+Proof from the emulator's request log (everything the tap sent): the ``items(ids:)`` documents carry only
+the typed fragments of the selected columns' types, ``$column_ids`` lists exactly the selected columns, and
+no deselected column id appears in any request text or variables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tap_monday_boards.board_streams import BoardItemsStream
+from tap_monday_boards.emulator.columns import TYPENAMES
+from tap_monday_boards.engine.governor import reset_governors
+from tests.test_board_streams import BoardStreamsTap, run_tap
+
+SELECTED_TYPES = {"text", "numbers", "status", "timeline", "people"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_governors() -> Iterator[None]:
+    reset_governors()
+    yield
+    reset_governors()
+
+
+def _deselect(catalog: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    (entry,) = catalog["streams"]
+    for item in entry["metadata"]:
+        breadcrumb = item["breadcrumb"]
+        if not breadcrumb:
+            item["metadata"]["selected"] = True
+        elif breadcrumb[-1] in names:
+            item["metadata"]["selected"] = False
+    return catalog
+
+
+def test_deselected_columns_never_appear_in_any_query(emulator_factory: Any) -> None:
+    em = emulator_factory(boards=1, items_per_board=250, subitems=False)
+    store = em.emulator.store
+    board_id = store.board_ids()[0]
+    config = {"api_token": em.token, "api_url": em.url, "board_streams": True, "board_ids": [board_id]}
+    discovery = BoardStreamsTap(config=config)
+    (stream,) = discovery.streams.values()
+    assert isinstance(stream, BoardItemsStream)
+    columns = stream.layout.columns
+    kept = [c for c in columns if c.column_type in SELECTED_TYPES]
+    dropped = [c for c in columns if c.column_type not in SELECTED_TYPES]
+    deselected = {name for c in dropped for name, _ in c.properties} | {"people_team_ids"}
+    catalog = _deselect(discovery.catalog_dict, deselected)
+    sent_before = len(em.emulator.request_log)
+
+    messages = run_tap(BoardStreamsTap(config=config, catalog=catalog))
+
+    records = [m["record"] for m in messages if m["type"] == "RECORD"]
+    assert len(records) == len(store.item_ids(board_id))
+    for record in records:
+        assert not deselected & set(record)
+        assert set(record["column_values"]) == {c.column_id for c in kept}
+    requests = list(em.emulator.request_log)[sent_before:]
+    fetches = [r for r in requests if r.operation == "ItemsByIds"]
+    assert len(fetches) >= 3
+    dropped_typenames = {TYPENAMES[c.column_type] for c in dropped} - {TYPENAMES[t] for t in SELECTED_TYPES}
+    for request in fetches:
+        assert request.variables["column_ids"] == [c.column_id for c in kept]
+        assert not {t for t in dropped_typenames if f"on {t} " in request.query}, request.query
+        assert "on NumbersValue" in request.query and "on TimelineValue" in request.query
+    for request in requests:
+        sent = request.query + json.dumps(request.variables)
+        assert not [c.column_id for c in dropped if c.column_id in sent]
