@@ -41,6 +41,7 @@ from tap_monday_boards.schemas import COLUMN_VALUE_SCHEMA as _ENTRY_SCHEMA
 
 DATE = nullable("string", format="date")
 NUMBER = nullable("number")
+STRING_LIST = ID_LIST  # array of strings -> text[] in PostgreSQL
 TEXT = (("", "text", STRING),)
 
 Prop = tuple[str, str, dict[str, Any]]
@@ -53,7 +54,7 @@ COLUMN_PROPERTIES: dict[str, tuple[Prop, ...]] = {
     "timeline": (("_from", "from", DATE), ("_to", "to", DATE)),
     "checkbox": (("", "checked", BOOLEAN),),
     "status": (("", "label", STRING),),
-    "dropdown": (("", "labels", ID_LIST),),  # labels as text[]: `WHERE 'QA' = ANY(skills)`
+    "dropdown": (("", "labels", STRING_LIST),),  # labels as text[]: `WHERE 'QA' = ANY(skills)`
     "people": (("", "person_ids", ID_LIST), ("_team_ids", "team_ids", ID_LIST)),
     "rating": (("", "rating", INTEGER),),
     "link": (("", "url", STRING),),
