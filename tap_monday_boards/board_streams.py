@@ -99,6 +99,12 @@ def column_properties(column_type: str) -> tuple[Prop, ...]:
     return COLUMN_PROPERTIES.get(column_type, TEXT)
 
 
+def _loads_as_one_text(column_type: str) -> bool:
+    """True when the column becomes one text property (text, status, email, mirror, ...)."""
+    props = column_properties(column_type)
+    return len(props) == 1 and props[0][0] == "" and props[0][2] == STRING
+
+
 @dataclass(frozen=True, slots=True)
 class BoardColumn:
     """One column as discovery reads it (``columns { id title type }``)."""
@@ -192,7 +198,11 @@ def build_layout(
     bases = {key: base for key, names in remembered.items() if (base := _base_of(names, key[1])) is not None}
     refs = [
         ColumnRef(
-            c.column_id, c.title, c.column_type, tuple(s for s, _, _ in column_properties(c.column_type))
+            c.column_id,
+            c.title,
+            c.column_type,
+            tuple(s for s, _, _ in column_properties(c.column_type)),
+            plain_text=_loads_as_one_text(c.column_type),
         )
         for c in usable
     ]

@@ -123,6 +123,8 @@ class ColumnRef:
     column_type: str
     suffixes: tuple[str, ...] = ("",)
     """Suffixes of the column's properties: ``("",)`` for one, ``("_from", "_to")`` for a timeline."""
+    plain_text: bool = True
+    """True when the column loads as one text property (text, status, email, mirror, ...)."""
 
 
 def _base_limit(suffixes: Sequence[str]) -> int:
@@ -160,7 +162,9 @@ def assign_names(
             so an existing PostgreSQL column never receives values of another type.
 
     A column seen before under another type (same id in ``previous`` with a different type, or an id minted
-    for another type, see :func:`created_as`) is *retyped*: its names get ``_<type>`` appended. A name
+    for another type, see :func:`created_as`), or a non-text column whose id does not say which type it was
+    minted for, gets ``_<type>`` appended, so that a retype never changes a property's type, with or without
+    catalog memory. A name
     already taken falls back to the column id, then to a numeric tail ``_2``, ``_3``...
     """
     remembered = dict(previous or {})
@@ -177,10 +181,17 @@ def assign_names(
         key = (column.column_id, column.column_type)
         if key in result:
             continue
-        retyped = column.column_id in seen_ids or created_as(column.column_id, known_types) not in {
-            None,
-            column.column_type,
-        }
+        minted_for = created_as(column.column_id, known_types)
+        # Tagged with its type: a column seen before under another type, one whose id was minted for another
+        # type, and a non-text column whose id says nothing about its type (``person``, ``numeric_mk...``).
+        # Without an earlier catalog (Meltano re-discovers without one) a later retype of such a column could
+        # not be told apart and would give an existing PostgreSQL column values of another type; plain-text
+        # columns need no tag, since every retype away from text lands on a tagged or suffixed name.
+        retyped = (
+            column.column_id in seen_ids
+            or (minted_for is not None and minted_for != column.column_type)
+            or (minted_for is None and not column.plain_text)
+        )
         candidates = list(_candidates(column, retyped=retyped))
         chosen = next((c for c in candidates if not taken & set(_expand(c, column.suffixes))), None)
         if chosen is None:

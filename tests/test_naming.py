@@ -167,3 +167,17 @@ def test_assignment_is_deterministic_and_always_unique() -> None:
         full = [f"{first[(c.column_id, c.column_type)]}{s}" for c in columns for s in c.suffixes]
         assert len(set(full)) == len(full) and not set(full) & RESERVED
         assert all(len(n.encode()) <= MAX_IDENTIFIER_BYTES and SAFE.match(n) for n in full)
+
+
+def test_without_memory_a_non_text_column_with_an_opaque_id_carries_its_type() -> None:
+    """An id that names no type cannot reveal a later retype, so the type is in the name from the start."""
+    before = _names([ColumnRef("deal_amount", "Amount", "numbers", plain_text=False)])
+    after = _names([ColumnRef("deal_amount", "Amount", "text")])
+    assert before == {"deal_amount": "amount_numbers"}
+    assert after == {"deal_amount": "amount"}
+    assert before["deal_amount"] != after["deal_amount"]  # a retype never reuses a typed property's name
+
+
+def test_minted_ids_keep_plain_title_names() -> None:
+    names = _names([ColumnRef("numbers_mk9", "Amount", "numbers", plain_text=False)])
+    assert names == {"numbers_mk9": "amount"}
