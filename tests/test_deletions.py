@@ -62,6 +62,17 @@ class _FailingTap(TapMondayBoards):
         return [_FailingItems(tap=self)]
 
 
+def _truth(store: Any, item_id: str) -> dict[str, Any]:
+    """The emulator's ground truth for one item (it must exist)."""
+    item = store.render_item(item_id)
+    assert item is not None, item_id
+    return dict(item)
+
+
+def _vars(request: Any) -> dict[str, Any]:
+    return dict(request.variables or {})
+
+
 def _run(tap: TapMondayBoards) -> tuple[Messages, BaseException | None]:
     buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     error: BaseException | None = None
@@ -139,7 +150,7 @@ def test_incremental_run_re_reads_deleted_and_archived_items(emulator_factory: F
     assert len(items) <= 9 + 5, "more than the changes and a few look-back items were re-read"
     for item_id in deleted:
         assert items[item_id]["state"] == "deleted"
-        assert items[item_id]["_sdc_deleted_at"] == store.render_item(item_id)["updated_at"]
+        assert items[item_id]["_sdc_deleted_at"] == _truth(store, item_id)["updated_at"]
     for item_id in archived:
         assert (items[item_id]["state"], items[item_id]["_sdc_deleted_at"]) == ("archived", None)
     for item_id in renamed:
@@ -149,10 +160,10 @@ def test_incremental_run_re_reads_deleted_and_archived_items(emulator_factory: F
     assert subitems[deleted_sub]["_sdc_deleted_at"] is not None
 
     logs = [r for r in em.emulator.request_log[requests_before:] if r.operation == "BoardActivityLogs"]
-    asked = {r.variables["board_ids"][0]: r.variables["from"] for r in logs}
+    asked = {_vars(r)["board_ids"][0]: _vars(r)["from"] for r in logs}
     harvests = [r for r in em.emulator.request_log[requests_before:] if r.operation == "HarvestFirstPage"]
     since = {
-        r.variables["board_ids"][0]: r.variables["query_params"]["rules"][0]["compare_value"][1]
+        _vars(r)["board_ids"][0]: _vars(r)["query_params"]["rules"][0]["compare_value"][1]
         for r in harvests
     }
     assert asked == since, "activity logs must be read from the same moment as the harvest filter"

@@ -72,6 +72,17 @@ class _CrashingTap(TapMondayBoards):
         return [_CrashingItems(tap=self)]
 
 
+def _truth(store: Any, item_id: str) -> dict[str, Any]:
+    """The emulator's ground truth for one item (it must exist)."""
+    item = store.render_item(item_id)
+    assert item is not None, item_id
+    return dict(item)
+
+
+def _vars(request: Any) -> dict[str, Any]:
+    return dict(request.variables or {})
+
+
 def _run(tap: TapMondayBoards) -> tuple[Messages, BaseException | None]:
     buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     error: BaseException | None = None
@@ -132,9 +143,11 @@ def test_second_sync_fetches_only_the_50_changed_of_10000_items(emulator_factory
     clock.advance(3_600)
     rng = random.Random(6)
     changed = rng.sample(store.item_ids(board), 50)
-    status_column = next(c["id"] for c in store.board(board)["columns"] if c["type"] == "numbers")
+    info = store.board(board)
+    assert info is not None
+    number_column = next(c["id"] for c in info["columns"] if c["type"] == "numbers")
     for n, item_id in enumerate(changed):
-        store.update_column_value(item_id, status_column, 100_000 + n)
+        store.update_column_value(item_id, number_column, 100_000 + n)
         store.rename_item(item_id, f"changed {n}")
     requests_before = len(em.emulator.request_log)
 
@@ -144,7 +157,7 @@ def test_second_sync_fetches_only_the_50_changed_of_10000_items(emulator_factory
     overlap = [i for i in fetched if i not in set(changed)]
     # Items updated within the look-back window before the bookmark are read again (at-least-once).
     window_start = _iso(bookmark) - timedelta(minutes=5)
-    updated = {i: _iso(store.render_item(i)["updated_at"]) for i in store.item_ids(board)}
+    updated = {i: _iso(_truth(store, i)["updated_at"]) for i in store.item_ids(board)}
     in_window = {i for i, moment in updated.items() if window_start <= moment <= _iso(bookmark)}
     assert set(changed) <= set(fetched)
     assert len(fetched) == len(set(fetched)), "an id was fetched twice in one run"
@@ -155,14 +168,14 @@ def test_second_sync_fetches_only_the_50_changed_of_10000_items(emulator_factory
     for n, item_id in enumerate(changed):
         record = items[item_id]
         assert record["name"] == f"changed {n}"
-        assert record["column_values"][status_column]["number"] == 100_000 + n
-        assert record["updated_at"] == store.render_item(item_id)["updated_at"]
+        assert record["column_values"][number_column]["number"] == 100_000 + n
+        assert record["updated_at"] == _truth(store, item_id)["updated_at"]
     harvest = [r for r in em.emulator.request_log[requests_before:] if r.operation == "HarvestFirstPage"]
-    rule = harvest[0].variables["query_params"]["rules"][0]
+    rule = _vars(harvest[0])["query_params"]["rules"][0]
     assert (rule["column_id"], rule["operator"]) == ("__last_updated__", "greater_than_or_equals")
     assert _iso(rule["compare_value"][1]) == _iso(bookmark) - timedelta(minutes=5)
     new_bookmark = _bookmarks(_states(second)[-1])[board]
-    assert new_bookmark == max(store.render_item(i)["updated_at"] for i in changed)
+    assert new_bookmark == max(_truth(store, i)["updated_at"] for i in changed)
 
 
 def test_restart_after_a_crash_mid_board_still_fetches_every_change(emulator_factory: Factory) -> None:
@@ -192,7 +205,7 @@ def test_restart_after_a_crash_mid_board_still_fetches_every_change(emulator_fac
     marks = _bookmarks(last)
     # Board A completed: its bookmark advanced. Board B crashed: its bookmark must not have moved, even
     # though STATE messages (with progress markers) were written while it ran.
-    assert marks[board_a] == max(store.render_item(i)["updated_at"] for i in changed[board_a])
+    assert marks[board_a] == max(_truth(store, i)["updated_at"] for i in changed[board_a])
     assert marks[board_b] == old[board_b]
     assert len(_states(crashed)) > 3, "no mid-board STATE was written"
 
@@ -202,7 +215,7 @@ def test_restart_after_a_crash_mid_board_still_fetches_every_change(emulator_fac
     for item_id in changed[board_b]:
         assert resumed_records[item_id]["name"] == f"renamed {item_id}"
     done = _bookmarks(_states(resumed)[-1])
-    assert done[board_b] == max(store.render_item(i)["updated_at"] for i in changed[board_b])
+    assert done[board_b] == max(_truth(store, i)["updated_at"] for i in changed[board_b])
 
 
 def test_every_subitem_arrives_linked_to_its_parent(emulator_factory: Factory) -> None:
@@ -224,9 +237,9 @@ def test_every_subitem_arrives_linked_to_its_parent(emulator_factory: Factory) -
     assert set(expected) <= set(subitems)
     for sub_id, parent_id in expected.items():
         assert subitems[sub_id]["parent_item_id"] == parent_id
-        assert store.render_item(sub_id)["parent_item"]["id"] == parent_id
+        assert _truth(store, sub_id)["parent_item"]["id"] == parent_id
     # The rest are active subitems of archived/deleted parents: the subitems board still lists them.
     for sub_id in set(subitems) - set(expected):
         parent_id = subitems[sub_id]["parent_item_id"]
-        assert parent_id == store.render_item(sub_id)["parent_item"]["id"]
-        assert parent_id not in items and store.render_item(parent_id)["state"] != "active"
+        assert parent_id == _truth(store, sub_id)["parent_item"]["id"]
+        assert parent_id not in items and _truth(store, parent_id)["state"] != "active"

@@ -97,8 +97,8 @@ def _active_truth(emulator: RunningEmulator, *, subitems: bool) -> dict[str, dic
 def test_incremental_deletions_then_full_refresh_hard_delete(project: Project) -> None:
     store = project.emulator.emulator.store
     project.run("first", TAP_MONDAY_BOARDS_EMIT_ACTIVATE_VERSION_MESSAGES="true")
-    for table, subitems in (("items", False), ("subitems", True)):
-        truth = _active_truth(project.emulator, subitems=subitems)
+    for table, is_sub in (("items", False), ("subitems", True)):
+        truth = _active_truth(project.emulator, subitems=is_sub)
         assert set(project.rows(table)) == set(truth), table
 
     board_a, board_b = store.board_ids()
