@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -111,6 +112,7 @@ async def _echo(request: web.Request) -> web.StreamResponse:
     mode = request.match_info["mode"]
     if mode == "body500":
         return web.Response(status=500, text=f"<html>upstream rejected credentials {token}</html>")
+    body: dict[str, Any]
     if mode == "json401":
         body = {"errors": [{"message": f"Not Authenticated: token {token} is invalid"}], "token": token}
         return web.json_response(body, status=401)

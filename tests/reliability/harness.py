@@ -32,7 +32,6 @@ ENGINE_STREAMS = ("items", "subitems")
 FAST_TUNING: dict[str, Any] = {
     # Engine knobs that are not user settings (EngineSettings.from_config reads them from the config): an
     # empty-body 429 waits 1 s instead of monday's 60 s so fault runs take seconds; retry logic is unchanged.
-    # Integers only: the SDK parses config floats as Decimal, which the engine's float arithmetic rejects.
     "rate_limit_default_wait_s": 1,
 }
 
