@@ -138,8 +138,8 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         self._activate_version = full_table_version
 
     def _versioned_streams(self) -> list[Stream]:
-        """This stream and its selected children: they share the run's table version."""
-        return [self, *(c for c in self.child_streams if c.selected)]
+        """This stream and its children, those selected: they share the run's table version."""
+        return [s for s in (self, *self.child_streams) if s.selected]
 
     def _begin_run(self) -> None:
         """At the first board: stamp records with a table version when this complete run will activate it."""

@@ -197,3 +197,24 @@ def test_long_format_follows_items_in_incremental_and_complete_runs(emulator_fac
     deleted_rows = [r for r in changed_rows if r["item_id"] == deleted]
     assert deleted_rows, "the deleted item's rows were not re-emitted"
     assert all(r["_sdc_deleted_at"] is not None for r in deleted_rows)
+
+
+def test_long_format_alone_when_items_is_deselected(emulator_factory: Factory) -> None:
+    em = emulator_factory(boards=1, items_per_board=120, extra_tokens=(TOKEN,))
+    config = {"api_token": TOKEN, "api_url": em.url, "item_column_values": True}
+    catalog = _Tap(config=config).catalog_dict
+    for entry in catalog["streams"]:
+        root = next(m for m in entry["metadata"] if not m["breadcrumb"])
+        root["metadata"]["selected"] = entry["tap_stream_id"] == "item_column_values"
+    tap = _Tap(config={**config, "emit_activate_version_messages": True}, catalog=catalog)
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(buffer):
+        tap.sync_all()
+        buffer.flush()
+    raw = buffer.buffer.getvalue().decode()  # type: ignore[attr-defined,unused-ignore]
+    messages = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    assert not _records(messages, "items")
+    item_ids = {r["item_id"] for r in _records(messages, "item_column_values")}
+    assert item_ids == {str(i) for i in em.emulator.store.item_ids(em.emulator.store.board_ids()[0])}
+    activated = {m["stream"] for m in messages if m["type"] == "ACTIVATE_VERSION"}
+    assert activated == {"item_column_values"}, "no ACTIVATE_VERSION for a stream that sent no records"
