@@ -5,15 +5,21 @@ and subitem exactly once with the right values, every board, group and column, n
 column types a warehouse can use (ids text, timestamps timestamp, numbers numeric, ``column_values`` one
 ``jsonb``), and the API token nowhere in the run's output. Meltano runs with the ``demo`` environment of
 meltano.yml, the plugins installed from PyPI, and Meltano Hub unreachable.
+
+Board streams (issue 8 §4): a second, small ``meltano run`` turns on ``board_streams`` for one board and
+selects only that board's stream (``TAP_MONDAY_BOARDS__SELECT_FILTER``), into its own schema. Its table must
+have exactly the column types ``board_streams.expected_postgres_types`` promises (``format_type``), one row
+per active item of the board, and typed values equal to the emulator's rendered column values.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tap_monday_boards.board_streams import BoardColumn, BoardLayout, build_layout, expected_postgres_types
 from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
 from tap_monday_boards.emulator.server import EmulatorConfig
 from tap_monday_boards.emulator.testing import RunningEmulator, running_emulator
@@ -71,24 +78,79 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
                             faults=faults, token=token)
     run_meltano(["install"], log_path=logs / "install.log", timeout_s=900).check()
     with running_emulator(config) as emulator, postgres_server() as conn:
-        env = {
-            "TAP_MONDAY_BOARDS_API_URL": emulator.url,
-            "TAP_MONDAY_BOARDS_API_TOKEN": token,
-            "TAP_MONDAY_BOARDS_REQUEST_TIMEOUT": "2",
-            "TAP_MONDAY_BOARDS_MAX_RETRIES": "10",
-            "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
-            **conn.target_env(),
-        }
-        run = run_meltano(
-            ["--environment=demo", "run", "--full-refresh", "--refresh-catalog", "--state-id-suffix", schema,
-             "tap-monday-boards", "target-postgres"],
-            env=env, log_path=logs / "run.log", timeout_s=480,
-        )  # fmt: skip
+        run = _pipeline(conn, schema, emulator, token, logs / "run.log")
         try:
             yield Loaded(conn, schema, run, emulator, token)
         finally:
             with psycopg.connect(conn.url, autocommit=True) as db:
-                db.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+                for name in (schema, _board_schema(schema)):
+                    db.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(name)))
+
+
+def _pipeline(
+    conn: PgConnection,
+    schema: str,
+    emulator: RunningEmulator,
+    token: str,
+    log_path: Path,
+    extra_env: Mapping[str, str] | None = None,
+) -> MeltanoResult:
+    """One full-refresh `meltano run` from the emulator into ``schema`` (the schema is its state id too)."""
+    env = {
+        "TAP_MONDAY_BOARDS_API_URL": emulator.url,
+        "TAP_MONDAY_BOARDS_API_TOKEN": token,
+        "TAP_MONDAY_BOARDS_REQUEST_TIMEOUT": "2",
+        "TAP_MONDAY_BOARDS_MAX_RETRIES": "10",
+        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
+        **conn.target_env(),
+        **(extra_env or {}),
+    }
+    return run_meltano(
+        ["--environment=demo", "run", "--full-refresh", "--refresh-catalog", "--state-id-suffix", schema,
+         "tap-monday-boards", "target-postgres"],
+        env=env, log_path=log_path, timeout_s=480,
+    )  # fmt: skip
+
+
+def _board_schema(schema: str) -> str:
+    return f"{schema}_board"
+
+
+@dataclass(frozen=True, slots=True)
+class BoardLoaded:
+    """The board-stream run: its result, the layout the tap must have used, and where the table is."""
+
+    loaded: Loaded
+    board_id: str
+    layout: BoardLayout
+
+    @property
+    def table(self) -> sql.Composable:
+        return sql.Identifier(self.loaded.schema, self.layout.stream_name)
+
+
+@pytest.fixture(scope="module")
+def board_loaded(loaded: Loaded, tmp_path_factory: pytest.TempPathFactory) -> BoardLoaded:
+    """Second, small run: ``board_streams`` on for the first board, only its stream selected, own schema.
+
+    The layout comes from ``build_layout`` over the emulator's own column list (it is pure, so the tap's
+    discovery must arrive at the same names): the test does not ask the tap what it is supposed to check.
+    """
+    store = loaded.emulator.emulator.store
+    board_id = store.board_ids()[0]
+    info = store.board(board_id)
+    assert info is not None
+    columns = [BoardColumn(c["id"], c["title"], c["type"]) for c in info["columns"]]
+    layout = build_layout(board_id, info["name"], columns)
+    schema = _board_schema(loaded.schema)
+    extra = {
+        "TAP_MONDAY_BOARDS_BOARD_STREAMS": "true",
+        "TAP_MONDAY_BOARDS_BOARD_IDS": json.dumps([board_id]),
+        "TAP_MONDAY_BOARDS__SELECT_FILTER": json.dumps([layout.stream_name]),
+    }
+    log_path = tmp_path_factory.mktemp("meltano-board") / "run.log"
+    run = _pipeline(loaded.conn, schema, loaded.emulator, loaded.token, log_path, extra)
+    return BoardLoaded(Loaded(loaded.conn, schema, run, loaded.emulator, loaded.token), board_id, layout)
 
 
 def _ground_truth_items(emulator: RunningEmulator, *, subitems: bool) -> dict[str, dict[str, Any]]:
@@ -239,3 +301,91 @@ def test_state_holds_a_bookmark_per_board(loaded: Loaded, tmp_path: Path) -> Non
     assert boards == set(loaded.emulator.emulator.store.board_ids()), items_state
     assert loaded.token not in result.output
     assert PROJECT_ROOT.joinpath(".meltano", "meltano.db").exists(), "state lives in the systemdb backend"
+
+
+# --- board streams (issue 8 §4) ----------------------------------------------------------------------
+
+_FORMAT_TYPES = """
+    select a.attname, format_type(a.atttypid, a.atttypmod)
+    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped
+"""
+
+
+def test_the_board_stream_run_loads_only_that_board_stream(board_loaded: BoardLoaded) -> None:
+    run = board_loaded.loaded.run
+    assert run.returncode == 0, run.output[-6000:]
+    assert board_loaded.loaded.token not in run.output
+    listing = "select table_name from information_schema.tables where table_schema = %s"
+    tables = {r[0] for r in board_loaded.loaded.query(listing, (board_loaded.loaded.schema,))}
+    assert tables == {board_loaded.layout.stream_name}, "the select filter should leave only the board stream"
+
+
+def test_board_stream_column_types_are_the_promised_ones(board_loaded: BoardLoaded) -> None:
+    expected = expected_postgres_types(board_loaded.layout)
+    by_kind = set(expected.values())
+    # The board has every generated column type, so each mapping below is really exercised.
+    assert {"numeric", "date", "boolean", "text[]", "bigint", "jsonb"} <= by_kind, by_kind
+    where = (board_loaded.loaded.schema, board_loaded.layout.stream_name)
+    actual = dict(board_loaded.loaded.query(_FORMAT_TYPES, where))
+    assert actual, "the board stream's table was not created"
+    wrong = {n: (actual.get(n), t) for n, t in expected.items() if actual.get(n) != t}
+    assert not wrong, f"(loaded, expected) per property: {wrong}"
+    extra = set(actual) - set(expected)
+    assert extra and all(n.startswith("_sdc_") for n in extra), extra  # only target-postgres metadata on top
+
+
+def test_board_stream_has_one_row_per_active_item(board_loaded: BoardLoaded) -> None:
+    active = board_loaded.loaded.emulator.emulator.store.item_ids(board_loaded.board_id)
+    assert len(active) >= 2_000
+    rows = board_loaded.loaded.query(sql.SQL("select id, board_id from {}").format(board_loaded.table))
+    assert len(rows) == len(active)
+    assert sorted(r[0] for r in rows) == sorted(active)
+    assert {r[1] for r in rows} == {board_loaded.board_id}
+
+
+def _typed_truth(column_type: str, field: str, raw: Mapping[str, Any]) -> Any:
+    """The value psycopg should read back, from the emulator's rendered column value (monday's shape)."""
+    if column_type in {"numbers", "location"}:
+        number = raw[field if column_type == "location" else "number"]
+        return None if number is None else Decimal(str(number))
+    if column_type in {"date", "timeline"}:
+        text = raw[field]
+        return None if not text else date.fromisoformat(text[:10])
+    if column_type == "people":
+        kind = "team" if field == "team_ids" else "person"
+        return [p["id"] for p in raw["persons_and_teams"] if p["kind"] == kind]
+    if column_type == "dropdown":
+        return [v["label"] for v in raw["values"]]
+    if column_type == "tags":
+        return [str(t) for t in raw["tag_ids"]]
+    return raw[{"checkbox": "checked", "status": "label"}.get(column_type, field)]
+
+
+TYPED_CHECKS = ("numbers", "date", "timeline", "checkbox", "location", "dropdown", "people", "tags", "rating",
+                "status")
+
+
+def test_board_stream_typed_values_match_the_emulator(board_loaded: BoardLoaded) -> None:
+    store = board_loaded.loaded.emulator.emulator.store
+    checked = [(c, name, field) for c in board_loaded.layout.columns if c.column_type in TYPED_CHECKS
+               for name, field in c.properties if not (c.column_type == "location" and field == "address")]
+    assert {c.column_type for c, _, _ in checked} == set(TYPED_CHECKS)
+    select = sql.SQL("select id, {} from {}").format(
+        sql.SQL(", ").join(sql.Identifier(name) for _, name, _ in checked), board_loaded.table)
+    rows = board_loaded.loaded.query(select)
+    assert rows
+    non_null: dict[str, int] = {}
+    for item_id, *values in rows:
+        truth = store.render_item(item_id)
+        assert truth is not None
+        rendered = {v["id"]: v for v in truth["column_values"]}
+        for (column, name, field), value in zip(checked, values, strict=True):
+            want = _typed_truth(column.column_type, field, rendered[column.column_id])
+            if isinstance(want, Decimal) and isinstance(value, Decimal):
+                assert value.compare(want) == 0, (item_id, name, value, want)
+            else:
+                assert value == want, (item_id, name, value, want)
+            non_null[name] = non_null.get(name, 0) + (value not in (None, []))
+    empty = sorted(n for n, count in non_null.items() if count == 0 and not n.endswith("_team_ids"))
+    assert not empty, f"never a value in {empty}: the comparison would prove nothing for them"
