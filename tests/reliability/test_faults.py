@@ -3,8 +3,8 @@
 Each case starts an emulator that injects one fault kind (or all of them mixed), runs ``tap-monday-boards``
 as a subprocess to completion and compares every emitted record, field by field, with the emulator's ground
 truth. The full matrix (every kind alone and mixed, 5 % and 20 %, three seeds) is ``make chaos``
-(benchmarks/chaos.py). This subset groups the kinds by where they strike (three tap runs cover ten kinds, 30 %
-of requests spoiled, seed 22 injects every kind of each group within the first 20 requests) and runs the mix
+(benchmarks/chaos.py). This subset groups the kinds by where they strike (three tap runs cover ten kinds, 20 %
+of requests spoiled, seed 89 injects every kind of each group within the first 18 requests) and runs the mix
 at 5 % and 20 %, so CI stays well under a minute.
 
 ``field_limit_exceeded`` tells the client to wait 15 s (the emulator's fixed ``retry_in_seconds``), which the
@@ -44,9 +44,9 @@ GROUPS = {
 def test_every_fault_kind_grouped(group: str, tmp_path: Path) -> None:
     """Every fast kind, grouped by where it strikes; each kind of the group is met at least once."""
     kinds = GROUPS[group]
-    result = run_fault_case(FaultCase(group, kinds, 0.30, seed=22), tmp_path, items_per_board=400)
+    result = run_fault_case(FaultCase(group, kinds, 0.20, seed=89), tmp_path, items_per_board=400)
     _assert_exact(result)
-    assert set(kinds) <= set(result.faults), f"seed 22 did not inject every kind: {result.faults}"
+    assert set(kinds) <= set(result.faults), f"seed 89 did not inject every kind: {result.faults}"
     assert result.retries >= sum(result.faults.values()) - 1, "faults were injected but not retried"
 
 

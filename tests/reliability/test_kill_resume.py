@@ -106,7 +106,7 @@ def _assert_tables_equal_truth(em: RunningEmulator, loader: UpsertLoader) -> Non
 
 @pytest.fixture
 def account(emulator_factory: Factory) -> Iterator[RunningEmulator]:
-    yield emulator_factory(boards=2, items_per_board=1500, token=TOKEN)
+    yield emulator_factory(boards=2, items_per_board=800, token=TOKEN)
 
 
 def _kill_point(em: RunningEmulator, phase: str, seed: int) -> int:
