@@ -245,3 +245,21 @@ def test_a_failed_complete_run_activates_nothing(emulator_factory: Factory) -> N
     assert error is not None
     assert len(_records(messages, "items")) == 49
     assert not [m for m in messages if m["type"] == "ACTIVATE_VERSION"]
+
+
+def test_activity_log_pages_until_a_short_page(emulator_factory: Factory) -> None:
+    clock = FakeClock()
+    em = emulator_factory(boards=1, items_per_board=1_000, extra_tokens=(TOKEN,), clock=clock)
+    store = em.emulator.store
+    board = store.board_ids()[0]
+    state = _last_state(_sync(em, include_subitems=False))
+    clock.advance(3_600)
+    gone = store.item_ids(board)[:520]  # 520 delete_pulse entries: more than one page of 500
+    for item_id in gone:
+        store.delete_item(item_id)
+    requests_before = len(em.emulator.request_log)
+    items = {r["id"]: r for r in _records(_sync(em, state=state, include_subitems=False), "items")}
+    assert {i for i in gone if items.get(i, {}).get("state") == "deleted"} == set(gone)
+    logs = [r for r in em.emulator.request_log[requests_before:] if r.operation == "BoardActivityLogs"]
+    pages = [_vars(r)["page"] for r in logs]
+    assert sorted(pages) == [1, 2]
