@@ -173,11 +173,15 @@ class _ServerThread(threading.Thread):
             finally:
                 await _close_leftovers(site.connections, LEFTOVER_TIMEOUT_S)
 
-    def stop(self) -> None:
-        """Ask the loop to shut down and wait for the thread; raises if it did not end or failed."""
+    def request_stop(self) -> None:
+        """Ask the loop to shut down, without waiting for it (tests use it to time a stop exactly)."""
         if self.loop is not None and self._stop_event is not None and not self.loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed in between: nothing left to stop
                 self.loop.call_soon_threadsafe(self._stop_event.set)
+
+    def stop(self) -> None:
+        """Ask the loop to shut down and wait for the thread; raises if it did not end or failed."""
+        self.request_stop()
         self.join(self.emulator.config.shutdown_timeout_s + LEFTOVER_TIMEOUT_S + JOIN_MARGIN_S)
         if self.is_alive():
             raise RuntimeError("the emulator thread did not stop")

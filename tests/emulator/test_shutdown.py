@@ -23,20 +23,50 @@ from contextlib import contextmanager
 import aiohttp
 import pytest
 
+from tap_monday_boards.emulator.clock import Clock
 from tap_monday_boards.emulator.server import EmulatorConfig
-from tap_monday_boards.emulator.testing import RunningEmulator, running_emulator
+from tap_monday_boards.emulator.testing import RunningEmulator, _ServerThread, running_emulator
 
 _BODY = json.dumps({"query": "query { boards (limit: 1) { id } }"}).encode()
 
 
-def _config(latency: str = "instant", shutdown_timeout_s: float = 1.0) -> EmulatorConfig:
+def _config(
+    latency: str = "instant", shutdown_timeout_s: float = 1.0, clock: Clock | None = None
+) -> EmulatorConfig:
     """A one-board account: the answers do not matter here, only the connections."""
     return EmulatorConfig(seed=7, boards=1, items_per_board=5, subitems=False, latency=latency,
-                          shutdown_timeout_s=shutdown_timeout_s)
+                          shutdown_timeout_s=shutdown_timeout_s, clock=clock)
+
+
+class _GateClock:
+    """The wall clock, able to hold the emulator's loop thread inside one ``now()`` call.
+
+    While the loop is held, the test can line up events that the next loop turn must then handle together
+    (new connections waiting to be accepted and a stop request), which is the race to reproduce.
+    """
+
+    def __init__(self) -> None:
+        self._armed = threading.Event()
+        self._release = threading.Event()
+        self.holding = threading.Event()
+
+    def arm(self) -> None:
+        self._armed.set()
+
+    def release(self) -> None:
+        self._release.set()
+
+    def now(self) -> float:
+        if self._armed.is_set() and threading.current_thread().name == "monday-emulator":
+            self._armed.clear()
+            self.holding.set()
+            if not self._release.wait(10):
+                raise TimeoutError("the test never released the emulator's loop")
+        return time.time()
 
 Threads = Callable[[], list[threading.Thread]]
 _LONG = "custom:base=30"  # a latency sleep that outlives every test: only a cancellation ends it
-_ROUNDS = 5  # each round loses to the old shutdown almost always; five make the test fail reliably
+_ROUNDS = 5  # a timing-dependent variant (old shutdown: 4 of 5 runs failed); the gate-clock test is exact
 
 
 @contextmanager
@@ -88,6 +118,31 @@ def _wait_in_flight(running: RunningEmulator, count: int) -> None:
 
 def _describe(found: list[warnings.WarningMessage]) -> str:
     return f"{len(found)} resource warnings, e.g. {[str(w.message)[:90] for w in found[:3]]}"
+
+
+def test_connections_accepted_in_the_turn_that_stops_are_closed(new_server_threads: Threads) -> None:
+    """Deterministic form of the race: the stop and 30 new connections reach the loop in the same turn.
+
+    Python 3.11 then closes the server before the accept tasks run; without care each of them leaks its
+    socket and a half-built transport ("unclosed" ResourceWarnings at a later gc).
+    """
+    clock = _GateClock()
+    with _resource_warnings() as found:
+        with running_emulator(_config(clock=clock)) as running:
+            (server,) = new_server_threads()
+            assert isinstance(server, _ServerThread)
+            clock.arm()
+            blocker = _send_request(_port(running), running.token)
+            assert clock.holding.wait(10), "the request never reached the emulator"
+            socks = [_send_request(_port(running), running.token) for _ in range(30)]  # in the accept queue
+            for sock in socks[::2]:
+                _drop(sock, reset=False)
+            server.request_stop()
+            clock.release()
+        for sock in [blocker, *socks[1::2]]:
+            sock.close()
+        assert not new_server_threads()
+    assert not found, _describe(found)
 
 
 def test_clients_dropping_connections_during_stop_leave_nothing_open(new_server_threads: Threads) -> None:
