@@ -4,17 +4,20 @@ Why a helper: every call must be isolated from the caller's environment (no inhe
 ``TAP_MONDAY_BOARDS_*`` or ``TARGET_POSTGRES_*`` setting, no usage statistics), must prove the project never
 needs Meltano Hub (the Hub URL points at a closed loopback port), must not deadlock on a chatty child (output
 goes to a file, not a pipe) and must leave no process behind on a timeout (the child gets its own process
-group, ended by its id).
+group, ended by its id). Calls on one project directory take turns, across processes: see
+:func:`_project_turn`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +78,11 @@ def run_meltano(
     """Run ``meltano <args>`` in ``project_root``; on timeout end its whole process group and report it."""
     log_path = log_path or (project_root / ".meltano" / "logs" / "last-cli-call.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    with log_path.open("w+", encoding="utf-8", errors="replace") as log:
+    with (
+        _project_turn(project_root, timeout_s),
+        log_path.open("w+", encoding="utf-8", errors="replace") as log,
+    ):
+        started = time.monotonic()  # after the turn: waiting for another call is not this call's time
         proc = subprocess.Popen(
             [meltano_executable(), *args],
             cwd=project_root,
@@ -97,6 +103,39 @@ def run_meltano(
         log.seek(0)
         output = log.read()
     return MeltanoResult(tuple(args), returncode, time.monotonic() - started, output)
+
+
+@contextmanager
+def _project_turn(project_root: Path, timeout_s: float) -> Iterator[None]:
+    """Hold the project's Meltano lock (an exclusive ``flock``) for one call.
+
+    Why: every Meltano call in a project writes the same files. ``.meltano/run/tap-monday-boards/`` gets this
+    call's ``tap.config.json`` (api_url, token) and the discovered catalog ``tap.properties.json`` (written
+    with ``open("wb")`` while the tap prints it, then read back), and ``meltano install`` rebuilds the plugin
+    venvs. Two calls at once (two test sessions, a test and the demo) mix them: one run saw a catalog made of
+    two interleaved discoveries and failed with "Invalid catalog". The lock is released by the OS if this
+    process dies.
+
+    Raises:
+        TimeoutError: another call held the project for ``timeout_s``.
+    """
+    lock_path = project_root / ".meltano" / "tests-cli.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    message = f"another Meltano call held {project_root} for {timeout_s:g} s"
+                    raise TimeoutError(message) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _group_alive(pgid: int) -> bool:
