@@ -24,5 +24,6 @@ def test_100k_items_peak_rss_under_300_mb(tmp_path: Path) -> None:
     assert (row["missing"], row["duplicates"], row["unexpected"]) == (0, 0, 0), row
     assert row["seen"] == row["expected"] > 90_000
     assert 0 < row["peak_rss_mb_polled"] < PEAK_RSS_LIMIT_MB, row
-    assert row["max_rss_mb_kernel"] < PEAK_RSS_LIMIT_MB, row
+    # Not ``max_rss_mb_kernel``: Linux carries ru_maxrss across fork+exec, so a child of a big pytest process
+    # reports the parent's size at fork time (243 MB measured here vs 108 MB polled); standalone it matches.
     print(f"scale 100k: {row}")
