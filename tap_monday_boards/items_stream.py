@@ -204,6 +204,10 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         board_id = str(context["board_id"])
         if self._boards[0].board_id == board_id:
             self._begin_run()
+        else:
+            # the SDK finalised the previous board's bookmark when its records ended: checkpoint it now, so a
+            # kill later in this run restarts from here instead of from the previous run's bookmarks
+            self._write_state_message()
         if self._pipeline is None or board_id not in self._pipeline.stats:
             self._close_pipeline()
             self._pipeline = self._start_pipeline(board_id)

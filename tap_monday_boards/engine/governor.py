@@ -35,6 +35,9 @@ from typing import Any
 from tap_monday_boards.engine.settings import EngineSettings
 
 WINDOW_S = 60.0
+LEDGER_MARGIN_S = 1.0
+"""Our charges leave our ledger this long after the server's would: we stamp a charge when the request is
+admitted locally, the server when it arrives, so without a margin we send exactly at the server's edge."""
 _SAFETY_POLL_S = 0.5
 """Waiters re-check at least this often, so a lost wake-up can delay but never hang a request."""
 _EMA_ALPHA = 0.3
@@ -60,7 +63,7 @@ class _Ledger:
         self.total = 0.0
 
     def expire(self, now: float) -> None:
-        while self._entries and self._entries[0].at + WINDOW_S <= now:
+        while self._entries and self._entries[0].at + WINDOW_S + LEDGER_MARGIN_S <= now:
             self.total -= self._entries.popleft().cost
         if not self._entries:
             self.total = 0.0
@@ -84,7 +87,7 @@ class _Ledger:
         for entry in self._entries:
             freed += entry.cost
             if freed >= excess:
-                return max(0.0, entry.at + WINDOW_S - now)
+                return max(0.0, entry.at + WINDOW_S + LEDGER_MARGIN_S - now)
         return math.inf  # only in-flight reservations can free the rest
 
 

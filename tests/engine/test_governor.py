@@ -10,7 +10,14 @@ import time
 
 import pytest
 
-from tap_monday_boards.engine.governor import Governor, GovernorCore, Permit, get_governor, reset_governors
+from tap_monday_boards.engine.governor import (
+    LEDGER_MARGIN_S,
+    Governor,
+    GovernorCore,
+    Permit,
+    get_governor,
+    reset_governors,
+)
 from tap_monday_boards.engine.settings import EngineSettings
 
 
@@ -81,11 +88,11 @@ def test_budget_waits_until_old_cost_leaves_the_window() -> None:
     core.settle(a, None, 1.0)  # no complexity: charged the expectation
     b = _permit(core.try_acquire("k", 40, 0, 5.0))  # 400 reserved -> 900
     wait = core.try_acquire("k", 20, 0, 6.0)  # 200 more would be 1,100 > 1,000
-    assert wait == pytest.approx(54.0)  # the 500 spent at t=0 leaves at t=60
+    assert wait == pytest.approx(54.0 + LEDGER_MARGIN_S)  # the 500 spent at t=0 leaves at t=60 (+margin)
     assert core.budget_waits == 1
     core.settle(b, _cx(400, 0), 7.0)
-    assert core.try_acquire("k", 20, 0, 59.0) == pytest.approx(1.0)
-    _permit(core.try_acquire("k", 20, 0, 60.0))
+    assert core.try_acquire("k", 20, 0, 59.0) == pytest.approx(1.0 + LEDGER_MARGIN_S)
+    _permit(core.try_acquire("k", 20, 0, 60.0 + LEDGER_MARGIN_S))
 
 
 def test_budget_in_flight_only_waits_for_a_release() -> None:
@@ -110,8 +117,8 @@ def test_account_budget_is_learned_from_after() -> None:
     core.cost_per_unit["k"] = 1_000.0
     for _ in range(9):
         core.release(_permit(core.try_acquire("k", 100, 0, 1.0)), 1.0)  # 9 x 100,000 charged
-    assert core.try_acquire("k", 100, 0, 1.0) == pytest.approx(60.0)  # 2% headroom: the t=1 spend must go
-    assert core.try_acquire("k", 100, 1, 1.0) == pytest.approx(59.0)  # harvest: only the t=0 probe
+    assert core.try_acquire("k", 100, 0, 1.0) == pytest.approx(60.0 + LEDGER_MARGIN_S)  # 2% headroom
+    assert core.try_acquire("k", 100, 1, 1.0) == pytest.approx(59.0 + LEDGER_MARGIN_S)  # harvest: t=0 probe
     assert core.stats(120.0).budget_limit == pytest.approx(1_000_000)  # kept while waiting: no burst
     p = _permit(core.try_acquire("k", 1, 0, 130.0))
     core.settle(p, {"query": 1_000, "before": 2_000_000, "after": 1_999_000}, 130.0)
@@ -231,7 +238,7 @@ def test_batches_leave_budget_headroom_for_the_harvest() -> None:
     core.cost_per_unit["batch"] = 10.0
     core.cost_per_unit["page"] = 5.0
     core.release(_permit(core.try_acquire("batch", 98, 0, 0.0)), 0.0)  # 980 spent
-    assert core.try_acquire("batch", 1, 0, 1.0) == pytest.approx(59.0)  # 990 would eat the 2% headroom
+    assert core.try_acquire("batch", 1, 0, 1.0) == pytest.approx(59.0 + LEDGER_MARGIN_S)  # 990 > headroom
     _permit(core.try_acquire("page", 1, 1, 1.0))  # the harvest still goes: 985 <= 1,000
 
 
