@@ -32,7 +32,7 @@ from typing_extensions import override
 
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.errors import Decision, DecisionKind, classify
+from tap_monday_boards.errors import Decision, DecisionKind, classify, error_for
 
 DEFAULT_PAGE_SIZE = 100
 BACKOFF_BASE_S = 0.5
@@ -86,6 +86,9 @@ class MondayStream(GraphQLStream):
 
     page_size: int | None = None
     """When set, the stream is paginated by page number and sends ``limit``/``page`` variables."""
+
+    allow_redirects = False
+    """monday's API never redirects; following one would resend the token to another URL and log that URL."""
 
     @property
     @override
@@ -162,7 +165,7 @@ class MondayStream(GraphQLStream):
         decision = classify(response.status_code, response.headers, body)
         if decision.kind is DecisionKind.OK:
             return
-        message = f"{self._where()}: monday.com answered {decision.describe()}"
+        message = str(error_for(decision, self._where()))  # same wording as the items engine's errors
         if decision.retryable:
             raise MondayRetriableError(message, response, decision)
         raise MondayFatalError(message, decision)

@@ -162,11 +162,6 @@ def echo_server() -> Iterator[EchoServer]:
         loop.close()
 
 
-_REDIRECTED = pytest.mark.xfail(
-    strict=True,
-    reason="client.py (requests) follows a redirect to a URL carrying the token and urllib3 logs that URL "
-    "at DEBUG; the SDK streams should not follow redirects (MondayStream.allow_redirects = False)",
-)
 ECHO_CASES = [
     pytest.param("body500", ENGINE, id="engine-body500"),
     pytest.param("body500", ALL_STREAMS, id="all-streams-body500"),
@@ -177,7 +172,7 @@ ECHO_CASES = [
     pytest.param("retry429", ENGINE, id="engine-retry429"),
     pytest.param("retry429", ALL_STREAMS, id="all-streams-retry429"),
     pytest.param("redirect", ENGINE, id="engine-redirect"),
-    pytest.param("redirect", ALL_STREAMS, id="all-streams-redirect", marks=_REDIRECTED),
+    pytest.param("redirect", ALL_STREAMS, id="all-streams-redirect"),
 ]
 
 

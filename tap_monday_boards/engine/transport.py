@@ -121,7 +121,10 @@ class Transport:
         assert self._session is not None, "Transport used outside its context"
         payload = {"query": request.query, "variables": request.variables, "operationName": request.operation}
         async with self._session.post(
-            self.settings.api_url, data=msgspec.json.encode(payload), headers=self._headers
+            self.settings.api_url,
+            data=msgspec.json.encode(payload),
+            headers=self._headers,
+            allow_redirects=False,  # never resend the token to a URL the server names
         ) as response:
             raw = await response.read()
             try:

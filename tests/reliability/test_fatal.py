@@ -46,15 +46,7 @@ def test_wrong_token_stops_after_one_request(
     "streams",
     [
         pytest.param(("items", "subitems"), id="engine-streams"),
-        pytest.param(
-            (),
-            id="all-streams",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="client.py (SDK streams) raises MondayFatalError 'monday.com answered HTTP 401 ...' "
-                "without the 'authentication failed ... api_token' wording errors.AuthenticationAPIError has",
-            ),
-        ),
+        pytest.param((), id="all-streams"),
     ],
 )
 def test_wrong_token_message_says_authentication_failed_once(

@@ -213,11 +213,6 @@ def test_kill_and_resume_into_postgres(sig: signal.Signals, account: RunningEmul
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="items_stream.py: STATE is written every 10,000 records and at the end of the stream only, so a "
-    "kill re-reads every board of the run; a checkpoint per finished board is proposed in the issue-7 report",
-)
 def test_resume_skips_boards_finished_before_the_kill(emulator_factory: Factory, tmp_path: Path) -> None:
     em = emulator_factory(boards=3, items_per_board=800, token=TOKEN)
     config = {"api_url": em.url, "api_token": TOKEN, **FAST_TUNING}

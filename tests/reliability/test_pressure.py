@@ -117,12 +117,6 @@ def test_server_budget_smaller_than_configured(monkeypatch: pytest.MonkeyPatch, 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/governor.py: 43 of 280 requests (15 %) refused with COMPLEXITY_BUDGET_EXHAUSTED, up to 8 "
-    "in one second (2026-11-28 run, 1,084 s): the local ledger frees a charge at the server's window edge; "
-    "a ~1 s margin is proposed in the issue-7 report",
-)
 def test_standard_plan_trial_budget_20000_items(emulator_factory: Factory, tmp_path: Path) -> None:
     """The tap configured for the account (40 concurrent, 1,000/min, 1 M budget) on a 20,000-item board."""
     em = emulator_factory(
