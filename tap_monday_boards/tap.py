@@ -158,7 +158,11 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.BooleanType(),
         title="Include archived",
         default=False,
-        description="Also extract archived boards and archived items. Default: false.",
+        description=(
+            "Also extract archived and deleted boards (boards state: all). monday lists only active items "
+            "through items_page, so archived items are not listed; items archived or deleted after a sync "
+            "arrive with their state through the activity log on the next incremental run. Default: false."
+        ),
     ),
     th.Property(
         "user_agent",
