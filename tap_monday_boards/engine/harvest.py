@@ -19,6 +19,7 @@ from typing import Any
 
 from tap_monday_boards import queries
 from tap_monday_boards.engine.activity import left_item_ids
+from tap_monday_boards.engine.idset import IdSet
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Request, Transport
 from tap_monday_boards.errors import CursorExpiredAPIError, Decision, DecisionKind, FatalAPIError
@@ -54,7 +55,8 @@ class HarvestState:
     """Per-board harvest progress; ``seen`` guarantees no id is handed on twice."""
 
     board_id: str
-    seen: set[int] = field(default_factory=set)
+    seen: IdSet = field(default_factory=IdSet)
+    """Compact (~8 bytes per id, idset.py): it holds every id of the board until the harvest ends."""
     last_updated_at: str | None = None
     """Where a fresh chain resumes: the largest ``updated_at`` seen in chain order (see ``_take``)."""
     chain_started: datetime | None = None

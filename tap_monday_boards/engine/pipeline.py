@@ -24,7 +24,6 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 from tap_monday_boards.engine.fetch import BoardFetcher
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.harvest import HarvestState, harvest_board
+from tap_monday_boards.engine.idset import IdQueue
 from tap_monday_boards.engine.progress import BoardStats, log_progress
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Transport
@@ -102,7 +102,8 @@ class _BoardRun:
     out: queue.SimpleQueue[_Batch | _Done | _Failure]
     stats: BoardStats
     since: str | None
-    pending: deque[str] = field(default_factory=deque)
+    pending: IdQueue = field(default_factory=IdQueue)
+    """Harvested, not yet fetched: ints in arrays (the harvest can run far ahead of a budget-bound fetch)."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     fetch_tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -304,7 +305,7 @@ class ItemsPipeline:
 
     async def _harvest(self, run: _BoardRun, transport: Transport, slots: asyncio.Semaphore) -> None:
         def on_ids(ids: list[str]) -> None:
-            run.pending.extend(ids)
+            run.pending.extend(int(i) for i in ids)
             run.stats.ids_harvested += len(ids)
             run.changed.set()
 
@@ -326,7 +327,7 @@ class ItemsPipeline:
             if not run.pending:
                 return
             n = min(run.fetcher.batch_size, len(run.pending))
-            batch = [run.pending.popleft() for _ in range(n)]
+            batch = run.pending.pop_batch(n)
             await run.credits.acquire(n)
             assert self._read_ahead is not None
             took = await self._read_ahead.acquire(n, bypass=is_drained)
