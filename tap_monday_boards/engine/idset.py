@@ -16,8 +16,10 @@ from collections.abc import Iterable, Iterator
 
 MIN_RECENT = 4_096
 """The recent set is merged into the sorted array once it holds this many ids (or 1/16 of the array)."""
-MAX_RECENT = 65_536
+MAX_RECENT = 16_384
 """Upper bound on the recent set, so the Python-object part stays a few MB however large the board."""
+MOVE_SLICE = 65_536
+"""Largest slice moved at once by a merge (bounds the merge's temporary memory at 512 KB)."""
 CHUNK = 4_096
 """ids per FIFO chunk: small enough that a drained head chunk frees little slack, large enough to be cheap."""
 
@@ -25,10 +27,10 @@ CHUNK = 4_096
 class IdSet:
     """A set of non-negative int ids at ~8 bytes per id: a sorted ``array('q')`` plus a small recent ``set``.
 
-    Inserts go to the recent set (O(1)); when it reaches its threshold it is merged into the sorted array by
-    copying slices between insertion points (C-speed copies, no temporary list of the whole set, so the
-    transient peak is one extra array). The threshold grows with the array (1/16 of it, capped), which keeps
-    the total merge work linear-ish while the recent set stays small.
+    Inserts go to the recent set (O(1)); when it reaches its threshold it is merged into the sorted array in
+    place (C-speed slice moves, never a second copy of the array nor a list of all ids, so the peak stays at
+    ~8 bytes per id). The threshold grows with the array (1/16 of it, capped), which keeps the merge work
+    small for ordinary boards while the Python-object part stays a few MB.
     """
 
     __slots__ = ("_recent", "_sorted")
@@ -77,21 +79,34 @@ class IdSet:
         return min(MAX_RECENT, max(MIN_RECENT, len(self._sorted) // 16))
 
     def _merge(self) -> None:
+        """Merge the recent ids into the sorted array in place, from the back.
+
+        The array grows by the number of new ids (a realloc, not a second copy of the set), then each run of
+        old ids moves right by the number of new ids below it, in slices of at most ``MOVE_SLICE`` so the
+        temporary copy a slice move makes stays small even when every new id sorts before every old one.
+        """
         if not self._recent:
             return
-        old = self._sorted
-        merged: array[int] = array("q")
-        start = 0
-        for key in sorted(self._recent):
-            pos = bisect_left(old, key, start)
-            if pos > start:
-                merged.extend(old[start:pos])
-            merged.append(key)
-            start = pos
-        if start < len(old):
-            merged.extend(old[start:])
-        self._sorted = merged
+        fresh = sorted(self._recent)
+        arr = self._sorted
+        arr.frombytes(bytes(arr.itemsize * len(fresh)))
+        end = len(arr) - len(fresh)  # old ids in arr[:end] have not moved yet
+        for index in range(len(fresh) - 1, -1, -1):
+            key = fresh[index]
+            pos = bisect_left(arr, key, 0, end)
+            _shift_right(arr, pos, end, index + 1)
+            arr[pos + index] = key
+            end = pos
         self._recent = set()
+
+
+def _shift_right(arr: array[int], start: int, end: int, by: int) -> None:
+    """Move ``arr[start:end]`` right by ``by``, highest slice first (so nothing is overwritten)."""
+    hi = end
+    while hi > start:
+        lo = max(start, hi - MOVE_SLICE)
+        arr[lo + by : hi + by] = arr[lo:hi]
+        hi = lo
 
 
 class IdQueue:

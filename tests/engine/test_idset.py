@@ -56,6 +56,7 @@ def test_random_property_against_a_plain_set(seed: int, monkeypatch: pytest.Monk
     """Interleaved adds and lookups, with small thresholds so many merges happen along the way."""
     monkeypatch.setattr(idset, "MIN_RECENT", 17)
     monkeypatch.setattr(idset, "MAX_RECENT", 64)
+    monkeypatch.setattr(idset, "MOVE_SLICE", 5)  # long runs of old ids move in several slices
     rng = random.Random(seed)
     compact, plain = IdSet(), set[int]()
     universe = 5_000  # small, so repeats and hits are frequent
@@ -73,6 +74,26 @@ def test_random_property_against_a_plain_set(seed: int, monkeypatch: pytest.Monk
     compact.update(big)
     plain.update(big)
     assert list(compact) == sorted(plain)
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending", "interleaved"])
+def test_merges_keep_order_whatever_the_insert_order(order: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Descending inserts make every merge move the whole array (sliced); ascending moves nothing."""
+    monkeypatch.setattr(idset, "MIN_RECENT", 10)
+    monkeypatch.setattr(idset, "MAX_RECENT", 10)
+    monkeypatch.setattr(idset, "MOVE_SLICE", 3)
+    keys = {
+        "ascending": list(range(1_000)),
+        "descending": list(range(999, -1, -1)),
+        "interleaved": [k for pair in zip(range(0, 1_000, 2), range(999, 0, -2), strict=True) for k in pair],
+    }[order]
+    ids = IdSet()
+    for count, key in enumerate(keys, 1):
+        ids.add(key)
+        if count % 97 == 0:
+            assert list(ids) == sorted(keys[:count])
+    assert list(ids) == list(range(1_000))
+    assert ids.nbytes == 8 * 1_000
 
 
 def test_compact_part_costs_eight_bytes_per_id() -> None:
