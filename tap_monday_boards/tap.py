@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from types import FrameType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -286,6 +288,20 @@ class TapMondayBoards(Tap):
         PluginCapabilities.FLATTENING,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """Write the current state like the SDK, then exit ``128 + signum`` instead of the SDK's 0.
+
+        An interrupted sync must not look complete to a scheduler: Meltano marks the run failed, while the
+        state written here (bookmarks of finished boards, progress markers only for the interrupted one) still
+        lets the next run resume safely.
+        """
+        try:
+            self._state_writer.write_state(self.state)
+        finally:
+            self.logger.warning("Interrupted by signal %d: state written, exit %d", signum, 128 + signum)
+            sys.exit(128 + signum)
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
