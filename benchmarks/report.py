@@ -266,15 +266,23 @@ def plot(runs: Sequence[dict[str, Any]], path: Path) -> bool:
             ax.bar(positions, values, width, label=STRATEGY_LABELS[strategy])
         ax.set_xticks(range(len(sizes)), [f"{s:,}" for s in sizes])
         ax.set_yscale("log")
+        ax.set_ylim(bottom=10)  # a common floor, so bar heights compare across panels
         ax.set_xlabel("items on the board")
         ax.set_ylabel("items/s (log)")
         ax.set_title(profile)
         ax.grid(axis="y", which="both", alpha=0.3)
-    axes[0][0].legend(fontsize="small")
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize="small")
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def rerender(json_path: Path) -> dict[str, Path]:
+    """Rewrite the Markdown and PNG of a saved results JSON (after a report change, without re-running)."""
+    results = json.loads(json_path.read_text())
+    return write_results(results, json_path.parent, json_path.stem)
 
 
 def write_results(results: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Path]:
