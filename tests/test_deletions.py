@@ -9,10 +9,7 @@ after its last record, when ``emit_activate_version_messages`` is on. Rules: doc
 from __future__ import annotations
 
 import copy
-import io
-import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
@@ -23,12 +20,19 @@ from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine.activity import is_leave_event, pulse_ids
 from tap_monday_boards.engine.governor import reset_governors
-from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
+from tap_monday_boards.items_stream import ItemsStream
 from tap_monday_boards.tap import TapMondayBoards
+from tests.support.insync import (
+    EngineStreamsTap,
+    Messages,
+    records,
+    request_variables,
+    run_in_process,
+    truth,
+)
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "deletions-token-2718"
-Messages = list[dict[str, Any]]
 
 
 @pytest.fixture(autouse=True)
@@ -36,11 +40,6 @@ def _fresh_governors() -> Iterator[None]:
     reset_governors()
     yield
     reset_governors()
-
-
-class _ItemsTap(TapMondayBoards):
-    def discover_streams(self) -> Sequence[Stream]:
-        return [ItemsStream(tap=self), SubitemsStream(tap=self)]
 
 
 class _FailingItems(ItemsStream):
@@ -62,31 +61,6 @@ class _FailingTap(TapMondayBoards):
         return [_FailingItems(tap=self)]
 
 
-def _truth(store: Any, item_id: str) -> dict[str, Any]:
-    """The emulator's ground truth for one item (it must exist)."""
-    item = store.render_item(item_id)
-    assert item is not None, item_id
-    return dict(item)
-
-
-def _vars(request: Any) -> dict[str, Any]:
-    return dict(request.variables or {})
-
-
-def _run(tap: TapMondayBoards) -> tuple[Messages, BaseException | None]:
-    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    error: BaseException | None = None
-    with redirect_stdout(buffer):
-        try:
-            tap.sync_all()
-        except Exception as exc:  # the failure test wants what was written before it
-            error = exc
-        buffer.flush()
-    raw = buffer.buffer.getvalue().decode()  # type: ignore[attr-defined,unused-ignore]
-    assert TOKEN not in raw
-    return [json.loads(line) for line in raw.splitlines() if line.strip()], error
-
-
 def _config(em: RunningEmulator, **extra: Any) -> dict[str, Any]:
     return {"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **extra}
 
@@ -97,14 +71,10 @@ def _sync(
     catalog: dict[str, Any] | None = None,
     **config: Any,
 ) -> Messages:
-    tap = _ItemsTap(config=_config(em, **config), state=copy.deepcopy(state), catalog=catalog)
-    messages, error = _run(tap)
+    tap = EngineStreamsTap(config=_config(em, **config), state=copy.deepcopy(state), catalog=catalog)
+    messages, error = run_in_process(tap, TOKEN)
     assert error is None, error
     return messages
-
-
-def _records(messages: Messages, stream: str) -> list[dict[str, Any]]:
-    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
 
 
 def _last_state(messages: Messages) -> dict[str, Any]:
@@ -145,27 +115,25 @@ def test_incremental_run_re_reads_deleted_and_archived_items(emulator_factory: F
 
     second = _sync(em, state=state)
 
-    items = {r["id"]: r for r in _records(second, "items")}
+    items = {r["id"]: r for r in records(second, "items")}
     assert set(deleted) | set(archived) | set(renamed) <= set(items)
     assert len(items) <= 9 + 5, "more than the changes and a few look-back items were re-read"
     for item_id in deleted:
         assert items[item_id]["state"] == "deleted"
-        assert items[item_id]["_sdc_deleted_at"] == _truth(store, item_id)["updated_at"]
+        assert items[item_id]["_sdc_deleted_at"] == truth(store, item_id)["updated_at"]
     for item_id in archived:
         assert (items[item_id]["state"], items[item_id]["_sdc_deleted_at"]) == ("archived", None)
     for item_id in renamed:
         assert (items[item_id]["name"], items[item_id]["_sdc_deleted_at"]) == ("renamed", None)
-    subitems = {r["id"]: r for r in _records(second, "subitems")}
+    subitems = {r["id"]: r for r in records(second, "subitems")}
     assert subitems[deleted_sub]["state"] == "deleted"
     assert subitems[deleted_sub]["_sdc_deleted_at"] is not None
 
     logs = [r for r in em.emulator.request_log[requests_before:] if r.operation == "BoardActivityLogs"]
-    asked = {_vars(r)["board_ids"][0]: _vars(r)["from"] for r in logs}
+    asked = {request_variables(r)["board_ids"][0]: request_variables(r)["from"] for r in logs}
     harvests = [r for r in em.emulator.request_log[requests_before:] if r.operation == "HarvestFirstPage"]
-    since = {
-        _vars(r)["board_ids"][0]: _vars(r)["query_params"]["rules"][0]["compare_value"][1]
-        for r in harvests
-    }
+    variables = [request_variables(r) for r in harvests]
+    since = {v["board_ids"][0]: v["query_params"]["rules"][0]["compare_value"][1] for v in variables}
     assert asked == since, "activity logs must be read from the same moment as the harvest filter"
     assert set(asked) == {board, sub_board}
 
@@ -214,13 +182,13 @@ def test_complete_run_activates_its_version_after_the_last_record(emulator_facto
     for run in (later, partial, off):
         assert not [m for m in run if m["type"] == "ACTIVATE_VERSION"]
         assert all(m.get("version") is None for m in run if m["type"] == "RECORD")
-    assert _records(partial, "items") and _records(off, "items")
+    assert records(partial, "items") and records(off, "items")
 
 
 def test_forced_full_table_sends_activate_version_at_the_end_not_the_start(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=1, items_per_board=150, extra_tokens=(TOKEN,))
     first = _sync(em, include_subitems=False)
-    catalog = _ItemsTap(config=_config(em, include_subitems=False)).catalog_dict
+    catalog = EngineStreamsTap(config=_config(em, include_subitems=False)).catalog_dict
     for entry in catalog["streams"]:
         if entry["tap_stream_id"] == "items":
             entry["replication_method"] = "FULL_TABLE"
@@ -234,16 +202,16 @@ def test_forced_full_table_sends_activate_version_at_the_end_not_the_start(emula
         include_subitems=False,
         emit_activate_version_messages=True,
     )
-    assert len(_records(messages, "items")) == len(_records(first, "items"))
+    assert len(records(messages, "items")) == len(records(first, "items"))
     _assert_versioned(messages, "items")
 
 
 def test_a_failed_complete_run_activates_nothing(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=2, items_per_board=150, extra_tokens=(TOKEN,))
     tap = _FailingTap(config=_config(em, emit_activate_version_messages=True, include_subitems=False))
-    messages, error = _run(tap)
+    messages, error = run_in_process(tap, TOKEN)
     assert error is not None
-    assert len(_records(messages, "items")) == 49
+    assert len(records(messages, "items")) == 49
     assert not [m for m in messages if m["type"] == "ACTIVATE_VERSION"]
 
 
@@ -258,8 +226,8 @@ def test_activity_log_pages_until_a_short_page(emulator_factory: Factory) -> Non
     for item_id in gone:
         store.delete_item(item_id)
     requests_before = len(em.emulator.request_log)
-    items = {r["id"]: r for r in _records(_sync(em, state=state, include_subitems=False), "items")}
+    items = {r["id"]: r for r in records(_sync(em, state=state, include_subitems=False), "items")}
     assert {i for i in gone if items.get(i, {}).get("state") == "deleted"} == set(gone)
     logs = [r for r in em.emulator.request_log[requests_before:] if r.operation == "BoardActivityLogs"]
-    pages = [_vars(r)["page"] for r in logs]
+    pages = [request_variables(r)["page"] for r in logs]
     assert sorted(pages) == [1, 2]

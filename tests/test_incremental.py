@@ -11,11 +11,8 @@ What is proven here, from the emulator's own request log and ground truth (its `
 from __future__ import annotations
 
 import copy
-import io
-import json
 import random
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import redirect_stdout
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -26,12 +23,20 @@ from singer_sdk.helpers.types import Context, Record
 from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine.governor import reset_governors
-from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
+from tap_monday_boards.items_stream import ItemsStream
 from tap_monday_boards.tap import TapMondayBoards
+from tests.support.insync import (
+    EngineStreamsTap,
+    Messages,
+    records,
+    request_variables,
+    run_in_process,
+    states,
+    truth,
+)
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "incremental-token-5150"
-Messages = list[dict[str, Any]]
 
 
 @pytest.fixture(autouse=True)
@@ -39,13 +44,6 @@ def _fresh_governors() -> Iterator[None]:
     reset_governors()
     yield
     reset_governors()
-
-
-class _ItemsTap(TapMondayBoards):
-    """Only the engine streams (the small streams have their own tests)."""
-
-    def discover_streams(self) -> Sequence[Stream]:
-        return [ItemsStream(tap=self), SubitemsStream(tap=self)]
 
 
 class _CrashingItems(ItemsStream):
@@ -72,47 +70,15 @@ class _CrashingTap(TapMondayBoards):
         return [_CrashingItems(tap=self)]
 
 
-def _truth(store: Any, item_id: str) -> dict[str, Any]:
-    """The emulator's ground truth for one item (it must exist)."""
-    item = store.render_item(item_id)
-    assert item is not None, item_id
-    return dict(item)
-
-
-def _vars(request: Any) -> dict[str, Any]:
-    return dict(request.variables or {})
-
-
-def _run(tap: TapMondayBoards) -> tuple[Messages, BaseException | None]:
-    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    error: BaseException | None = None
-    with redirect_stdout(buffer):
-        try:
-            tap.sync_all()
-        except Exception as exc:  # the crash test wants the messages written before the error
-            error = exc
-        buffer.flush()
-    raw = buffer.buffer.getvalue().decode()  # type: ignore[attr-defined,unused-ignore]
-    assert TOKEN not in raw
-    return [json.loads(line) for line in raw.splitlines() if line.strip()], error
-
-
 def _config(em: RunningEmulator, **extra: Any) -> dict[str, Any]:
     return {"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **extra}
 
 
 def _sync(em: RunningEmulator, state: dict[str, Any] | None = None, **config: Any) -> Messages:
-    messages, error = _run(_ItemsTap(config=_config(em, **config), state=copy.deepcopy(state)))
+    tap = EngineStreamsTap(config=_config(em, **config), state=copy.deepcopy(state))
+    messages, error = run_in_process(tap, TOKEN)
     assert error is None, error
     return messages
-
-
-def _records(messages: Messages, stream: str) -> list[dict[str, Any]]:
-    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
-
-
-def _states(messages: Messages) -> list[dict[str, Any]]:
-    return [m["value"] for m in messages if m["type"] == "STATE"]
 
 
 def _bookmarks(state: dict[str, Any], stream: str = "items") -> dict[str, Any]:
@@ -136,8 +102,8 @@ def test_second_sync_fetches_only_the_50_changed_of_10000_items(emulator_factory
     store = em.emulator.store
     board = store.board_ids()[0]
     first = _sync(em, include_subitems=False)
-    assert len(_records(first, "items")) == len(store.item_ids(board)) > 9_000
-    state = _states(first)[-1]
+    assert len(records(first, "items")) == len(store.item_ids(board)) > 9_000
+    state = states(first)[-1]
     bookmark = _bookmarks(state)[board]
 
     clock.advance(3_600)
@@ -157,25 +123,25 @@ def test_second_sync_fetches_only_the_50_changed_of_10000_items(emulator_factory
     overlap = [i for i in fetched if i not in set(changed)]
     # Items updated within the look-back window before the bookmark are read again (at-least-once).
     window_start = _iso(bookmark) - timedelta(minutes=5)
-    updated = {i: _iso(_truth(store, i)["updated_at"]) for i in store.item_ids(board)}
+    updated = {i: _iso(truth(store, i)["updated_at"]) for i in store.item_ids(board)}
     in_window = {i for i, moment in updated.items() if window_start <= moment <= _iso(bookmark)}
     assert set(changed) <= set(fetched)
     assert len(fetched) == len(set(fetched)), "an id was fetched twice in one run"
     assert set(overlap) <= in_window, "fetched an item that neither changed nor sits in the look-back window"
     assert 50 <= len(fetched) <= 50 + len(in_window)
     assert len(fetched) <= 75, f"{len(fetched)} ids fetched for 50 changes"
-    items = {r["id"]: r for r in _records(second, "items")}
+    items = {r["id"]: r for r in records(second, "items")}
     for n, item_id in enumerate(changed):
         record = items[item_id]
         assert record["name"] == f"changed {n}"
         assert record["column_values"][number_column]["number"] == 100_000 + n
-        assert record["updated_at"] == _truth(store, item_id)["updated_at"]
+        assert record["updated_at"] == truth(store, item_id)["updated_at"]
     harvest = [r for r in em.emulator.request_log[requests_before:] if r.operation == "HarvestFirstPage"]
-    rule = _vars(harvest[0])["query_params"]["rules"][0]
+    rule = request_variables(harvest[0])["query_params"]["rules"][0]
     assert (rule["column_id"], rule["operator"]) == ("__last_updated__", "greater_than_or_equals")
     assert _iso(rule["compare_value"][1]) == _iso(bookmark) - timedelta(minutes=5)
-    new_bookmark = _bookmarks(_states(second)[-1])[board]
-    assert new_bookmark == max(_truth(store, i)["updated_at"] for i in changed)
+    new_bookmark = _bookmarks(states(second)[-1])[board]
+    assert new_bookmark == max(truth(store, i)["updated_at"] for i in changed)
 
 
 def test_restart_after_a_crash_mid_board_still_fetches_every_change(emulator_factory: Factory) -> None:
@@ -184,7 +150,7 @@ def test_restart_after_a_crash_mid_board_still_fetches_every_change(emulator_fac
     store = em.emulator.store
     board_a, board_b = store.board_ids()
     first = _sync(em, include_subitems=False)
-    state0 = _states(first)[-1]
+    state0 = states(first)[-1]
     old = _bookmarks(state0)
 
     clock.advance(3_600)
@@ -196,34 +162,34 @@ def test_restart_after_a_crash_mid_board_still_fetches_every_change(emulator_fac
             store.rename_item(item_id, f"renamed {item_id}")
 
     _CrashingItems.crash_board, _CrashingItems.crash_after = board_b, 12
-    crashed, error = _run(_CrashingTap(config=_config(em), state=copy.deepcopy(state0)))
+    crashed, error = run_in_process(_CrashingTap(config=_config(em), state=copy.deepcopy(state0)), TOKEN)
     assert error is not None, "the simulated crash did not happen"
-    crashed_ids = {r["id"] for r in _records(crashed, "items")}
+    crashed_ids = {r["id"] for r in records(crashed, "items")}
     assert set(changed[board_a]) <= crashed_ids, "board A finished before the crash"
     assert not set(changed[board_b]) <= crashed_ids, "the crash came too late to prove anything"
-    last = _states(crashed)[-1]
+    last = states(crashed)[-1]
     marks = _bookmarks(last)
     # Board A completed: its bookmark advanced. Board B crashed: its bookmark must not have moved, even
     # though STATE messages (with progress markers) were written while it ran.
-    assert marks[board_a] == max(_truth(store, i)["updated_at"] for i in changed[board_a])
+    assert marks[board_a] == max(truth(store, i)["updated_at"] for i in changed[board_a])
     assert marks[board_b] == old[board_b]
-    assert len(_states(crashed)) > 3, "no mid-board STATE was written"
+    assert len(states(crashed)) > 3, "no mid-board STATE was written"
 
     resumed = _sync(em, state=last, include_subitems=False)
-    resumed_records = {r["id"]: r for r in _records(resumed, "items")}
+    resumed_records = {r["id"]: r for r in records(resumed, "items")}
     assert set(changed[board_b]) <= set(resumed_records)
     for item_id in changed[board_b]:
         assert resumed_records[item_id]["name"] == f"renamed {item_id}"
-    done = _bookmarks(_states(resumed)[-1])
-    assert done[board_b] == max(_truth(store, i)["updated_at"] for i in changed[board_b])
+    done = _bookmarks(states(resumed)[-1])
+    assert done[board_b] == max(truth(store, i)["updated_at"] for i in changed[board_b])
 
 
 def test_every_subitem_arrives_linked_to_its_parent(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=2, items_per_board=300, extra_tokens=(TOKEN,))
     store = em.emulator.store
     messages = _sync(em)
-    items = {r["id"]: r for r in _records(messages, "items")}
-    subitems = {r["id"]: r for r in _records(messages, "subitems")}
+    items = {r["id"]: r for r in records(messages, "items")}
+    subitems = {r["id"]: r for r in records(messages, "subitems")}
     expected: dict[str, str] = {}  # subitem id -> parent id, from the parents' subtasks columns
     for item_id, record in items.items():
         for value in record["column_values"].values():
@@ -237,9 +203,9 @@ def test_every_subitem_arrives_linked_to_its_parent(emulator_factory: Factory) -
     assert set(expected) <= set(subitems)
     for sub_id, parent_id in expected.items():
         assert subitems[sub_id]["parent_item_id"] == parent_id
-        assert _truth(store, sub_id)["parent_item"]["id"] == parent_id
+        assert truth(store, sub_id)["parent_item"]["id"] == parent_id
     # The rest are active subitems of archived/deleted parents: the subitems board still lists them.
     for sub_id in set(subitems) - set(expected):
         parent_id = subitems[sub_id]["parent_item_id"]
-        assert parent_id == _truth(store, sub_id)["parent_item"]["id"]
-        assert parent_id not in items and _truth(store, parent_id)["state"] != "active"
+        assert parent_id == truth(store, sub_id)["parent_item"]["id"]
+        assert parent_id not in items and truth(store, parent_id)["state"] != "active"
