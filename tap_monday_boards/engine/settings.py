@@ -31,7 +31,7 @@ class EngineSettings:
     """ids per items_page/next_items_page request (1..500)."""
     batch_size: int = MAX_BATCH
     """ids per items(ids:) request (1..100)."""
-    max_concurrency: int = 8
+    max_concurrency: int = 24
     """requests in flight for the whole process (monday: 40/100/250 by plan)."""
     complexity_budget_per_minute: int = 10_000_000
     """complexity points per 60 s window (10M personal token, 1M trial/free)."""
