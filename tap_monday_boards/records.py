@@ -7,10 +7,13 @@ array (``jsonb[]``) that SQL cannot index by column id. See docs/architecture.md
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
+from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import Breadcrumb, SelectionMask
 
 from tap_monday_boards.column_values import ColumnValueStats, parse_column_values
@@ -41,6 +44,8 @@ class WideRecordStreamMixin:
 
     TYPE_CONFORMANCE_LEVEL: ClassVar[TypeConformanceLevel] = TypeConformanceLevel.ROOT_ONLY
     _mask: SelectionMask | None
+    _all_selected_mask: SelectionMask | None = None
+    _all_selected_answer: bool = False
 
     @property
     def mask(self) -> SelectionMask:
@@ -48,6 +53,44 @@ class WideRecordStreamMixin:
         if not isinstance(self._mask, _CachingSelectionMask):
             self._mask = _CachingSelectionMask(super().mask)  # type: ignore[misc]
         return self._mask
+
+    def _generate_record_messages(self, record: dict[str, Any]) -> Iterator[RecordMessage]:
+        """Skip the SDK's deselection walk when every root property is selected.
+
+        Why: the caching mask made each lookup cheap, but the SDK's recursive pop still copies and walks
+        every nested dict of every record (each column entry and each decoded ``value``: ~35 calls per
+        item, ~20 % of the tap's CPU). When the catalog deselects nothing at all, that walk cannot change
+        the record, so this does the rest of the SDK 0.54 emission (conform, stream maps, message) without
+        it; any deselection takes the SDK path unchanged. Re-check this override on an SDK upgrade.
+        """
+        if not self._all_selected():
+            yield from super()._generate_record_messages(record)  # type: ignore[misc]
+            return
+        stream: Any = self
+        conformed = conform_record_data_types(
+            stream_name=stream.name,
+            record=record,
+            schema=stream.effective_schema,
+            level=self.TYPE_CONFORMANCE_LEVEL,
+            logger=stream.logger,
+        )
+        for stream_map in stream.stream_maps:
+            mapped = stream_map.transform(conformed)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=stream._stream_version,
+                    time_extracted=utc_now(),
+                )
+
+    def _all_selected(self) -> bool:
+        """True when no breadcrumb of the catalog is deselected (computed once per mask object)."""
+        mask = self.mask
+        if self._all_selected_mask is not mask:
+            self._all_selected_answer = all(mask.values())
+            self._all_selected_mask = mask
+        return self._all_selected_answer
 
 
 def _nested_id(raw_item: Mapping[str, Any], key: str) -> str | None:

@@ -7,6 +7,7 @@ and the fallbacks: no typed fields (only ``value``), malformed JSON, null/empty 
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from tap_monday_boards.column_values import (
     PARSERS,
+    TEXT_ONLY_TYPES,
     TYPED_FIELDS,
     ColumnValueStats,
     parse_column_value,
@@ -264,3 +266,107 @@ def test_text_only_types_are_not_problems() -> None:
     stats = ColumnValueStats()
     parse_column_values([cv("long_text", "hello", {"text": "hello"}), cv("text", "hi", "hi")], stats)
     assert stats.parsed == 2 and stats.problems == 0
+
+
+# --- fast path == reference -------------------------------------------------------------------------------
+# parse_column_values inlines a msgspec fast path for speed; the reference below is the original per-value
+# implementation (stdlib decoder with the 2^53 hook, one parse_column_value call per entry). Both must give
+# byte-identical records and the same problem counts on real emulator items and on every edge case.
+
+_REFERENCE_DECODER = json.JSONDecoder(parse_int=exact_int)
+
+
+def _reference_entry(raw: dict[str, Any], stats: ColumnValueStats) -> dict[str, Any]:
+    col_type = str(raw.get("type") or "")
+    raw_value = raw.get("value")
+    try:
+        value = _REFERENCE_DECODER.decode(raw_value) if isinstance(raw_value, str) else raw_value
+    except json.JSONDecodeError:
+        stats.malformed[col_type or "<none>"] += 1
+        return {"type": col_type, "text": raw.get("text"), "value": raw_value}
+    entry: dict[str, Any] = {"type": col_type, "text": raw.get("text"), "value": value}
+    parser = PARSERS.get(col_type)
+    if parser is None:
+        if col_type in TEXT_ONLY_TYPES:
+            stats.parsed += 1
+        else:
+            stats.unknown_types[col_type or "<none>"] += 1
+        return entry
+    try:
+        entry.update(parser(raw, value))
+    except (ValueError, TypeError, KeyError):
+        stats.malformed[col_type] += 1
+        return entry
+    stats.parsed += 1
+    return entry
+
+
+def _reference(raw_values: list[dict[str, Any]], stats: ColumnValueStats) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for raw in raw_values:
+        if raw.get("id") is None:
+            stats.malformed["<no id>"] += 1
+            continue
+        result[str(raw["id"])] = _reference_entry(raw, stats)
+    return result
+
+
+_WIRE_IDS = itertools.count()
+
+
+def wire(col_type: str, text: str | None, value: str | None) -> dict[str, Any]:
+    """A raw column value whose ``value`` is already the wire string (possibly not valid JSON)."""
+    return {"id": f"{col_type}_{next(_WIRE_IDS)}", "type": col_type, "text": text, "value": value}
+
+
+EDGE_VALUES: list[dict[str, Any]] = [
+    wire("numbers", "1", '"1"'),
+    wire("numbers", "x", "NaN"),  # stdlib accepts NaN, msgspec does not
+    wire("text", "t", '"\\ud800 lone surrogate"'),
+    wire("text", "t", "1e400"),  # out of range for msgspec
+    wire("people", "p", json.dumps({"personsAndTeams": [{"id": BIG_ID, "kind": "person"}]})),
+    wire("text", "t", json.dumps({"n": 2**53 + 1, "s": "12345678901234567"})),
+    wire("text", "t", json.dumps({"f": 0.12345678901234567, "g": 1.5, "i": -0, "e": 1e-7})),
+    wire("status", "Done", "{not json"),
+    wire("status", "Done", '{"index":"x"}'),
+    wire("brand_new_type", "t", '{"a":1}'),
+    {"id": "no_type", "text": "t", "value": "1"},
+    {"id": "odd_type", "type": 7, "text": "t", "value": "1"},
+    {"type": "text", "text": "no id", "value": "1"},
+    wire("checkbox", None, None),
+    wire("dropdown", "a, b", '{"ids":[1,2]}'),
+    wire("long_text", "x", json.dumps({"text": "é" * 40, "changed_at": "2024-01-01T00:00:00Z"})),
+]
+
+
+def _compare(raw_values: list[dict[str, Any]]) -> None:
+    fast_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
+    fast = parse_column_values(raw_values, fast_stats)
+    ref = _reference(raw_values, ref_stats)
+    # Encoding both compares key order and int-vs-float, which == on dicts would not.
+    assert json.dumps(fast, allow_nan=True) == json.dumps(ref, allow_nan=True)
+    assert (fast_stats.parsed, fast_stats.unknown_types, fast_stats.malformed) == (
+        ref_stats.parsed,
+        ref_stats.unknown_types,
+        ref_stats.malformed,
+    )
+
+
+def test_fast_path_matches_reference_on_edge_cases() -> None:
+    for raw in EDGE_VALUES:
+        _compare([raw])
+    _compare(EDGE_VALUES)
+
+
+def test_fast_path_matches_reference_on_emulator_items() -> None:
+    store_mod = pytest.importorskip("tap_monday_boards.emulator.data", reason="emulator store not available")
+    store = store_mod.Store(seed=5, boards=2, items_per_board=60)
+    compared = 0
+    for board_id in store.board_ids(include_subitem_boards=True):
+        board = store.board_obj(board_id)
+        for position in range(board.generated):
+            raw = store.render_item(board.item_base + position)
+            if raw is not None:
+                _compare(raw["column_values"])
+                compared += 1
+    assert compared > 100
