@@ -100,6 +100,11 @@ def parse_value_json(value: Any) -> Any:
 
 def _id(value: Any) -> str:
     """An id as a string (monday sends ids as numbers inside ``value`` JSON, as strings in typed fields)."""
+    kind = type(value)
+    if kind is int:  # the common cases first: exact int/str types (bool is not int here)
+        return str(value)
+    if kind is str and value and not value[0].isspace() and not value[-1].isspace():
+        return value  # type: ignore[no-any-return]
     if isinstance(value, bool) or value is None or isinstance(value, float | dict | list):
         raise MalformedValueError(f"not an id: {value!r}")
     text = str(value).strip()
@@ -160,14 +165,9 @@ def _obj(value: Any) -> Mapping[str, Any]:
     """The decoded ``value`` as a mapping; null means "empty column" and gives an empty mapping."""
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if not (type(value) is dict or isinstance(value, Mapping)):
         raise MalformedValueError(f"expected a JSON object, got {type(value).__name__}")
     return value
-
-
-def _pick(raw: Mapping[str, Any], key: str, fallback: Any) -> Any:
-    """A typed fragment field when the query selected it, else the fallback from ``value``."""
-    return raw.get(key, fallback)
 
 
 Typed = dict[str, Any]
@@ -175,9 +175,9 @@ Parser = Callable[[Mapping[str, Any], Any], Typed]
 
 
 def _status(raw: Mapping[str, Any], value: Any) -> Typed:
-    index = _pick(raw, "index", _obj(value).get("index"))
+    index = raw.get("index", _obj(value).get("index"))
     return {
-        "label": _pick(raw, "label", raw.get("text") or None),
+        "label": raw.get("label", raw.get("text") or None),
         "index": None if index is None else int(_number(index) or 0),
         "is_done": raw.get("is_done"),
     }
@@ -185,13 +185,13 @@ def _status(raw: Mapping[str, Any], value: Any) -> Typed:
 
 def _numbers(raw: Mapping[str, Any], value: Any) -> Typed:
     # value is a JSON string holding a numeric string, e.g. "\"12.5\"" -> "12.5".
-    return {"number": _number(_pick(raw, "number", value))}
+    return {"number": _number(raw.get("number", value))}
 
 
 def _date_col(raw: Mapping[str, Any], value: Any) -> Typed:
     obj = _obj(value)
-    day = _date(_pick(raw, "date", obj.get("date")))
-    time = _pick(raw, "time", obj.get("time")) or None
+    day = _date(raw.get("date", obj.get("date")))
+    time = raw.get("time", obj.get("time")) or None
     if time is not None and not isinstance(time, str):
         raise MalformedValueError(f"not a time: {time!r}")
     # monday stores date columns with a time in UTC.
@@ -201,7 +201,7 @@ def _date_col(raw: Mapping[str, Any], value: Any) -> Typed:
 
 def _timeline(raw: Mapping[str, Any], value: Any) -> Typed:
     obj = _obj(value)
-    return {"from": _date(_pick(raw, "from", obj.get("from"))), "to": _date(_pick(raw, "to", obj.get("to")))}
+    return {"from": _date(raw.get("from", obj.get("from"))), "to": _date(raw.get("to", obj.get("to")))}
 
 
 def _checkbox(raw: Mapping[str, Any], value: Any) -> Typed:
@@ -210,13 +210,13 @@ def _checkbox(raw: Mapping[str, Any], value: Any) -> Typed:
 
 
 def _people(raw: Mapping[str, Any], value: Any) -> Typed:
-    entries = _pick(raw, "persons_and_teams", _obj(value).get("personsAndTeams")) or []
+    entries = raw.get("persons_and_teams", _obj(value).get("personsAndTeams")) or []
     if not isinstance(entries, list):
         raise MalformedValueError("persons_and_teams is not a list")
     persons: list[str] = []
     teams: list[str] = []
     for entry in entries:
-        if not isinstance(entry, Mapping):
+        if not (type(entry) is dict or isinstance(entry, Mapping)):
             raise MalformedValueError("people entry is not an object")
         (teams if entry.get("kind") == "team" else persons).append(_id(entry.get("id")))
     return {"person_ids": persons, "team_ids": teams}
@@ -225,7 +225,9 @@ def _people(raw: Mapping[str, Any], value: Any) -> Typed:
 def _dropdown(raw: Mapping[str, Any], value: Any) -> Typed:
     if "values" in raw and raw["values"] is not None:
         options = raw["values"]
-        if not isinstance(options, list) or not all(isinstance(o, Mapping) for o in options):
+        if not isinstance(options, list) or not all(
+            (type(o) is dict or isinstance(o, Mapping)) for o in options
+        ):
             raise MalformedValueError("dropdown values is not a list of objects")
         labels = [str(o.get("label")) for o in options]
         return {"labels": labels, "label_ids": [_id(o.get("id")) for o in options]}
@@ -236,49 +238,51 @@ def _dropdown(raw: Mapping[str, Any], value: Any) -> Typed:
 
 def _email(raw: Mapping[str, Any], value: Any) -> Typed:
     obj = _obj(value)
-    return {"email": _pick(raw, "email", obj.get("email")), "label": _pick(raw, "label", obj.get("text"))}
+    return {"email": raw.get("email", obj.get("email")), "label": raw.get("label", obj.get("text"))}
 
 
 def _phone(raw: Mapping[str, Any], value: Any) -> Typed:
     obj = _obj(value)
     return {
-        "phone": _pick(raw, "phone", obj.get("phone")),
-        "country_short_name": _pick(raw, "country_short_name", obj.get("countryShortName")),
+        "phone": raw.get("phone", obj.get("phone")),
+        "country_short_name": raw.get("country_short_name", obj.get("countryShortName")),
     }
 
 
 def _link(raw: Mapping[str, Any], value: Any) -> Typed:
     obj = _obj(value)
-    return {"url": _pick(raw, "url", obj.get("url")), "url_text": _pick(raw, "url_text", obj.get("text"))}
+    return {"url": raw.get("url", obj.get("url")), "url_text": raw.get("url_text", obj.get("text"))}
 
 
 def _location(raw: Mapping[str, Any], value: Any) -> Typed:
     obj = _obj(value)
     return {
-        "lat": _number(_pick(raw, "lat", obj.get("lat"))),
-        "lng": _number(_pick(raw, "lng", obj.get("lng"))),
-        "address": _pick(raw, "address", obj.get("address")),
+        "lat": _number(raw.get("lat", obj.get("lat"))),
+        "lng": _number(raw.get("lng", obj.get("lng"))),
+        "address": raw.get("address", obj.get("address")),
     }
 
 
 def _rating(raw: Mapping[str, Any], value: Any) -> Typed:
-    rating = _number(_pick(raw, "rating", _obj(value).get("rating")))
+    rating = _number(raw.get("rating", _obj(value).get("rating")))
     if rating is not None and not isinstance(rating, int):
         raise MalformedValueError(f"rating is not an integer: {rating!r}")
     return {"rating": rating}
 
 
 def _tags(raw: Mapping[str, Any], value: Any) -> Typed:
-    return {"tag_ids": _ids(_pick(raw, "tag_ids", _obj(value).get("tag_ids")))}
+    return {"tag_ids": _ids(raw.get("tag_ids", _obj(value).get("tag_ids")))}
 
 
 def _file(raw: Mapping[str, Any], value: Any) -> Typed:
     typed = raw.get("files")
-    if isinstance(typed, list) and all(isinstance(f, Mapping) and "asset_id" in f for f in typed):
+    if isinstance(typed, list) and all(
+        (type(f) is dict or isinstance(f, Mapping)) and "asset_id" in f for f in typed
+    ):
         # FileValue { files { ... on FileAssetValue { asset_id } } } when the query selects it.
         return {"asset_ids": [_id(f["asset_id"]) for f in typed]}
     files = _obj(value).get("files") or []
-    if not isinstance(files, list) or not all(isinstance(f, Mapping) for f in files):
+    if not isinstance(files, list) or not all((type(f) is dict or isinstance(f, Mapping)) for f in files):
         raise MalformedValueError("files is not a list of objects")
     assets = [_id(f["assetId"]) for f in files if f.get("assetId") is not None]
     return {"asset_ids": assets}
@@ -294,7 +298,9 @@ def _linked(raw: Mapping[str, Any], value: Any) -> Typed:
     else:
         # Pre-2025-03 shape: {"linkedPulseIds": [{"linkedPulseId": 123}]}; null since then.
         pulses = _obj(value).get("linkedPulseIds") or []
-        if not isinstance(pulses, list) or not all(isinstance(p, Mapping) for p in pulses):
+        if not isinstance(pulses, list) or not all(
+            (type(p) is dict or isinstance(p, Mapping)) for p in pulses
+        ):
             raise MalformedValueError("linkedPulseIds is not a list of objects")
         linked = [_id(p.get("linkedPulseId")) for p in pulses]
     return {"display_value": raw.get("display_value"), "linked_item_ids": linked}
@@ -304,7 +310,7 @@ def _subtasks(raw: Mapping[str, Any], value: Any) -> Typed:
     if raw.get("subitems_ids") is not None:
         return {"subitem_ids": _ids(raw["subitems_ids"])}
     pulses = _obj(value).get("linkedPulseIds") or []
-    if not isinstance(pulses, list) or not all(isinstance(p, Mapping) for p in pulses):
+    if not isinstance(pulses, list) or not all((type(p) is dict or isinstance(p, Mapping)) for p in pulses):
         raise MalformedValueError("linkedPulseIds is not a list of objects")
     return {"subitem_ids": [_id(p.get("linkedPulseId")) for p in pulses]}
 

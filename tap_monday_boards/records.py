@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers._typing import _is_exclusive_boolean_type, conform_record_data_types
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import Breadcrumb, SelectionMask
 
 from tap_monday_boards.column_values import ColumnValueStats, parse_column_values
+
+_PLAIN_TYPES = frozenset({str, type(None), dict})
+"""Value types root-only conformance returns unchanged (for a property that is not boolean-only)."""
 
 
 class _CachingSelectionMask(SelectionMask):
@@ -46,6 +49,7 @@ class WideRecordStreamMixin:
     _mask: SelectionMask | None
     _all_selected_mask: SelectionMask | None = None
     _all_selected_answer: bool = False
+    _plain_properties: frozenset[str] | None = None
 
     @property
     def mask(self) -> SelectionMask:
@@ -67,12 +71,16 @@ class WideRecordStreamMixin:
             yield from super()._generate_record_messages(record)  # type: ignore[misc]
             return
         stream: Any = self
-        conformed = conform_record_data_types(
-            stream_name=stream.name,
-            record=record,
-            schema=stream.effective_schema,
-            level=self.TYPE_CONFORMANCE_LEVEL,
-            logger=stream.logger,
+        conformed = (
+            record
+            if self._conforms_unchanged(record)
+            else conform_record_data_types(
+                stream_name=stream.name,
+                record=record,
+                schema=stream.effective_schema,
+                level=self.TYPE_CONFORMANCE_LEVEL,
+                logger=stream.logger,
+            )
         )
         for stream_map in stream.stream_maps:
             mapped = stream_map.transform(conformed)
@@ -83,6 +91,23 @@ class WideRecordStreamMixin:
                     version=stream._stream_version,
                     time_extracted=utc_now(),
                 )
+
+    def _conforms_unchanged(self, record: Mapping[str, Any]) -> bool:
+        """True when root-only conformance would return an equal copy of ``record`` (so it can be skipped).
+
+        Root-only conformance only rewrites datetimes, bytes, floats (NaN/inf) and values of boolean-only
+        properties, and drops properties missing from the schema; a record of strings, nulls and objects
+        under known non-boolean properties (every item record) comes back equal. Saves ~10 % of the tap's
+        CPU per record (12 schema look-ups and type checks).
+        """
+        if self.TYPE_CONFORMANCE_LEVEL is not TypeConformanceLevel.ROOT_ONLY:
+            return False
+        plain = self._plain_properties
+        if plain is None:
+            properties: Mapping[str, Any] = getattr(self, "effective_schema", {}).get("properties", {})
+            plain = frozenset(k for k, v in properties.items() if not _is_exclusive_boolean_type(v))
+            self._plain_properties = plain
+        return all(key in plain and type(value) in _PLAIN_TYPES for key, value in record.items())
 
     def _all_selected(self) -> bool:
         """True when no breadcrumb of the catalog is deselected (computed once per mask object)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from contextlib import redirect_stdout
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import jsonschema
@@ -148,6 +149,30 @@ def test_wide_record_mixin_keeps_output_and_deselection() -> None:
     records = _emit(Wide, "name")
     assert len(records) == 3
     assert all("name" not in r and r["column_values"]["status"]["label"] == "Done" for r in records)
+
+
+def test_wide_record_mixin_conforms_records_that_need_it() -> None:
+    """The skipped-conformance shortcut must not hide what conformance changes: datetimes and unknown keys."""
+    moment = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    class Plain(Stream):
+        name = "items"
+        schema = ITEM_SCHEMA
+        primary_keys = ("id",)
+
+        def get_records(self, context: Any) -> Any:
+            yield {**item_record(RAW_ITEM), "created_at": moment}
+            yield {**item_record(RAW_ITEM), "id": "2", "not_in_schema": 1}
+            yield item_record({**RAW_ITEM, "id": "3"})
+
+    class Wide(WideRecordStreamMixin, Plain):
+        pass
+
+    wide = _emit(Wide, None)
+    assert wide == _emit(Plain, None)
+    assert wide[0]["created_at"].startswith("2025-01-02T03:04:05")
+    assert "not_in_schema" not in wide[1]
+    assert wide[2]["column_values"]["connect"]["linked_item_ids"] == ["9007199254740993"]
 
 
 def test_long_format_rows_one_per_column_and_valid() -> None:
