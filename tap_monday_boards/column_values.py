@@ -416,7 +416,7 @@ def parse_column_value(raw: Mapping[str, Any], stats: ColumnValueStats | None = 
     return entry
 
 
-def parse_column_values(
+def parse_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on purpose (see docstring)
     raw_values: list[Mapping[str, Any]] | None, stats: ColumnValueStats | None = None
 ) -> dict[str, dict[str, Any]]:
     """The item's ``column_values`` list -> ONE object keyed by column id (loads as one ``jsonb``).
@@ -434,40 +434,50 @@ def parse_column_values(
     long_digits = _LONG_DIGITS.search
     parsed = 0
     for raw in raw_values:
-        column_id = raw.get("id")
-        if column_id is None:
-            if stats is not None:
-                stats.malformed["<no id>"] += 1
+        try:  # the query always selects these four; a missing one takes the general path below
+            column_id = raw["id"]
+            col_type = raw["type"]
+            raw_value = raw["value"]
+            text = raw["text"]
+        except (KeyError, TypeError):
+            column_id = col_type = None
+        if type(column_id) is not str or type(col_type) is not str:
+            if raw.get("id") is None:
+                if stats is not None:
+                    stats.malformed["<no id>"] += 1
+            else:
+                result[str(raw["id"])] = parse_column_value(raw, stats)
             continue
-        col_type = raw.get("type")
-        raw_value = raw.get("value")
-        parser = parsers.get(col_type) if type(col_type) is str else None
-        if (
-            type(col_type) is not str
-            or (parser is None and col_type not in text_only)
-            or (isinstance(raw_value, str) and len(raw_value) >= _SAFE_LENGTH and long_digits(raw_value))
-        ):
-            result[str(column_id)] = parse_column_value(raw, stats)
-            continue
-        if isinstance(raw_value, str):
+        parser = parsers.get(col_type)
+        if type(raw_value) is str:
+            if len(raw_value) >= _SAFE_LENGTH and long_digits(raw_value):
+                result[column_id] = parse_column_value(raw, stats)
+                continue
             try:
                 value = decode(raw_value)
             except (msgspec.DecodeError, msgspec.ValidationError):
-                result[str(column_id)] = parse_column_value(raw, stats)
+                result[column_id] = parse_column_value(raw, stats)
                 continue
+        elif raw_value is None:
+            value = None
+        else:  # an already-decoded or odd value: the general path defines what happens
+            result[column_id] = parse_column_value(raw, stats)
+            continue
+        if parser is None:
+            if col_type not in text_only:
+                result[column_id] = parse_column_value(raw, stats)
+                continue
+            result[column_id] = {"type": col_type, "text": text, "value": value}
         else:
-            value = raw_value
-        entry: dict[str, Any] = {"type": col_type, "text": raw.get("text"), "value": value}
-        if parser is not None:
             try:
-                entry.update(parser(raw, value))
+                typed = parser(raw, value)
             except (MalformedValueError, TypeError, ValueError, KeyError):
                 if stats is not None:
-                    stats.malformed[col_type] += 1  # type: ignore[index]
-                result[str(column_id)] = entry
+                    stats.malformed[col_type] += 1
+                result[column_id] = {"type": col_type, "text": text, "value": value}
                 continue
+            result[column_id] = {"type": col_type, "text": text, "value": value, **typed}
         parsed += 1
-        result[str(column_id)] = entry
     if stats is not None:
         stats.parsed += parsed
     return result
