@@ -123,6 +123,8 @@ def _ids(values: Any) -> list[str]:
 
 def _number(value: Any) -> int | float | None:
     """A finite number from a number, numeric string or empty string/None (-> None)."""
+    if type(value) is int:  # exact int (not bool): the most common typed field shape
+        return value  # type: ignore[no-any-return]
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):

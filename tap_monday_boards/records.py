@@ -107,7 +107,7 @@ class WideRecordStreamMixin:
             properties: Mapping[str, Any] = getattr(self, "effective_schema", {}).get("properties", {})
             plain = frozenset(k for k, v in properties.items() if not _is_exclusive_boolean_type(v))
             self._plain_properties = plain
-        return all(key in plain and type(value) in _PLAIN_TYPES for key, value in record.items())
+        return plain.issuperset(record) and _PLAIN_TYPES.issuperset(map(type, record.values()))
 
     def _all_selected(self) -> bool:
         """True when no breadcrumb of the catalog is deselected (computed once per mask object)."""
