@@ -180,8 +180,12 @@ def build_layout(
     board_name: str,
     columns: Sequence[BoardColumn],
     previous: Mapping[str, Any] | None = None,
+    *,
+    by_id: bool = False,
 ) -> BoardLayout:
     """The board stream's layout; ``previous`` is the stream's schema from an earlier catalog (or None).
+
+    ``by_id`` names properties from column ids rather than titles (``board_stream_names: column_id``).
 
     Pure: the same columns and previous schema always give the same names (tests rely on it).
     """
@@ -206,7 +210,7 @@ def build_layout(
         )
         for c in usable
     ]
-    names = assign_names(refs, reserved=RESERVED_NAMES, previous=bases, retired=retired)
+    names = assign_names(refs, reserved=RESERVED_NAMES, previous=bases, retired=retired, by_id=by_id)
     layouts = tuple(
         ColumnLayout(
             c.column_id,
@@ -426,6 +430,7 @@ def discover_board_streams(tap: Tap) -> list[BoardItemsStream]:
         name = stream_name(board.name, board.board_id)
         entry = tap.input_catalog.get_stream(name) if tap.input_catalog is not None else None
         previous = entry.schema.to_dict() if entry is not None else None
-        layout = build_layout(board.board_id, board.name, board.columns, previous)
+        by_id = tap.config.get("board_stream_names") == "column_id"
+        layout = build_layout(board.board_id, board.name, board.columns, previous, by_id=by_id)
         streams.append(BoardItemsStream(tap, layout))
     return streams

@@ -131,11 +131,13 @@ def _base_limit(suffixes: Sequence[str]) -> int:
     return MAX_IDENTIFIER_BYTES - max((len(s) for s in suffixes), default=0)
 
 
-def _candidates(column: ColumnRef, *, retyped: bool) -> Iterable[str]:
-    """Base names to try, best first: the title, then the column id; ``_<type>`` appended when retyped."""
+def _candidates(column: ColumnRef, *, retyped: bool, by_id: bool = False) -> Iterable[str]:
+    """Base names to try, best first: the title (unless ``by_id``), then the column id; ``_<type>`` appended
+    when retyped."""
     limit = _base_limit(column.suffixes)
     tail = f"_{slug(column.column_type) or 'column'}" if retyped else ""
-    for words in (slug(column.title), slug(column.column_id) or "column"):
+    firsts = () if by_id else (slug(column.title),)
+    for words in (*firsts, slug(column.column_id) or "column"):
         if words:
             yield f"{identifier(words, limit - len(tail))}{tail}"
 
@@ -150,6 +152,7 @@ def assign_names(
     reserved: Iterable[str],
     previous: Mapping[tuple[str, str], str] | None = None,
     retired: Iterable[str] = (),
+    by_id: bool = False,
 ) -> dict[tuple[str, str], str]:
     """(column id, type) -> base property name for every column, unique within the board.
 
@@ -160,6 +163,8 @@ def assign_names(
             they are, whatever the column is called now, so a rename never renames a property.
         retired: property names from earlier discoveries whose column is gone or changed type: never reused,
             so an existing PostgreSQL column never receives values of another type.
+        by_id: name properties from column ids instead of titles (``board_stream_names: column_id``): ids
+            never change, so renames keep their property without any catalog memory.
 
     A column seen before under another type (same id in ``previous`` with a different type, or an id minted
     for another type, see :func:`created_as`), or a non-text column whose id does not say which type it was
@@ -192,7 +197,7 @@ def assign_names(
             or (minted_for is not None and minted_for != column.column_type)
             or (minted_for is None and not column.plain_text)
         )
-        candidates = list(_candidates(column, retyped=retyped))
+        candidates = list(_candidates(column, retyped=retyped, by_id=by_id))
         chosen = next((c for c in candidates if not taken & set(_expand(c, column.suffixes))), None)
         if chosen is None:
             base = candidates[-1]  # the column id's name

@@ -199,6 +199,16 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "per column, typed by column type; see docs/board_streams.md). Default: false.",
     ),
     th.Property(
+        "board_stream_names",
+        th.StringType(allowed_values=["title", "column_id"]),
+        title="Board stream property names",
+        default="title",
+        description="How board stream properties are named: 'title' (readable, from the column title; a "
+        "renamed column keeps its name only when discovery is given the previous catalog) or 'column_id' "
+        "(from monday's column id, which never changes: renames never rename a property). A retype always "
+        "gives a new property either way. Default: title.",
+    ),
+    th.Property(
         "item_column_values",
         th.BooleanType(),
         title="Item column values stream",

@@ -181,3 +181,23 @@ def test_without_memory_a_non_text_column_with_an_opaque_id_carries_its_type() -
 def test_minted_ids_keep_plain_title_names() -> None:
     names = _names([ColumnRef("numbers_mk9", "Amount", "numbers", plain_text=False)])
     assert names == {"numbers_mk9": "amount"}
+
+
+def test_names_from_column_ids_survive_renames_without_memory() -> None:
+    before = _names([ColumnRef("numbers_mk1", "Amount", "numbers", plain_text=False)], by_id=True)
+    after = _names([ColumnRef("numbers_mk1", "Deal size", "numbers", plain_text=False)], by_id=True)
+    retyped = _names([ColumnRef("numbers_mk1", "Deal size", "text")], by_id=True)
+    assert before == after == {"numbers_mk1": "numbers_mk1"}
+    assert retyped == {"numbers_mk1": "numbers_mk1_text"}  # a retype still never reuses the typed name
+
+
+def test_board_layout_by_column_id_keeps_names_across_a_rename() -> None:
+    from tap_monday_boards.board_streams import BoardColumn, build_layout  # noqa: PLC0415
+
+    def props(title: str) -> dict[str, str]:
+        layout = build_layout("42", "Deals", [BoardColumn("date4", title, "date")], by_id=True)
+        return {name: field for column in layout.columns for name, field in column.properties}
+
+    assert props("Close date") == props("Closing on") == {"date4": "date"}
+    by_title = build_layout("42", "Deals", [BoardColumn("date4", "Close date", "date")])
+    assert by_title.columns[0].properties == (("close_date", "date"),)

@@ -36,6 +36,8 @@ def _expected_kind(prop: dict[str, Any]) -> str:
     (json_type,) = types
     if json_type == "string" and prop.get("format") == "date-time":
         return "date_iso8601"
+    if json_type == "string" and prop.get("enum"):
+        return "options"
     # Whole seconds are enough, and Meltano 4.4's `decimal` kind breaks its config writer (see meltano.yml).
     return {"number": "integer"}.get(json_type, json_type)
 
