@@ -36,7 +36,7 @@ from tap_monday_boards.engine.transport import Request, Transport
 from tap_monday_boards.items_stream import _EngineStream
 from tap_monday_boards.naming import ColumnRef, assign_names, stream_name
 from tap_monday_boards.records import item_record
-from tap_monday_boards.schemas import BOOLEAN, DATE_TIME, ID_LIST, INTEGER, STRING, nullable
+from tap_monday_boards.schemas import BOOLEAN, DATE_TIME, ID_LIST, INTEGER, ITEM_SCHEMA, STRING, nullable
 from tap_monday_boards.schemas import COLUMN_VALUE_SCHEMA as _ENTRY_SCHEMA
 
 DATE = nullable("string", format="date")
@@ -74,20 +74,12 @@ COLUMN_PROPERTIES: dict[str, tuple[Prop, ...]] = {
 SKIPPED_COLUMN_TYPES = frozenset({"name"})
 """The ``name`` column is the item's own ``name`` field."""
 
-ITEM_PROPERTIES: dict[str, dict[str, Any]] = {
-    "id": {"type": "string"},
-    "board_id": STRING,
-    "name": STRING,
-    "group_id": STRING,
-    "group_title": STRING,
-    "state": nullable("string", enum=["active", "archived", "deleted", None]),
-    "created_at": DATE_TIME,
-    "updated_at": DATE_TIME,
-    "creator_id": STRING,
-    "parent_item_id": STRING,
-}
 COLUMN_VALUES = "column_values"
 DELETED_AT = "_sdc_deleted_at"
+ITEM_PROPERTIES: dict[str, dict[str, Any]] = {
+    name: prop for name, prop in ITEM_SCHEMA["properties"].items() if name not in {COLUMN_VALUES, DELETED_AT}
+}
+"""The item fields of a board stream: those of the items stream (schemas.ITEM_SCHEMA), one source of truth."""
 RESERVED_NAMES = frozenset({*ITEM_PROPERTIES, COLUMN_VALUES, DELETED_AT})
 
 _DESCRIPTION = re.compile(r"^monday\.com column (\S+) \(([a-z_]+)\) field ([a-z_]+)")

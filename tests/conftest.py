@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 SMALL_EMULATOR = {"seed": 42, "boards": 3, "items_per_board": 200, "latency": "instant"}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_governors() -> Iterator[None]:
+    """Every test starts and ends with no process-wide governor, so no budget or pause leaks between tests."""
+    from tap_monday_boards.engine.governor import reset_governors  # noqa: PLC0415
+
+    reset_governors()
+    yield
+    reset_governors()
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[RunningEmulator]:
     """A shared small emulator (seed 42, 3 boards x 200 items, instant, no faults). Do not mutate it."""

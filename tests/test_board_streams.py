@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import redirect_stdout
 from typing import Any
 
@@ -29,7 +29,6 @@ from tap_monday_boards.board_streams import (
 from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.columns import MAIN_BOARD_TYPES
 from tap_monday_boards.emulator.testing import RunningEmulator
-from tap_monday_boards.engine.governor import reset_governors
 from tap_monday_boards.tap import TapMondayBoards
 
 
@@ -38,13 +37,6 @@ class BoardStreamsTap(TapMondayBoards):
 
     def discover_streams(self) -> Sequence[Stream]:
         return [s for s in super().discover_streams() if isinstance(s, BoardItemsStream)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_governors() -> Iterator[None]:
-    reset_governors()
-    yield
-    reset_governors()
 
 
 def run_tap(tap: TapMondayBoards) -> list[dict[str, Any]]:

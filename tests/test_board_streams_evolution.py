@@ -8,26 +8,16 @@ is exactly what monday.com shows after a user adds, retypes or renames a column.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
-import pytest
 
 from tap_monday_boards.board_streams import postgres_type
 from tap_monday_boards.emulator.boards import POOL
 from tap_monday_boards.emulator.columns import ColumnDef, iso, random_raw, render_value
 from tap_monday_boards.emulator.data import Store
 from tap_monday_boards.emulator.testing import RunningEmulator
-from tap_monday_boards.engine.governor import reset_governors
 from tests.test_board_streams import BoardStreamsTap, run_tap
-
-
-@pytest.fixture(autouse=True)
-def _fresh_governors() -> Iterator[None]:
-    reset_governors()
-    yield
-    reset_governors()
 
 
 def set_column(

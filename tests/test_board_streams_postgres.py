@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tap_monday_boards.board_streams import BoardItemsStream, expected_postgres_types
-from tap_monday_boards.engine.governor import reset_governors
 from tests.test_board_streams import BoardStreamsTap, run_tap
 
 pytestmark = pytest.mark.postgres
@@ -27,13 +25,6 @@ COLUMN_TYPES = (
     "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped"
 )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_governors() -> Iterator[None]:
-    reset_governors()
-    yield
-    reset_governors()
 
 
 @pytest.mark.skipif(

@@ -8,24 +8,13 @@ no deselected column id appears in any request text or variables.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tap_monday_boards.board_streams import BoardItemsStream
 from tap_monday_boards.emulator.columns import TYPENAMES
-from tap_monday_boards.engine.governor import reset_governors
 from tests.test_board_streams import BoardStreamsTap, run_tap
 
 SELECTED_TYPES = {"text", "numbers", "status", "timeline", "people"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_governors() -> Iterator[None]:
-    reset_governors()
-    yield
-    reset_governors()
 
 
 def _deselect(catalog: dict[str, Any], names: set[str]) -> dict[str, Any]:

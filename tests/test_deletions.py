@@ -9,17 +9,15 @@ after its last record, when ``emit_activate_version_messages`` is on. Rules: doc
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import pytest
 from singer_sdk import Stream
 from singer_sdk.helpers.types import Context, Record
 
 from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine.activity import is_leave_event, pulse_ids
-from tap_monday_boards.engine.governor import reset_governors
 from tap_monday_boards.items_stream import ItemsStream
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support.insync import (
@@ -33,13 +31,6 @@ from tests.support.insync import (
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "deletions-token-2718"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_governors() -> Iterator[None]:
-    reset_governors()
-    yield
-    reset_governors()
 
 
 class _FailingItems(ItemsStream):

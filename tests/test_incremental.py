@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-import pytest
 from singer_sdk import Stream
 from singer_sdk.helpers.types import Context, Record
 
 from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.testing import RunningEmulator
-from tap_monday_boards.engine.governor import reset_governors
 from tap_monday_boards.items_stream import ItemsStream
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support.insync import (
@@ -37,13 +35,6 @@ from tests.support.insync import (
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "incremental-token-5150"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_governors() -> Iterator[None]:
-    reset_governors()
-    yield
-    reset_governors()
 
 
 class _CrashingItems(ItemsStream):

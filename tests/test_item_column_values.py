@@ -12,16 +12,14 @@ import io
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import redirect_stdout
 from typing import Any
 
-import pytest
 from singer_sdk import Stream
 
 from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.testing import RunningEmulator
-from tap_monday_boards.engine.governor import reset_governors
 from tap_monday_boards.items_stream import COLUMN_VALUE_BATCH_ITEMS, ItemColumnValuesStream
 from tap_monday_boards.tap import TapMondayBoards
 
@@ -73,13 +71,6 @@ EXPECTED: dict[str, Callable[[Truth], dict[str, Any]]] = {
     "subtasks": lambda t: {"subitem_ids": _ids(t.get("subitems_ids"))},
 }
 TEXT_ONLY = {"text", "long_text"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_governors() -> Iterator[None]:
-    reset_governors()
-    yield
-    reset_governors()
 
 
 class _Tap(TapMondayBoards):

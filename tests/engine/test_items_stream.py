@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
 from typing import Any
 
@@ -17,7 +17,6 @@ from singer_sdk import Stream
 
 from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.testing import RunningEmulator
-from tap_monday_boards.engine.governor import reset_governors
 from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
 from tap_monday_boards.tap import TapMondayBoards
 
@@ -30,13 +29,6 @@ class _ItemsTap(TapMondayBoards):
 
     def discover_streams(self) -> Sequence[Stream]:
         return [ItemsStream(tap=self), SubitemsStream(tap=self)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_governors() -> Iterator[None]:
-    reset_governors()
-    yield
-    reset_governors()
 
 
 def _sync(em: RunningEmulator, state: dict[str, Any] | None = None, **config: Any) -> list[dict[str, Any]]:

@@ -15,19 +15,12 @@ import pytest
 from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
 from tap_monday_boards.emulator.testing import RunningEmulator
-from tap_monday_boards.engine.governor import Governor, reset_governors
+from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.pipeline import READ_AHEAD_FACTOR, ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import AuthenticationAPIError, FatalAPIError
 
 Factory = Callable[..., RunningEmulator]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_governors() -> Iterator[None]:
-    reset_governors()
-    yield
-    reset_governors()
 
 
 @pytest.fixture
