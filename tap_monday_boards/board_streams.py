@@ -391,7 +391,7 @@ class BoardItemsStream(_EngineStream):
         types = frozenset(c.column_type for c in self.extracted_columns())
         return [BoardMeta(self.layout.board_id, self.layout.board_name, "board", "active", None, types, ())]
 
-    def _records(  # type: ignore[override]
+    def _records(
         self, pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats
     ) -> Iterator[dict[str, Any]]:
         columns = self.extracted_columns()

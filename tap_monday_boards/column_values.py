@@ -7,6 +7,9 @@ Downstream SQL wants real numbers, dates and id lists, so each entry becomes
 ``{type, text, value (parsed JSON), ...typed fields}``.
 
 Rules:
+- people and dropdown come from ``value`` JSON (``personsAndTeams``, option ``ids``): their typed fields are
+  lists of objects that monday prices x1,000 per item (queries.py); dropdown labels come from the column's
+  ``settings_str`` when the caller passes them (:func:`dropdown_labels`), else from ``text``;
 - typed fragment fields win over the ``value`` JSON (they are what monday documents as stable; ``value`` is
   null for board_relation/dependency/subtasks since 2025-03, and mirror/formula only have ``display_value``);
 - ids (people, teams, tags, linked items, assets, dropdown options) are strings: item ids already exceed 2^32
@@ -400,6 +403,31 @@ TYPED_FIELDS: dict[str, tuple[str, ...]] = {
 """Every typed field a parser can emit and its JSON type (arrays hold strings); schemas.py builds on this."""
 
 
+def dropdown_labels(settings_str: str | None) -> dict[str, str]:
+    """Option id -> label from a dropdown column's ``settings_str``; ``{}`` when it has none or is not JSON.
+
+    monday writes ``{"labels": [{"id": 1, "name": "A"}, ...]}`` (older boards: ``{"labels": {"1": "A"}}``).
+    """
+    try:
+        settings = json.loads(settings_str or "{}")
+    except ValueError:
+        return {}
+    labels = settings.get("labels") if isinstance(settings, dict) else None
+    if isinstance(labels, dict):
+        return {str(k): str(v) for k, v in labels.items()}
+    if isinstance(labels, list):
+        options = (o for o in labels if isinstance(o, dict) and "id" in o and "name" in o)
+        return {str(o["id"]): str(o["name"]) for o in options}
+    return {}
+
+
+def _relabel(entry: dict[str, Any], labels: Mapping[str, str] | None) -> None:
+    """Dropdown labels from the column settings (exact even when a label contains a comma)."""
+    ids = entry.get("label_ids")
+    if labels and ids and all(i in labels for i in ids):
+        entry["labels"] = [labels[i] for i in ids]
+
+
 def parse_column_value(raw: Mapping[str, Any], stats: ColumnValueStats | None = None) -> dict[str, Any]:
     """One API column value -> ``{type, text, value, ...typed fields}``; never raises on bad data.
 
@@ -437,9 +465,13 @@ def parse_column_value(raw: Mapping[str, Any], stats: ColumnValueStats | None = 
 
 
 def parse_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on purpose (see docstring)
-    raw_values: list[Mapping[str, Any]] | None, stats: ColumnValueStats | None = None
+    raw_values: list[Mapping[str, Any]] | None,
+    stats: ColumnValueStats | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The item's ``column_values`` list -> ONE object keyed by column id (loads as one ``jsonb``).
+
+    ``labels`` (column id -> option id -> label, from :func:`dropdown_labels`) names dropdown options.
 
     This runs ~20 times per item and dominated the tap's CPU, so the common path (value decodes, parser
     succeeds) is inlined here with locals bound once; anything unusual goes through
@@ -500,4 +532,9 @@ def parse_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on pu
         parsed += 1
     if stats is not None:
         stats.parsed += parsed
+    if labels:
+        for column_id, options in labels.items():
+            entry = result.get(column_id)
+            if entry is not None and entry.get("type") == "dropdown":
+                _relabel(entry, options)
     return result

@@ -228,12 +228,13 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     def _board_finished(self, board_id: str) -> None:
         """Hook: the board's last record has been written (before its bookmark is finalised)."""
 
-    @staticmethod
     def _records(
-        pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats
+        self, pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats
     ) -> Iterator[dict[str, Any]]:
+        meta = next((m for m in self._boards if m.board_id == board_id), None)
+        labels = meta.dropdown_labels if meta is not None else None
         for raw in pipeline.records(board_id):
-            yield item_record(raw, stats)
+            yield item_record(raw, stats, labels)
 
 
 class ItemsStream(_EngineStream):

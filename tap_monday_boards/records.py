@@ -144,12 +144,17 @@ def column_value_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def item_record(raw_item: Mapping[str, Any], stats: ColumnValueStats | None = None) -> dict[str, Any]:
+def item_record(
+    raw_item: Mapping[str, Any],
+    stats: ColumnValueStats | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, Any]:
     """The items/subitems record for one item exactly as ``items(ids:)`` returns it.
 
     ``_sdc_deleted_at`` is set from ``updated_at`` for deleted items: monday has no deletion timestamp on the
     item, and deleting bumps ``updated_at``, so it is the best available time of the delete.
-    ``stats`` (optional) collects unknown/malformed column values for the end-of-stream log.
+    ``stats`` (optional) collects unknown/malformed column values for the end-of-stream log; ``labels``
+    (optional, column id -> option id -> label) names dropdown options from the board's column settings.
     """
     group = raw_item.get("group")
     group_id = _nested_id(raw_item, "group")
@@ -167,6 +172,6 @@ def item_record(raw_item: Mapping[str, Any], stats: ColumnValueStats | None = No
         "updated_at": raw_item.get("updated_at"),
         "creator_id": None if creator in (None, "") else str(creator),
         "parent_item_id": _nested_id(raw_item, "parent_item"),
-        "column_values": parse_column_values(raw_item.get("column_values"), stats),
+        "column_values": parse_column_values(raw_item.get("column_values"), stats, labels),
         "_sdc_deleted_at": raw_item.get("updated_at") if state == "deleted" else None,
     }

@@ -18,6 +18,7 @@ from tap_monday_boards.column_values import (
     TEXT_ONLY_TYPES,
     TYPED_FIELDS,
     ColumnValueStats,
+    dropdown_labels,
     parse_column_value,
     parse_column_values,
 )
@@ -380,3 +381,31 @@ def test_fast_path_matches_reference_on_emulator_items() -> None:
                 _compare(raw["column_values"])
                 compared += 1
     assert compared > 100
+
+
+def test_dropdown_labels_come_from_the_column_settings_when_given() -> None:
+    """A label with a comma survives: ``text`` would split it, the settings name each option exactly."""
+    settings = json.dumps({"labels": [{"id": 1, "name": "Red, dark"}, {"id": 2, "name": "Blue"}]})
+    labels = {"dropdown_col": dropdown_labels(settings)}
+    assert labels == {"dropdown_col": {"1": "Red, dark", "2": "Blue"}}
+    raw = [cv("dropdown", "Red, dark, Blue", {"ids": [1, 2]})]
+    assert parse_column_values(raw)["dropdown_col"]["labels"] == ["Red", "dark", "Blue"]  # text only
+    parsed = parse_column_values(raw, None, labels)["dropdown_col"]
+    assert parsed["labels"] == ["Red, dark", "Blue"] and parsed["label_ids"] == ["1", "2"]
+    # an option missing from the settings (deleted since): the text stays the source, never a partial list
+    partial = parse_column_values([cv("dropdown", "Green", {"ids": [3]})], None, labels)["dropdown_col"]
+    assert partial["labels"] == ["Green"]
+
+
+@pytest.mark.parametrize(
+    ("settings_str", "expected"),
+    [
+        ('{"labels": {"1": "A", "2": "B"}}', {"1": "A", "2": "B"}),
+        ('{"labels": [{"id": 5, "name": "E"}, {"name": "no id"}]}', {"5": "E"}),
+        ("not json", {}),
+        (None, {}),
+        ('{"hide_footer": false}', {}),
+    ],
+)
+def test_dropdown_labels_reads_both_settings_shapes(settings_str: str | None, expected: dict) -> None:
+    assert dropdown_labels(settings_str) == expected

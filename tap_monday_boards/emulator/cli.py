@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tap_monday_boards.emulator.cost import COST_MODELS, DEFAULT_COST_MODEL
 from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
 from tap_monday_boards.emulator.latency import latency_from_spec
 from tap_monday_boards.emulator.limits import PLANS, PlanLimits
@@ -37,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"override one plan number ({', '.join(_LIMIT_FIELDS)}); 'none' disables it")
     parser.add_argument("--latency", default="instant",
                         help="instant | production | custom:base=0.5,per_object=0.0006,ceiling=60,jitter=0.2")
+    parser.add_argument("--cost-model", choices=sorted(COST_MODELS), default=DEFAULT_COST_MODEL,
+                        help="how queries are priced: documented (monday's published figures, default) "
+                             "or heuristic (the first model: unbounded lists count 10)")
     parser.add_argument("--faults", type=float, default=0.0, help="total fault rate, mixed over all kinds")
     parser.add_argument("--fault", action="append", default=[], metavar="KIND=RATE",
                         help=f"rate of one fault kind, on top of --faults ({', '.join(FaultKind)})")
@@ -89,7 +93,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         raise SystemExit(f"monday-emulator: {exc}") from exc
     return EmulatorConfig(
         seed=args.seed, boards=args.boards, items_per_board=args.items, plan=args.plan,
-        limit_overrides=_limit_overrides(args.limit), latency=latency, faults=faults, token=args.token,
+        limit_overrides=_limit_overrides(args.limit), latency=latency, cost_model=args.cost_model,
+        faults=faults, token=args.token,
         cursor_ttl_s=args.cursor_ttl, admin=args.admin, log_requests=args.log_requests,
         version_lifecycle=args.version_lifecycle, require_version_header=args.require_version_header,
     )
@@ -114,7 +119,8 @@ async def serve(config: EmulatorConfig, host: str, port: int) -> None:
         print(f"MONDAY_EMULATOR_URL={url} TOKEN={config.token}", flush=True)
         admin = "; admin at /admin/<action>" if config.admin else ""
         print(f"monday emulator: {config.boards} boards x {config.items_per_board} items, "
-              f"plan {config.plan}, seed {config.seed}, faults {config.faults.total:.3f}; "
+              f"plan {config.plan}, cost model {config.cost_model}, seed {config.seed}, "
+              f"faults {config.faults.total:.3f}; "
               f"metrics at http://{host}:{bound}/metrics{admin}", flush=True)
         await stop.wait()
     finally:

@@ -23,7 +23,7 @@ from graphql import (
 )
 
 from tap_monday_boards.emulator.clock import Clock
-from tap_monday_boards.emulator.cost import CostModel, HeuristicCostModel
+from tap_monday_boards.emulator.cost import CostModel, DocumentedCostModel
 from tap_monday_boards.emulator.data import Store
 from tap_monday_boards.emulator.fastpath import Plan, compile_plan
 from tap_monday_boards.emulator.listing import Paginator
@@ -82,7 +82,7 @@ class Executor:
         self.store = store
         self.clock = clock
         self.cursor_ttl_s = cursor_ttl_s
-        self.cost_model: CostModel = cost_model or HeuristicCostModel()
+        self.cost_model: CostModel = cost_model or DocumentedCostModel()
         self.schema = load_schema()
         self._documents: dict[str, _Prepared] = {}
         self._lock = threading.Lock()

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from tap_monday_boards.emulator import envelopes as env
 from tap_monday_boards.emulator.clock import Clock, SystemClock
+from tap_monday_boards.emulator.cost import DEFAULT_COST_MODEL, cost_model_named
 from tap_monday_boards.emulator.data import Store
 from tap_monday_boards.emulator.execute import Executor
 from tap_monday_boards.emulator.faults import GATEWAY_FAULTS, FaultConfig, FaultInjector, FaultKind, truncate
@@ -58,6 +59,9 @@ class EmulatorConfig:
     limit_overrides: dict[str, Any] = field(default_factory=dict)
     """Replace plan numbers, e.g. ``{"requests_per_minute": 10, "concurrency": None}``."""
     latency: str | LatencyModel = "instant"
+    cost_model: str = DEFAULT_COST_MODEL
+    """How queries are priced (emulator/cost.py): ``documented`` follows monday's published figures,
+    ``heuristic`` is the emulator's first model (an unbounded list counts 10, not 1,000)."""
     faults: FaultConfig = field(default_factory=FaultConfig)
     token: str = "demo-token"  # noqa: S105 - the emulator's public demo token, not a secret
     extra_tokens: tuple[str, ...] = ()
@@ -115,7 +119,8 @@ class Emulator:
         self.store = config.store or Store(seed=config.seed, boards=config.boards,
                                            items_per_board=config.items_per_board, clock=self.clock,
                                            subitems=config.subitems)
-        self.executor = Executor(self.store, self.clock, config.cursor_ttl_s)
+        self.executor = Executor(self.store, self.clock, config.cursor_ttl_s,
+                                 cost_model=cost_model_named(config.cost_model))
         self.limits = Limits(PLANS[config.plan].with_overrides(**config.limit_overrides), self.clock)
         self.metrics = Metrics(config.log_requests)
         self.latency = latency_from_spec(config.latency)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from tap_monday_boards import queries
+from tap_monday_boards.column_values import dropdown_labels
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Request, Transport
@@ -37,6 +38,8 @@ class BoardMeta:
     items_count: int | None
     column_types: frozenset[str]
     subitem_board_ids: tuple[str, ...]
+    dropdown_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Dropdown column id -> option id -> label (from ``settings_str``): typed values name options with it."""
 
     @property
     def is_subitems_board(self) -> bool:
@@ -67,6 +70,11 @@ def _meta(raw: dict[str, Any]) -> BoardMeta:
         items_count=raw.get("items_count"),
         column_types=frozenset(str(c.get("type")) for c in columns if c.get("type")),
         subitem_board_ids=_subitem_boards(columns),
+        dropdown_labels={
+            str(c["id"]): dropdown_labels(c.get("settings_str"))
+            for c in columns
+            if c.get("type") == "dropdown" and c.get("id") is not None
+        },
     )
 
 

@@ -1,26 +1,56 @@
-"""Static cost estimates: proportional to list bounds, pluggable, and able to exceed the per-query cap."""
+"""Static cost estimates: monday's published figures, both models, and every document the tap sends.
+
+The ``documented`` model must reproduce the only costs monday.com has published (emulator/cost.py cites
+them); the tap's documents must stay cheap under it: an ``ItemsByIds`` batch with every typed column
+fragment at most 200 points per id, a harvest page at most 2,500 points per 500 ids, every page of the
+small streams under the 5,000,000 per-query cap.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from graphql import DocumentNode, GraphQLSchema
 
+from tap_monday_boards import queries
 from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.cost import MAX_QUERY_COMPLEXITY, HeuristicCostModel
+from tap_monday_boards.emulator.cost import (
+    COST_MODELS,
+    DEFAULT_COST_MODEL,
+    MAX_QUERY_COMPLEXITY,
+    DocumentedCostModel,
+    HeuristicCostModel,
+    cost_model_named,
+)
 from tap_monday_boards.emulator.data import Store
 from tap_monday_boards.emulator.execute import Executor
+from tap_monday_boards.engine import boards as engine_boards
 from tap_monday_boards.queries import (
     HARVEST_FIRST_PAGE_QUERY,
     HARVEST_NEXT_PAGE_QUERY,
     ITEMS_BY_IDS_QUERY,
     items_by_ids_query,
 )
+from tap_monday_boards.streams import BoardActivityLogsStream, BoardsStream, UpdatesStream, UsersStream
+
+CONNECT_BOARDS_TEXT = (
+    'query { items(ids: 1234567890) { column_values(ids: "connect_boards") { text } } complexity { query } }'
+)
+RELATION_FRAGMENT_TEXT = (
+    "query { items(ids: 1234567890) { column_values { ... on BoardRelationValue { text } } } "
+    "complexity { query } }"
+)
+GROUPS_SIX_SCALARS = (
+    "query { boards(ids: [553122091]) { groups { id title archived color deleted position } } }"
+)
 
 
-def _executor(**kwargs: Any) -> Executor:
+def _executor(model: str | None = None, **kwargs: Any) -> Executor:
     clock = FakeClock()
+    if model is not None:
+        kwargs["cost_model"] = cost_model_named(model)
     return Executor(Store(seed=1, boards=1, items_per_board=10, clock=clock), clock, **kwargs)
 
 
@@ -28,36 +58,101 @@ def _ids(n: int) -> list[str]:
     return [str(10_000_000_000 + i) for i in range(n)]
 
 
-def test_items_by_ids_cost_is_proportional_to_the_number_of_ids() -> None:
-    executor = _executor()
+def test_documented_model_reproduces_mondays_published_figures() -> None:
+    executor = _executor()  # the default model
+    assert DEFAULT_COST_MODEL == "documented" and isinstance(executor.cost_model, DocumentedCostModel)
+    assert executor.estimate_cost(CONNECT_BOARDS_TEXT, None, None) == 21
+    assert executor.estimate_cost(RELATION_FRAGMENT_TEXT, None, None) == 30
+    assert executor.estimate_cost(GROUPS_SIX_SCALARS, None, None) == 10 + 10 + 1_000 * 6
+
+
+def test_heuristic_model_stays_selectable_and_prices_differently() -> None:
+    executor = _executor("heuristic")
+    assert type(executor.cost_model) is HeuristicCostModel
+    # unbounded lists count 10 and column_values without ids 20: not monday's figures
+    assert executor.estimate_cost(GROUPS_SIX_SCALARS, None, None) == 10 + 10 + 10 * 6
+    assert executor.estimate_cost(CONNECT_BOARDS_TEXT, None, None) != 21
+    assert set(COST_MODELS) == {"documented", "heuristic"}
+    with pytest.raises(ValueError, match="unknown cost model 'flat'; known models: documented, heuristic"):
+        cost_model_named("flat")
+
+
+@pytest.mark.parametrize("model", sorted(COST_MODELS))
+def test_items_by_ids_cost_is_proportional_to_the_number_of_ids(model: str) -> None:
+    executor = _executor(model)
     one = executor.estimate_cost(ITEMS_BY_IDS_QUERY, {"ids": _ids(1), "limit": 1}, None)
     hundred = executor.estimate_cost(ITEMS_BY_IDS_QUERY, {"ids": _ids(100), "limit": 100}, None)
     fifty = executor.estimate_cost(ITEMS_BY_IDS_QUERY, {"ids": _ids(50), "limit": 50}, None)
     items_field = HeuristicCostModel().object  # the list field itself is charged once
     assert hundred - items_field == 100 * (one - items_field)
     assert fifty - items_field == 50 * (one - items_field)
-    assert one > 20 * 4  # at least the four interface scalars of each of ~20 column values
-
-
-def test_ids_count_wins_over_limit_and_selected_columns_are_cheaper() -> None:
-    executor = _executor()
-    by_ids = executor.estimate_cost(ITEMS_BY_IDS_QUERY, {"ids": _ids(10), "limit": 100}, None)
-    by_ten = executor.estimate_cost(ITEMS_BY_IDS_QUERY, {"ids": _ids(10), "limit": 10}, None)
-    assert by_ids == by_ten
-    selected = items_by_ids_query(["status"], with_column_ids=True)
-    cheap = executor.estimate_cost(
-        selected, {"ids": _ids(10), "limit": 10, "column_ids": ["status_1", "x"]}, None
+    # ids win over limit
+    assert executor.estimate_cost(ITEMS_BY_IDS_QUERY, {"ids": _ids(10), "limit": 100}, None) == (
+        executor.estimate_cost(ITEMS_BY_IDS_QUERY, {"ids": _ids(10), "limit": 10}, None)
     )
-    assert cheap < by_ten / 4
 
 
-def test_harvest_cost_scales_with_limit_and_next_page_is_cheaper_than_nesting() -> None:
-    executor = _executor()
+@pytest.mark.parametrize("model", sorted(COST_MODELS))
+def test_selected_columns_cost_less_than_every_column(model: str) -> None:
+    executor = _executor(model)
+    every = executor.estimate_cost(ITEMS_BY_IDS_QUERY, {"ids": _ids(10), "limit": 10}, None)
+    selected = items_by_ids_query(["status"], with_column_ids=True)
+    cheap = executor.estimate_cost(selected, {"ids": _ids(10), "limit": 10, "column_ids": ["status_1"]}, None)
+    assert cheap < every
+
+
+def test_every_column_type_fetch_costs_at_most_200_points_per_id_under_the_documented_model() -> None:
+    executor = _executor("documented")
+    every_type = queries.items_by_ids_query(None)  # every typed fragment the tap knows
+    for n in (1, 25, 100):
+        cost = executor.estimate_cost(every_type, {"ids": _ids(n), "limit": n}, None)
+        assert cost <= 200 * n, (n, cost)
+    per_column = queries.items_by_ids_query(None, with_column_ids=True)
+    cost = executor.estimate_cost(per_column, {"ids": _ids(100), "limit": 100, "column_ids": ["a"]}, None)
+    assert cost <= 200 * 100
+
+
+def test_a_list_of_objects_inside_each_item_would_cost_x1000() -> None:
+    """Why people/dropdown have no fragment: the same batch with ``persons_and_teams`` costs ~17x more."""
+    executor = _executor("documented")
+    variables = {"ids": _ids(100), "limit": 100}
+    cheap = executor.estimate_cost(ITEMS_BY_IDS_QUERY, variables, None)
+    nested = ITEMS_BY_IDS_QUERY.replace(
+        "... on StatusValue", "... on PeopleValue { persons_and_teams { id kind } } ... on StatusValue"
+    )
+    assert executor.estimate_cost(nested, variables, None) > 10 * cheap
+
+
+def test_harvest_pages_cost_at_most_2500_points_per_500_ids() -> None:
+    executor = _executor("documented")
+    first = executor.estimate_cost(HARVEST_FIRST_PAGE_QUERY, {"board_ids": ["1"], "limit": 500}, None)
+    following = executor.estimate_cost(HARVEST_NEXT_PAGE_QUERY, {"cursor": "x", "limit": 500}, None)
+    assert first <= 2_500 and following <= 2_500
     first_100 = executor.estimate_cost(HARVEST_FIRST_PAGE_QUERY, {"board_ids": ["1"], "limit": 100}, None)
-    first_500 = executor.estimate_cost(HARVEST_FIRST_PAGE_QUERY, {"board_ids": ["1"], "limit": 500}, None)
-    next_500 = executor.estimate_cost(HARVEST_NEXT_PAGE_QUERY, {"cursor": "x", "limit": 500}, None)
-    assert first_500 > 4 * first_100
-    assert next_500 < first_500
+    assert first > 4 * first_100
+
+
+@pytest.mark.parametrize("model", sorted(COST_MODELS))
+def test_every_page_the_tap_sends_stays_under_the_per_query_cap(model: str) -> None:
+    """Page sizes as the streams and the engine use them; the model is static, so a board with hundreds
+    of columns costs what this test measures."""
+    executor = _executor(model)
+    pages: dict[str, dict[str, Any]] = {
+        "Boards": {"limit": BoardsStream.page_size, "page": 1},
+        "BoardsMeta": {"limit": engine_boards.PAGE_SIZE, "page": 1},
+        "BoardColumns": {"limit": 100, "page": 1},
+        "Users": {"limit": UsersStream.page_size, "page": 1},
+        "Workspaces": {"limit": 100, "page": 1},
+        "BoardUpdates": {"board_ids": ["1"], "limit": UpdatesStream.page_size, "page": 1},
+        "BoardActivityLogs": {"board_ids": ["1"], "limit": BoardActivityLogsStream.page_size, "page": 1},
+        "ItemsByIds": {"ids": _ids(100), "limit": 100},
+        "ItemsByIdsSelectedColumns": {"ids": _ids(100), "limit": 100, "column_ids": ["a", "b"]},
+        "HarvestFirstPage": {"board_ids": ["1"], "limit": 500},
+        "HarvestNextPage": {"cursor": "x", "limit": 500},
+    }
+    for name, document in queries.ALL_QUERIES.items():
+        cost = executor.estimate_cost(document, pages.get(name, {}), None)
+        assert 0 < cost <= MAX_QUERY_COMPLEXITY, (name, cost)
 
 
 def test_a_huge_query_exceeds_the_per_query_cap() -> None:

@@ -108,6 +108,31 @@ def test_per_query_cap(emulator_factory: Factory, gql: Gql) -> None:
     assert "data" not in answer.json
 
 
+NESTED_GROUPS = (
+    "query Groups { complexity { query } boards(limit: 10) { items_page(limit: 500) "
+    "{ items { id subitems { id } } } } }"
+)
+
+
+def test_the_active_cost_model_prices_answers_and_the_cap(emulator_factory: Factory, gql: Gql) -> None:
+    """Through HTTP: the same document is refused under ``documented`` (over 5,000,000) and served, with the
+    heuristic's price in ``complexity.query``, under ``heuristic``."""
+    documented = emulator_factory()
+    assert documented.emulator.config.cost_model == "documented"
+    refused = gql(documented, NESTED_GROUPS, version="2026-10")
+    cost = documented.emulator.executor.estimate_cost(NESTED_GROUPS, None, "Groups")
+    assert cost > 5_000_000
+    assert refused.json["errors"][0]["message"] == (
+        f"Query has complexity of {cost}, which exceeds max complexity of 5000000"
+    )
+    heuristic = emulator_factory(cost_model="heuristic")
+    served = gql(heuristic, NESTED_GROUPS, version="2026-10")
+    priced = heuristic.emulator.executor.estimate_cost(NESTED_GROUPS, None, "Groups")
+    assert served.status == 200 and served.json["data"]["complexity"]["query"] == priced < cost
+    me = gql(documented, ME).json["data"]["complexity"]["query"]
+    assert me == me_cost(documented)
+
+
 @pytest.mark.parametrize(
     ("version", "status", "code_path"),
     [

@@ -201,7 +201,7 @@ def test_fatal_401_stops_fast_without_retries(emulator_factory: Factory) -> None
         ),
         pytest.param(
             "trial",
-            {"complexity_per_minute": 150_000, "requests_per_minute": None},
+            {"complexity_per_minute": 40_000, "requests_per_minute": None},  # ~2 minutes of 600 items
             {"COMPLEXITY_BUDGET_EXHAUSTED"},
             id="low-budget",
         ),
