@@ -89,6 +89,23 @@ async def _harvest(client: BenchClient, board_id: str) -> list[str]:
     return ids
 
 
+async def run_harvest(url: str, token: str, board_ids: Sequence[str]) -> StrategyResult:
+    """The bare id harvest: one cursor chain per board, all boards at once, no detail fetch.
+
+    What a run cannot beat while each board is one chain: the reference the tap's wall time is compared
+    with ("within 1.5x the bare single-chain harvest of the same boards, measured in the same run").
+    """
+    result = StrategyResult()
+    async with BenchClient(url, token, max_connections=max(1, len(board_ids)), max_retries=30) as client:
+        started = time.perf_counter()
+        chains = [_harvest(client, board_id) for board_id in board_ids]
+        harvested = await asyncio.gather(*chains)
+        result.phase_seconds["harvest"] = time.perf_counter() - started
+        result.item_ids = dict(zip(board_ids, harvested, strict=True))
+        result.client = client.stats.as_dict()
+    return result
+
+
 async def run_two_phase(
     url: str, token: str, board_ids: Sequence[str], *, concurrency: int, batch_size: int = BATCH_SIZE
 ) -> StrategyResult:

@@ -33,11 +33,18 @@ class CeilingInputs:
     budget_per_minute: int
     requests_per_minute: int
     concurrency: int
+    boards: int = 1
+    """Boards the items are spread over evenly: one cursor chain each, walked side by side."""
+
+    @property
+    def chain_pages(self) -> int:
+        """Pages of the longest chain (one board's): an empty board still costs one page."""
+        return max(1, math.ceil(self.items / max(1, self.boards) / self.page_size))
 
     @property
     def pages(self) -> int:
-        """Harvest pages: an empty board still costs one page."""
-        return max(1, math.ceil(self.items / self.page_size))
+        """Harvest pages of every chain together."""
+        return self.chain_pages * max(1, self.boards)
 
     @property
     def batches(self) -> int:
@@ -89,7 +96,7 @@ def ceiling(inputs: CeilingInputs) -> Ceiling:
     batches = inputs.batches
     total_cost = inputs.pages * inputs.harvest_cost_per_page + batches * inputs.fetch_cost_per_batch
     requests = inputs.pages + batches
-    chain = inputs.pages * inputs.page_latency_s + (inputs.batch_latency_s if batches else 0.0)
+    chain = inputs.chain_pages * inputs.page_latency_s + (inputs.batch_latency_s if batches else 0.0)
     budget = total_cost / inputs.budget_per_minute * 60.0
     rate = requests / inputs.requests_per_minute * 60.0
     concurrency = batches / inputs.concurrency * inputs.batch_latency_s

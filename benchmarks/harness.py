@@ -13,15 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.baselines import StrategyResult, run_naive, run_two_phase
+from benchmarks.baselines import StrategyResult, run_harvest, run_naive, run_two_phase
 from benchmarks.ceiling import ceiling, efficiency
 from benchmarks.processes import EmulatorProcess, EmulatorSpec
 from benchmarks.tap_runner import run_tap, tap_config
 from benchmarks.truth import ceiling_inputs, check_ids, expected_item_ids, price_list
+from tap_monday_boards.emulator.cost import DEFAULT_COST_MODEL
 from tap_monday_boards.emulator.limits import PLANS
 
 STRATEGIES = ("naive", "two_phase", "tap_default", "tap_tuned")
 """(a) naive sequential, (b) strict two-phase, (c) the tap with defaults, (d) the tap tuned for the plan."""
+
+BASELINES = ("naive", "two_phase", "harvest")
+"""Strategies run by the in-process clients of benchmarks/baselines.py; ``harvest`` is the bare id harvest
+(one chain per board, no detail fetch): the reference for runs bound by the cursor chain."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,8 @@ PROFILES: dict[str, Profile] = {
     "production-standard": Profile("production-standard", "production", "standard"),
     # No latency and no limits: what is left is the tap's own CPU (and the emulator's, measured apart).
     "instant": Profile("instant", "instant", "unlimited"),
+    # Every answer ~1.0 s (+-20 %), whatever its size: a slow account where the chain binds.
+    "slow-enterprise": Profile("slow-enterprise", "custom:base=1.0,per_object=0,jitter=0.2", "enterprise"),
 }
 
 UNLIMITED_TAP_SETTINGS: dict[str, Any] = {
@@ -58,12 +65,19 @@ class Case:
     faults: float = 0.0
     seed: int = 7
     boards: int = 1
+    cost_model: str = DEFAULT_COST_MODEL
+    """How the emulator prices queries (``documented``: monday's published figures; ``heuristic``)."""
+    fault_kinds: tuple[str, ...] = ()
+    """With ``faults``: only these fault kinds (``--fault KIND=RATE`` each); empty = every kind mixed."""
 
     @property
     def label(self) -> str:
         """Stable name for directories and tables."""
         fault = f"-faults{self.faults:g}" if self.faults else ""
-        return f"{self.profile.name}-{self.items}-{self.strategy}{fault}"
+        kinds = "-" + "+".join(self.fault_kinds) if self.fault_kinds else ""
+        model = "" if self.cost_model == DEFAULT_COST_MODEL else f"-{self.cost_model}"
+        boards = f"{self.boards}x" if self.boards > 1 else ""
+        return f"{self.profile.name}-{boards}{self.items}-{self.strategy}{fault}{kinds}{model}"
 
 
 def tuned_settings(plan: str) -> dict[str, Any]:
@@ -96,6 +110,8 @@ def _run_baseline(case: Case, emulator: EmulatorProcess, boards: list[str]) -> _
     result: StrategyResult
     if case.strategy == "naive":
         result = asyncio.run(run_naive(emulator.url, emulator.token, boards))
+    elif case.strategy == "harvest":
+        result = asyncio.run(run_harvest(emulator.url, emulator.token, boards))
     else:
         result = asyncio.run(
             run_two_phase(emulator.url, emulator.token, boards, concurrency=plan.concurrency or 100)
@@ -182,6 +198,8 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
         plan=case.profile.plan,
         latency=case.profile.latency,
         faults=case.faults,
+        fault_kinds=case.fault_kinds,
+        cost_model=case.cost_model,
     )
     expected = expected_item_ids(case.seed, case.boards, case.items)
     boards = list(expected)
@@ -189,7 +207,7 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
     with EmulatorProcess(spec, case_dir) as emulator:
         cpu_before = emulator.cpu_seconds()
         try:
-            if case.strategy in ("naive", "two_phase"):
+            if case.strategy in BASELINES:
                 outcome = _run_baseline(case, emulator, boards)
             else:
                 outcome = _run_tap(case, emulator, boards, case_dir)
@@ -199,9 +217,10 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
         metrics = emulator.metrics()
 
     timeline = phase_timeline(emulator.request_log)
-    prices = price_list(case.seed, case.profile.latency)
+    prices = price_list(case.seed, case.profile.latency, cost_model=case.cost_model)
     # The ceiling counts the items a run must return (active ones), not the board's generated total.
-    bound = ceiling(ceiling_inputs(prices, case.profile.plan, sum(len(v) for v in expected.values())))
+    active = sum(len(v) for v in expected.values())
+    bound = ceiling(ceiling_inputs(prices, case.profile.plan, active, boards=len(expected)))
     ids = check_ids(expected, outcome.ids)
     items_done = ids["seen"] - ids["duplicates"]
     return {
@@ -213,6 +232,8 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
         "items": case.items,
         "boards": len(boards),
         "faults": case.faults,
+        "fault_kinds": list(case.fault_kinds),
+        "cost_model": case.cost_model,
         "seed": case.seed,
         "ok": outcome.error is None and ids["missing"] == 0 and ids["duplicates"] == 0,
         "error": outcome.error,
@@ -240,6 +261,7 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
             "harvest_cost_next": prices.harvest_cost_next,
             "batch_cost": prices.batch_cost,
         },
+        "points_per_item": metrics.get("complexity_spent", 0) / items_done if items_done else None,
         "efficiency": _ratio(bound.t_star_s, outcome),
         "efficiency_strict": _ratio(bound.strict_s, outcome),
         "retries": _retries(outcome.client, metrics),

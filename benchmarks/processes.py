@@ -49,6 +49,9 @@ class EmulatorSpec:
     plan: str
     latency: str
     faults: float = 0.0
+    fault_kinds: tuple[str, ...] = ()
+    """With ``faults``: only these kinds share the rate; empty = every kind mixed."""
+    cost_model: str = "documented"
     slow_delay_s: float = 20.0
     """A slow_response fault waits this long: above the tap's benchmark request timeout (10 s)."""
     extra_args: tuple[str, ...] = ()
@@ -64,8 +67,14 @@ class EmulatorSpec:
             "--plan", self.plan,
             "--latency", self.latency,
             "--token", token,
+            "--cost-model", self.cost_model,
         ]
-        if self.faults:
+        if self.faults and self.fault_kinds:
+            rate = self.faults / len(self.fault_kinds)
+            for kind in self.fault_kinds:
+                argv += ["--fault", f"{kind}={rate}"]
+            argv += ["--slow-delay", str(self.slow_delay_s)]
+        elif self.faults:
             argv += ["--faults", str(self.faults), "--slow-delay", str(self.slow_delay_s)]
         if request_log is not None:
             argv += ["--log-requests", str(request_log)]

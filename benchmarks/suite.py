@@ -42,8 +42,19 @@ class Plan:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def _cases(profile: str, items: int, strategies: tuple[str, ...], faults: float = 0.0) -> list[Case]:
-    return [Case(s, PROFILES[profile], items, faults=faults, seed=SEED) for s in strategies]
+def _cases(
+    profile: str,
+    items: int,
+    strategies: tuple[str, ...],
+    faults: float = 0.0,
+    *,
+    boards: int = 1,
+    cost_model: str = "documented",
+) -> list[Case]:
+    return [
+        Case(s, PROFILES[profile], items, faults=faults, seed=SEED, boards=boards, cost_model=cost_model)
+        for s in strategies
+    ]
 
 
 def build_plan(
@@ -69,6 +80,10 @@ def _full_plan(mode: str, smoke_items: int) -> Plan:
         *_cases("production-enterprise", 10_000, ("two_phase", *tap)),
         *_cases("production-standard", 10_000, tap),
         *_cases("instant", 10_000, STRATEGIES),
+        # The same cells priced by the emulator's first (heuristic) model, for the figures under both models.
+        *_cases("production-enterprise", 10_000, tap, cost_model="heuristic"),
+        # A slow account where the cursor chain binds: the tap against the bare id harvest, same boards.
+        *_cases("slow-enterprise", 5_000, ("harvest", "tap_default"), boards=2),
     ]
     background = [
         *_cases("production-enterprise", 10_000, ("naive",)),
@@ -140,12 +155,13 @@ def run_plan(plan: Plan, workdir: Path, *, e2e: bool = True, progress: Progress 
     return results
 
 
-def _sort_key(result: dict[str, Any], order: dict[str, int]) -> tuple[str, int, int, float, int]:
+def _sort_key(result: dict[str, Any], order: dict[str, int]) -> tuple[str, int, bool, int, float, int]:
     profiles = list(PROFILES)
-    strategy = STRATEGIES.index(result["strategy"]) if result["strategy"] in STRATEGIES else 99
+    strategy = STRATEGIES.index(result["strategy"]) if result["strategy"] in STRATEGIES else -1
     return (
         str(profiles.index(result["profile"])),
         result["items"],
+        result.get("cost_model") != "documented",
         strategy,
         result.get("faults", 0.0),
         order.get(result["label"], 0),

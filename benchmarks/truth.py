@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from benchmarks.ceiling import CeilingInputs
 from tap_monday_boards import queries
 from tap_monday_boards.emulator.clock import SystemClock
+from tap_monday_boards.emulator.cost import cost_model_named
 from tap_monday_boards.emulator.data import Store
 from tap_monday_boards.emulator.execute import Executor
 from tap_monday_boards.emulator.latency import latency_from_spec, measure
@@ -45,10 +46,12 @@ class PriceList:
     batch_cost: int
 
 
-def price_list(seed: int, latency: str, page_size: int = 500, batch_size: int = 100) -> PriceList:
+def price_list(
+    seed: int, latency: str, page_size: int = 500, batch_size: int = 100, *, cost_model: str = "documented"
+) -> PriceList:
     """Run one harvest page and one full batch in-process and price them with the emulator's models."""
     store = Store(seed=seed, boards=1, items_per_board=SAMPLE_ITEMS)
-    executor = Executor(store, SystemClock())
+    executor = Executor(store, SystemClock(), cost_model=cost_model_named(cost_model))
     model = latency_from_spec(latency)
     board = top_level_boards(store)[0]
     first_vars = {"board_ids": [board], "limit": page_size, "query_params": None}
@@ -73,13 +76,16 @@ def price_list(seed: int, latency: str, page_size: int = 500, batch_size: int = 
     )
 
 
-def ceiling_inputs(prices: PriceList, plan: str, items: int, concurrency: int | None = None) -> CeilingInputs:
-    """T* inputs for one board of ``items`` under ``plan``; ``concurrency`` defaults to the plan's cap.
+def ceiling_inputs(
+    prices: PriceList, plan: str, items: int, concurrency: int | None = None, *, boards: int = 1
+) -> CeilingInputs:
+    """T* inputs for ``items`` over ``boards`` (one chain each) under ``plan``; ``concurrency`` defaults to
+    the plan's cap.
 
     A disabled limit (``None`` in the plan) counts as unbounded.
     """
     limits = PLANS[plan]
-    pages = max(1, -(-items // 500))
+    pages = max(1, -(-items // max(1, boards) // 500))
     harvest_per_page = (prices.harvest_cost_first + (pages - 1) * prices.harvest_cost_next) / pages
     unbounded = 10**12
     return CeilingInputs(
@@ -93,6 +99,7 @@ def ceiling_inputs(prices: PriceList, plan: str, items: int, concurrency: int | 
         budget_per_minute=limits.complexity_per_minute or unbounded,
         requests_per_minute=limits.requests_per_minute or unbounded,
         concurrency=concurrency or limits.concurrency or unbounded,
+        boards=boards,
     )
 
 

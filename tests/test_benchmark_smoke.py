@@ -45,6 +45,13 @@ def test_ceiling_terms_follow_the_documented_formula() -> None:
     assert bound.strict_s == pytest.approx(bound.chain_s)
 
 
+def test_boards_walk_their_chains_side_by_side() -> None:
+    """Two boards of 5,000: the chain term is one board's 10 pages, cost and requests count all 20."""
+    one, two = ceiling(_inputs()), ceiling(_inputs(boards=2))
+    assert two.chain_s == pytest.approx(10 * 0.8 + 2.0) and one.chain_s == pytest.approx(20 * 0.8 + 2.0)
+    assert two.requests == one.requests and two.total_cost == one.total_cost
+
+
 @pytest.mark.parametrize(
     ("overrides", "binding"),
     [
@@ -118,7 +125,7 @@ def test_smoke_run_end_to_end(tmp_path: Path) -> None:
     saved = json.loads(paths["json"].read_text())
     assert saved["runs"][0]["label"] == runs[0]["label"]
     text = paths["md"].read_text()
-    assert "| profile | items | strategy |" in text and "(a) naive sequential" in text
+    assert "| profile | cost model | items | strategy |" in text and "(a) naive sequential" in text
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert any(m.startswith("done") for m in messages)
 

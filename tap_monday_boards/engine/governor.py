@@ -8,7 +8,9 @@ How it paces (engine-notes.md "One governor"):
 
 * every request reserves an *expected* cost before it is sent; the expectation is learned per kind of query
   (cost per unit, e.g. per id of a batch) from the ``complexity { query }`` of earlier answers. A kind never
-  seen before is sent alone as a probe, so the first answer teaches its cost before the pool opens up;
+  seen before is sent alone as a probe, so the first answer teaches its cost before the pool opens up
+  (fetch batches only: a harvest page is cheap and bounded by its ``limit``, and making the second board's
+  chain wait a page's latency to learn it would put that latency on the critical path);
 * a local sliding 60 s ledger of our own costs mirrors monday's sliding window; the account's real limit is
   learned from ``complexity { after }`` (so a 1M trial budget is found even if the setting says 10M), and a
   request waits until enough old cost leaves the window instead of being rejected;
@@ -158,7 +160,7 @@ class GovernorCore:
         if per_unit is None and ":" in kind:
             # A kind like ``ItemsByIds:<board>`` starts from the costliest board of its family: no probe.
             per_unit = self.cost_per_unit.get(kind.split(":", 1)[0])
-        probe = per_unit is None
+        probe = per_unit is None and priority <= 0
         expected = 0.0 if per_unit is None else per_unit * max(1, units)
         wait = self._wait_for(kind, priority, probe, expected, now)
         if wait > 0:

@@ -6,10 +6,11 @@ iterates ``get_records`` and is not thread-safe, while the network work wants hu
 requests. So: one loop thread owns every socket; the main thread only drains per-board queues. Phase 2 for a
 board starts as soon as one full batch of its ids exists, while its harvest continues; several boards
 harvest at once (the boards consumed first start first). Memory is bounded by *credits*: a batch is only
-requested when its records fit in the board's buffer and, for boards other than the one being drained, in a
-shared read-ahead buffer (so a thousand boards cannot each buffer a full queue); the main thread gives
-credits back as it yields records. The harvest itself never waits for the consumer (ids are tiny, cursors
-age).
+requested when its records fit in the buffer of the board being drained or, for every other board, in one
+shared read-ahead buffer (so a thousand boards cannot each buffer a full queue, and a board that is not
+being drained is never held to its own small queue while another board drains: its whole read-ahead share is
+fetched at full speed); the main thread gives credits back as it yields records. The harvest itself never
+waits for the consumer (ids are tiny, cursors age).
 
 Shutdown: ``close()`` (also on ``__exit__``, generator close on ``--test``/record caps, SIGTERM via
 ``SystemExit``, errors) cancels every task, closes the aiohttp session and joins the thread.
@@ -89,8 +90,10 @@ class _Credits:
 @dataclass(frozen=True, slots=True)
 class _Batch:
     items: list[dict[str, Any]]
+    own_credit: int
+    """credits of the board's own buffer this batch holds (fetched while the board was being drained)."""
     shared_credit: int
-    """read-ahead credits this batch holds (0 when fetched for the board being drained)."""
+    """read-ahead credits this batch holds (fetched while another board was being drained)."""
 
 
 @dataclass(slots=True)
@@ -179,7 +182,7 @@ class ItemsPipeline:
                     stats.items_emitted += 1
                     yield raw
             finally:
-                self._give_back(board_id, len(entry.items), entry.shared_credit)
+                self._give_back(board_id, entry.own_credit, entry.shared_credit)
 
     def close(self) -> None:
         """Cancel every task, close the session, join the thread. Idempotent."""
@@ -197,10 +200,10 @@ class ItemsPipeline:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _give_back(self, board_id: str, n: int, shared: int) -> None:
+    def _give_back(self, board_id: str, own: int, shared: int) -> None:
         run = self._runs.get(board_id)
-        if run is not None:
-            self._call_in_loop(run.credits.release, n)
+        if own and run is not None:
+            self._call_in_loop(run.credits.release, own)
         if shared and self._read_ahead is not None:
             self._call_in_loop(self._read_ahead.release, shared)
 
@@ -328,29 +331,35 @@ class ItemsPipeline:
                 return
             n = min(run.fetcher.batch_size, len(run.pending))
             batch = run.pending.pop_batch(n)
-            await run.credits.acquire(n)
             assert self._read_ahead is not None
-            took = await self._read_ahead.acquire(n, bypass=is_drained)
+            # Another board is drained: the shared read-ahead bounds this one. Once it is the drained board
+            # (also while waiting here), its own buffer does: the main thread empties that one now.
+            shared = n if await self._read_ahead.acquire(n, bypass=is_drained) else 0
+            own = 0
+            if not shared:
+                await run.credits.acquire(n)
+                own = n
             await slots.acquire()
-            task = group.create_task(self._fetch(run, batch, slots, n, n if took else 0))
+            task = group.create_task(self._fetch(run, batch, slots, own, shared))
             run.fetch_tasks.add(task)
             task.add_done_callback(run.fetch_tasks.discard)
 
     async def _fetch(
-        self, run: _BoardRun, batch: list[str], slots: asyncio.Semaphore, credit: int, shared: int
+        self, run: _BoardRun, batch: list[str], slots: asyncio.Semaphore, own: int, shared: int
     ) -> None:
         try:
             items = await run.fetcher.fetch(batch)
         finally:
             slots.release()
-        unused = credit - len(items)
-        if unused > 0:
-            run.credits.release(unused)  # vanished items never reach the queue
-        shared_unused = min(shared, unused) if shared else 0
-        if shared_unused and self._read_ahead is not None:
-            self._read_ahead.release(shared_unused)
+        unused = own + shared - len(items)  # vanished items never reach the queue: their credit goes back
+        if unused > 0 and own:
+            run.credits.release(unused)
+            own -= unused
+        elif unused > 0 and self._read_ahead is not None:
+            self._read_ahead.release(unused)
+            shared -= unused
         if items:
-            run.out.put(_Batch(items, shared - shared_unused))
+            run.out.put(_Batch(items, own, shared))
 
     def _sync_stats(self, run: _BoardRun, transport: Transport) -> None:
         stats, fstats = run.stats, run.fetcher.stats

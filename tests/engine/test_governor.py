@@ -70,6 +70,16 @@ def test_unknown_kind_is_probed_alone_then_learned_per_unit() -> None:
     assert nxt.expected_cost == pytest.approx(2_000)  # 50 per id x 40 ids
 
 
+def test_harvest_pages_of_an_unknown_kind_are_not_held_behind_a_probe() -> None:
+    """Two boards start their chains together: the second first page must not wait for the first's answer."""
+    core = GovernorCore(_settings(max_concurrency=10))
+    first = _permit(core.try_acquire("HarvestFirstPage", 500, 1, 0.0))
+    second = _permit(core.try_acquire("HarvestFirstPage", 500, 1, 0.0))
+    assert not first.probe and not second.probe
+    core.settle(first, _cx(1_032, 9_000_000), 1.0)
+    assert core.cost_per_unit["HarvestFirstPage"] == pytest.approx(1_032 / 500)
+
+
 def test_cost_learning_is_fast_up_slow_down() -> None:
     core = GovernorCore(_settings())
     core.cost_per_unit["k"] = 10.0

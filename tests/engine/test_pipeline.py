@@ -280,7 +280,8 @@ def test_buffer_is_bounded_while_the_harvest_runs_ahead(emulator_factory: Factor
             time.sleep(0.01)
         fetched = pipeline._runs[board].fetcher.stats.fetched
         assert stats.ids_harvested == len(em.emulator.store.item_ids(board))
-        assert fetched <= 200 + settings.batch_size  # only what fits the board's buffer was fetched
+        # nobody drains it yet: only what fits the shared read-ahead was fetched
+        assert fetched <= READ_AHEAD_FACTOR * 200 + settings.batch_size
         got = list(pipeline.records(board))
     assert len(got) == stats.ids_harvested
 
@@ -352,6 +353,24 @@ def test_many_boards_share_one_read_ahead_buffer(emulator_factory: Factory) -> N
         fetched = sum(pipeline._runs[b].fetcher.stats.fetched for b in boards)
         assert 0 < fetched <= READ_AHEAD_FACTOR * 50  # not 5 boards x a full buffer each
         records = {b: list(pipeline.records(b)) for b in boards}  # the drained board bypasses: no deadlock
+    _assert_complete(em, records)
+
+
+def test_a_board_is_not_held_to_its_own_queue_while_another_drains(emulator_factory: Factory) -> None:
+    """Board B fetches its whole read-ahead share (here: all of it) while board A is drained, instead of
+    stopping at its own queue size and waiting for A's drain to end."""
+    em = emulator_factory(boards=2, items_per_board=600)
+    first, second = _boards(em)
+    settings = _settings(em, record_queue_size=200)  # read-ahead 800 >= the 600 of board B; own queue 200
+    with ItemsPipeline(settings, [first, second], governor=Governor(settings)) as pipeline:
+        records = {first: list(pipeline.records(first))}
+        expected = len(em.emulator.store.item_ids(second))
+        deadline = time.monotonic() + 20
+        while pipeline._runs[second].fetcher.stats.fetched < expected:  # B not consumed yet
+            assert time.monotonic() < deadline, "board B stopped at its own queue size"
+            time.sleep(0.01)
+        assert expected > 200
+        records[second] = list(pipeline.records(second))
     _assert_complete(em, records)
 
 
