@@ -14,9 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test,bench,dev]'
 	touch $@
 
-## The test command (the README's and CI's): lint, then the fast suite (end-to-end Meltano run included).
+## The test command (the README's and CI's): lint, types, then the fast suite (end-to-end Meltano run included).
 ## pytest's exit 5 ("no tests collected") is reported, not hidden, and does not fail the run.
-test: venv lint
+test: venv lint typecheck
 	$(PY) -m pytest -m "not slow" -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (exit 5)"; rc=0; fi; exit $$rc
 
@@ -27,7 +27,7 @@ test-all: venv
 lint: venv
 	$(VENV)/bin/ruff check tap_monday_boards tests benchmarks demo
 
-## Type check (CI runs it as information, see .github/workflows/ci.yml).
+## Type check (part of `make test`; blocking in CI).
 typecheck: venv
 	$(VENV)/bin/mypy tap_monday_boards
 

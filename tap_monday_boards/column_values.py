@@ -125,7 +125,7 @@ def _id(value: Any) -> str:
     if kind is int:  # the common cases first: exact int/str types (bool is not int here)
         return str(value)
     if kind is str and value and not value[0].isspace() and not value[-1].isspace():
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, bool) or value is None or isinstance(value, float | dict | list):
         raise MalformedValueError(f"not an id: {value!r}")
     text = str(value).strip()
@@ -145,7 +145,7 @@ def _ids(values: Any) -> list[str]:
 def _number(value: Any) -> int | float | None:
     """A finite number from a number, numeric string or empty string/None (-> None)."""
     if type(value) is int:  # exact int (not bool): the most common typed field shape
-        return value  # type: ignore[no-any-return]
+        return value
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):

@@ -7,7 +7,7 @@ array (``jsonb[]``) that SQL cannot index by column id. See docs/architecture.md
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any, ClassVar
 
 from singer_sdk.helpers._typing import _is_exclusive_boolean_type, conform_record_data_types
@@ -59,7 +59,7 @@ class WideRecordStreamMixin:
             self._mask = _CachingSelectionMask(super().mask)  # type: ignore[misc]
         return self._mask
 
-    def _generate_record_messages(self, record: dict[str, Any]) -> Iterator[RecordMessage]:
+    def _generate_record_messages(self, record: dict[str, Any]) -> Generator[RecordMessage, None, None]:
         """Skip the SDK's deselection walk when every root property is selected.
 
         Why: the caching mask made each lookup cheap, but the SDK's recursive pop still copies and walks
