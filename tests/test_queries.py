@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLSchema, build_schema, parse, validate
+from graphql import parse, validate
 
 from tap_monday_boards import queries
-
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared" / "monday-api" / "schema.graphql"
-
-
-@cache
-def official_schema() -> GraphQLSchema:
-    return build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+from tests.support.official_schema import official_schema
 
 
-@pytest.mark.skipif(not SCHEMA_PATH.exists(), reason=f"official monday schema not found at {SCHEMA_PATH}")
 @pytest.mark.parametrize("name", sorted(queries.ALL_QUERIES))
 def test_document_validates_against_official_schema(name: str) -> None:
     document = parse(queries.ALL_QUERIES[name])
@@ -35,9 +27,20 @@ def test_document_follows_the_rules(name: str) -> None:
     assert definition.name is not None and definition.name.value == name.replace("SelectedColumns", "")
 
 
-@pytest.mark.skipif(not SCHEMA_PATH.exists(), reason=f"official monday schema not found at {SCHEMA_PATH}")
 def test_items_query_for_every_column_type_subset_validates() -> None:
     """Selection-aware documents (one fragment per column type) stay valid for any subset of types."""
     for column_type in queries.COLUMN_VALUE_FRAGMENTS:
         document = parse(queries.items_by_ids_query([column_type]))
         assert not validate(official_schema(), document), column_type
+
+
+def test_a_missing_official_schema_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MONDAY_SCHEMA", str(tmp_path / "absent.graphql"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"absent\.graphql.*CI=true"):
+        official_schema()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="set MONDAY_SCHEMA"):
+        official_schema()

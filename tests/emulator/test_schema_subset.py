@@ -6,9 +6,6 @@ pass its tests with documents the real API rejects.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -29,21 +26,12 @@ from graphql import (
 from tap_monday_boards.emulator.columns import TYPENAMES
 from tap_monday_boards.emulator.execute import load_schema
 from tap_monday_boards.queries import ALL_QUERIES
-
-OFFICIAL = Path(
-    os.environ.get(
-        "MONDAY_SCHEMA", Path(__file__).resolve().parents[3] / "shared" / "monday-api" / "schema.graphql"
-    )
-)
+from tests.support.official_schema import official_schema
 
 
 @pytest.fixture(scope="module")
 def official() -> GraphQLSchema:
-    if not OFFICIAL.is_file():
-        pytest.skip(
-            f"monday's official schema not found at {OFFICIAL} (../shared is absent); set MONDAY_SCHEMA"
-        )
-    return build_schema(OFFICIAL.read_text())
+    return official_schema()
 
 
 def _default(definition: object) -> str | None:
