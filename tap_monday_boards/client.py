@@ -9,7 +9,9 @@ What it adds to ``GraphQLStream`` and why:
   backoff waits exactly the server's hint (``backoff_runtime`` style, no jitter on top); others raise
   ``FatalAPIError``;
 - every attempt draws from the process-wide governor (complexity budget, rate, concurrency), the same one the
-  items engine uses, and settles with the real ``complexity.query`` of the answer.
+  items engine uses, and settles with the real ``complexity.query`` of the answer; a rate-limit answer pauses
+  that governor for the server's hint, or for its escalating wait when the answer has none (one wait policy
+  for both HTTP stacks).
 Messages name the stream, board id, HTTP status, monday code and request id; never the token.
 """
 
@@ -173,9 +175,9 @@ class MondayStream(GraphQLStream):
     def retry_wait(self, exception: Exception | None, attempt: int) -> float:
         """Seconds before retry ``attempt`` (1-based), waited by the SDK's backoff decorator.
 
-        Rate limits: 0 here, because the governor was paused for the server's ``wait_s`` and the retry's
-        ``acquire_blocking`` waits for that (once for the whole process). Other hints (partial answers): the
-        hint. Transient errors: capped exponential backoff.
+        Rate limits: 0 here, because the governor was paused (for the server's hint, or its escalating wait
+        when there is none) and the retry's ``acquire_blocking`` waits for that, once for the whole process.
+        Other hints (partial answers): the hint. Transient errors: capped exponential backoff.
         """
         decision = getattr(exception, "decision", None)
         if decision is not None and decision.kind is DecisionKind.RETRY_AFTER:
@@ -210,21 +212,23 @@ class MondayStream(GraphQLStream):
             self._current_context = context
             permit = self.governor.acquire_blocking(self.governor_kind)
             complexity: Mapping[str, Any] | None = None
+            ok = False
             try:
-                response = func(prepared_request, context)
-                complexity = self._complexity_of(response)
+                response = func(prepared_request, context)  # validate_response raised unless it was usable
+                complexity, ok = self._complexity_of(response), True
                 return response
             except MondayRetriableError as exc:
                 complexity = self._complexity_of(exc.response)
-                if exc.decision.kind is DecisionKind.RETRY_AFTER and exc.decision.wait_s is not None:
+                if exc.decision.kind is DecisionKind.RETRY_AFTER:
                     # The limit is per account: pause every request of the process, not just this one.
+                    # No hint in the answer (None): the governor's escalating wait.
                     self.governor.on_rate_limited(exc.decision.wait_s)
                 raise
             finally:
-                if complexity is None:
+                if complexity is None and not ok:
                     self.governor.release(permit)
                 else:
-                    self.governor.settle(permit, complexity)
+                    self.governor.settle(permit, complexity, ok=ok)
 
         return super().request_decorator(governed)
 

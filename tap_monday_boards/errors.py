@@ -9,8 +9,13 @@ stacks of the tap (the SDK streams and the async items engine) must react identi
 Messages built here never include request headers, and every registered secret (the API token) is
 redacted from what the server sends back, so the token cannot leak through them.
 
-One unit despite its length (~470 lines, a third of it the code table as data): splitting the table from its
+One unit despite its length (~540 lines, a third of it the code table as data): splitting the table from its
 classifier or from the exceptions that carry its decisions would only spread one contract over files.
+
+What the classifier does *not* decide: how long to wait when a rate-limit answer carries no hint (an
+empty-body 429 from the gateway). Such a ``RETRY_AFTER`` has ``wait_s=None``; the process-wide governor owns
+the one escalating wait for it (engine/governor.py, ``GovernorCore.pause``), since "consecutive" and "reset
+after a success" are facts about the process, not about one answer.
 """
 
 from __future__ import annotations
@@ -24,9 +29,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-
-DEFAULT_RATE_LIMIT_WAIT_S = 60.0
-"""Wait for a rate-limit answer without any hint (e.g. the edge's empty-body 429), per monday's docs."""
 
 _MAX_MESSAGE_CHARS = 300
 _REDACTED = "[redacted]"
@@ -59,7 +61,8 @@ class DecisionKind(enum.Enum):
     """What the caller must do with an answer."""
 
     OK = "ok"
-    RETRY_AFTER = "retry_after"  # rate limit / budget / concurrency: wait ``wait_s`` process-wide, then retry
+    RETRY_AFTER = "retry_after"  # rate limit / budget / concurrency: wait process-wide, then retry
+    TOO_COMPLEX = "too_complex"  # over the per-query complexity cap: only a smaller page/batch can succeed
     RETRY_BACKOFF = "retry_backoff"  # transient: exponential backoff with jitter, then retry
     RESUME_CURSOR = "resume_cursor"  # the items_page cursor expired: start a fresh chain from the last value
     FATAL_AUTH = "fatal_auth"  # the token cannot be used (401, 403): stop at once, never retry
@@ -73,10 +76,15 @@ class Decision:
 
     kind: DecisionKind
     wait_s: float | None
+    """``RETRY_AFTER``: the server's hint, or None when the answer has none (the governor then decides)."""
     code: str | None
     request_id: str | None
     message: str
     http_status: int
+    complexity: int | None = None
+    """``TOO_COMPLEX``: the document's cost as the server priced it, when the answer says."""
+    max_complexity: int | None = None
+    """``TOO_COMPLEX``: the per-query cap the server applied, when the answer says."""
 
     @property
     def retryable(self) -> bool:
@@ -92,13 +100,16 @@ class Decision:
             parts.append(f"request id {self.request_id}")
         if self.wait_s is not None and self.kind is DecisionKind.FATAL:
             parts.append(f"resets in {self.wait_s:.0f} s")
+        if self.kind is DecisionKind.TOO_COMPLEX and self.complexity is not None:
+            cap = f" of {self.max_complexity:,}" if self.max_complexity is not None else ""
+            parts.append(f"query cost {self.complexity:,} over the per-query cap{cap}")
         return redact(f"{', '.join(parts)}: {self.message}")
 
 
 # --- the code table (data). Keys are lower-cased; matching is case-insensitive. -------------------------
 _RATE_LIMIT_CODES = (
     "COMPLEXITY_BUDGET_EXHAUSTED",
-    "ComplexityException",
+    "ComplexityException",  # legacy budget exhaustion; over-the-cap answers are told apart by their message
     "complexityBudgetExhausted",
     "ComplexityBudgetExhausted",
     "MINUTE_RATE_LIMIT_EXCEEDED",
@@ -113,6 +124,11 @@ _RATE_LIMIT_CODES = (
     "tooManyRequests",
     "API_TEMPORARILY_BLOCKED",
     "Call limit exceeded",
+)
+_TOO_COMPLEX_CODES = (
+    "maxComplexityExceeded",
+    "MAX_COMPLEXITY_EXCEEDED",
+    "QUERY_COMPLEXITY_EXCEEDED",
 )
 _TRANSIENT_CODES = (
     "INTERNAL_SERVER_ERROR",
@@ -158,6 +174,7 @@ _FATAL_CODES = (
 
 CODE_TABLE: dict[str, DecisionKind] = {
     **{c.lower(): DecisionKind.RETRY_AFTER for c in _RATE_LIMIT_CODES},
+    **{c.lower(): DecisionKind.TOO_COMPLEX for c in _TOO_COMPLEX_CODES},
     **{c.lower(): DecisionKind.RETRY_BACKOFF for c in _TRANSIENT_CODES},
     **{c.lower(): DecisionKind.RESUME_CURSOR for c in _CURSOR_CODES},
     **{c.lower(): DecisionKind.FATAL_AUTH for c in _AUTH_CODES},
@@ -166,8 +183,9 @@ CODE_TABLE: dict[str, DecisionKind] = {
 """monday code (lower-cased) -> kind, across the legacy, 2025-01/04 and 2025-07+ vocabularies."""
 
 PRIORITY: dict[DecisionKind, int] = {
-    DecisionKind.FATAL_AUTH: 6,
-    DecisionKind.FATAL: 5,
+    DecisionKind.FATAL_AUTH: 7,
+    DecisionKind.FATAL: 6,
+    DecisionKind.TOO_COMPLEX: 5,
     DecisionKind.RETRY_AFTER: 4,
     DecisionKind.RESUME_CURSOR: 3,
     DecisionKind.RETRY_BACKOFF: 2,
@@ -188,6 +206,10 @@ _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], DecisionKind], ...] = (
     (re.compile(r"internal server error|timed? ?out|temporarily", re.IGNORECASE), DecisionKind.RETRY_BACKOFF),
 )
 _RESET_IN_RE = re.compile(r"reset in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+_OVER_CAP_RE = re.compile(
+    r"complexity of (\d+),? which exceeds max(?:imum)? complexity of (\d+)", re.IGNORECASE
+)
+"""graphql-ruby's refusal of a document over the per-query cap, which monday returns verbatim."""
 _RATELIMIT_T_RE = re.compile(r"r=0\s*;\s*t=(\d+(?:\.\d+)?)")
 
 
@@ -197,6 +219,8 @@ class _ErrorInfo:
     code: str | None
     message: str
     wait_s: float | None
+    complexity: int | None = None
+    max_complexity: int | None = None
 
 
 def _kind_for_status(status: int | None) -> DecisionKind | None:
@@ -245,7 +269,14 @@ def _classify_entry(entry: Any) -> _ErrorInfo:
         message = str(entry.get("message") or entry.get("error_message") or "")
         raw_ext = entry.get("extensions")
         extensions = raw_ext if isinstance(raw_ext, Mapping) else {}
-        raw_code = extensions.get("code") or entry.get("error_code") or entry.get("code")
+        # monday's 500 envelope names its code ``extensions.error_code``; the legacy one a top-level
+        # ``error_code``: every spelling reaches the table (and the message).
+        raw_code = (
+            extensions.get("code")
+            or extensions.get("error_code")
+            or entry.get("error_code")
+            or entry.get("code")
+        )
         code = redact(str(raw_code))[:100] if raw_code else None
     else:
         message, code, extensions = repr(entry), None, {}
@@ -264,7 +295,12 @@ def _classify_entry(entry: Any) -> _ErrorInfo:
         )
     )
 
+    complexity, max_complexity = _over_cap_numbers(message, extensions, error_data)
     kind = CODE_TABLE.get(code.lower()) if code else None
+    if complexity is not None and max_complexity is not None and complexity > max_complexity:
+        # "Query has complexity of N, which exceeds max complexity of M": the same code
+        # (``ComplexityException``) also names legacy budget exhaustion, so the numbers decide.
+        kind = DecisionKind.TOO_COMPLEX
     if kind is None:
         text = f"{code or ''} {message}"
         kind = next((k for pattern, k in _MESSAGE_PATTERNS if pattern.search(text)), None)
@@ -276,7 +312,23 @@ def _classify_entry(entry: Any) -> _ErrorInfo:
     if kind is None:
         # An unknown error is surfaced, not retried: retrying a wrong query only burns the daily quota.
         kind = DecisionKind.FATAL
-    return _ErrorInfo(kind=kind, code=code, message=message, wait_s=wait)
+    return _ErrorInfo(kind, code, message, wait, complexity, max_complexity)
+
+
+def _over_cap_numbers(
+    message: str, extensions: Mapping[str, Any], error_data: Mapping[str, Any]
+) -> tuple[int | None, int | None]:
+    """(cost, cap) of an over-the-per-query-cap refusal: from its message, else from its error data."""
+    found = _OVER_CAP_RE.search(message)
+    if found:
+        return int(found.group(1)), int(found.group(2))
+    cap = _as_int(error_data.get("max_complexity"))
+    if cap is None:
+        cap = _as_int(extensions.get("max_complexity"))
+    cost = _as_int(error_data.get("complexity"))
+    if cost is None:
+        cost = _as_int(extensions.get("complexity"))
+    return (cost, cap) if cap is not None else (None, None)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -340,56 +392,55 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_MESSAGE_CHARS else text[: _MAX_MESSAGE_CHARS - 1] + "…"
 
 
-def classify(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes | str | dict[str, Any] | None,
-    *,
-    default_wait_s: float = DEFAULT_RATE_LIMIT_WAIT_S,
-) -> Decision:
+def classify(status: int, headers: Mapping[str, str], body: bytes | str | dict[str, Any] | None) -> Decision:
     """Classify one HTTP answer from monday.com.
 
     Args:
         status: HTTP status code.
         headers: response headers (only ``Retry-After``, ``RateLimit``, ``X-Request-Id``, ``Date`` are read).
         body: raw bytes/str, an already parsed JSON object, or None.
-        default_wait_s: wait for a rate-limit answer without any hint (monday recommends 60 s).
 
     Returns:
         The :class:`Decision`. ``RETRY_AFTER`` waits are the max of ``Retry-After``, ``RateLimit`` ``t=``,
-        ``retry_in_seconds`` (extensions or legacy ``error_data``) and a legacy "reset in N seconds".
+        ``retry_in_seconds`` (extensions or legacy ``error_data``) and a legacy "reset in N seconds"; None
+        when the answer carries none of them (the governor's escalating wait applies).
     """
     parsed, parsed_ok = _parse_body(body)
     request_id = _request_id(headers, parsed)
     header_wait = _retry_after_header(headers)
 
-    def decide(kind: DecisionKind, code: str | None, message: str, wait: float | None) -> Decision:
-        if kind is DecisionKind.RETRY_AFTER:
-            wait = _max_wait((wait, header_wait))
-            wait = default_wait_s if wait is None else wait
-        elif kind in (DecisionKind.PARTIAL, DecisionKind.FATAL):
-            wait = _max_wait((wait, header_wait))  # PARTIAL may need a pause; FATAL: the quota's reset
-        else:
-            wait = None
-        return Decision(kind, wait, code, request_id, _short(message), status)
+    def decide(info: _ErrorInfo) -> Decision:
+        wait: float | None = None
+        if info.kind in (DecisionKind.RETRY_AFTER, DecisionKind.PARTIAL, DecisionKind.FATAL):
+            # RETRY_AFTER: the hint (None: none); PARTIAL may need a pause; FATAL: the daily quota's reset.
+            wait = _max_wait((info.wait_s, header_wait))
+        return Decision(
+            info.kind,
+            wait,
+            info.code,
+            request_id,
+            _short(info.message),
+            status,
+            info.complexity if info.kind is DecisionKind.TOO_COMPLEX else None,
+            info.max_complexity if info.kind is DecisionKind.TOO_COMPLEX else None,
+        )
 
     if not parsed_ok:
         status_kind = _kind_for_status(status)
         if status_kind in (DecisionKind.FATAL_AUTH, DecisionKind.RETRY_AFTER):
-            return decide(status_kind, None, f"HTTP {status} with a non-JSON body", None)
-        return decide(DecisionKind.RETRY_BACKOFF, None, "truncated or non-JSON response body", None)
+            return decide(_ErrorInfo(status_kind, None, f"HTTP {status} with a non-JSON body", None))
+        return decide(_ErrorInfo(DecisionKind.RETRY_BACKOFF, None, "truncated or non-JSON body", None))
 
     infos = [_classify_entry(e) for e in _error_entries(parsed)]
     status_kind = _kind_for_status(status)
     if status_kind is DecisionKind.FATAL_AUTH or infos:
-        kind, code, message, wait = _combine(status, status_kind, parsed, infos)
-        return decide(kind, code, message, wait)
+        return decide(_combine(status, status_kind, parsed, infos))
     if status_kind is not None or status >= 400:
         kind = status_kind or DecisionKind.FATAL
-        return decide(kind, None, f"HTTP {status} without a usable error body", None)
+        return decide(_ErrorInfo(kind, None, f"HTTP {status} without a usable error body", None))
     if isinstance(parsed, Mapping) and isinstance(parsed.get("data"), Mapping):
         return Decision(DecisionKind.OK, None, None, request_id, "ok", status)
-    return decide(DecisionKind.RETRY_BACKOFF, None, "HTTP 200 without data or errors", None)
+    return decide(_ErrorInfo(DecisionKind.RETRY_BACKOFF, None, "HTTP 200 without data or errors", None))
 
 
 def _error_entries(parsed: Any) -> list[Any]:
@@ -407,24 +458,28 @@ def _error_entries(parsed: Any) -> list[Any]:
 
 def _combine(
     status: int, status_kind: DecisionKind | None, parsed: Any, infos: list[_ErrorInfo]
-) -> tuple[DecisionKind, str | None, str, float | None]:
-    """Fold every error entry and the HTTP status into one (kind, code, message, wait)."""
+) -> _ErrorInfo:
+    """Fold every error entry and the HTTP status into one (kind, code, message, wait, cost, cap)."""
     best = max(infos, key=lambda i: (PRIORITY[i.kind], i.code is not None), default=None)
     wait = _max_wait(i.wait_s for i in infos)
     if status_kind is DecisionKind.FATAL_AUTH:
-        return status_kind, best.code if best else None, best.message if best else f"HTTP {status}", None
+        return _ErrorInfo(
+            status_kind, best.code if best else None, best.message if best else f"HTTP {status}", None
+        )
     assert best is not None
     kind = best.kind
-    if status == 429 and kind not in (DecisionKind.FATAL, DecisionKind.FATAL_AUTH):
+    if status == 429 and kind not in (DecisionKind.FATAL, DecisionKind.FATAL_AUTH, DecisionKind.TOO_COMPLEX):
         kind = DecisionKind.RETRY_AFTER
     elif (
-        kind in (DecisionKind.RETRY_AFTER, DecisionKind.RETRY_BACKOFF)
+        kind is DecisionKind.RETRY_BACKOFF
         and status < 400
         and isinstance(parsed, Mapping)
         and _has_data(parsed)
     ):
+        # A transient field error next to data. A rate-limit code next to data ("Rate limit already
+        # blocked for board-columns-errors", tooManyRequests) stays RETRY_AFTER: it waits like one.
         kind = DecisionKind.PARTIAL
-    return kind, best.code, best.message, wait
+    return _ErrorInfo(kind, best.code, best.message, wait, best.complexity, best.max_complexity)
 
 
 class MondayAPIError(Exception):
@@ -454,6 +509,21 @@ class FatalAPIError(MondayAPIError):
     """FATAL: the request is wrong, the board is unknown or the daily quota is exhausted."""
 
 
+class QueryTooComplexAPIError(FatalAPIError):
+    """TOO_COMPLEX: the document is over monday's per-query complexity cap.
+
+    Fatal for a caller that cannot make its document smaller; the engine's batches and pages, and the SDK
+    streams' pages, catch it and retry with fewer ids/rows (``decision.complexity``/``max_complexity`` say
+    by how much, when the answer names them).
+    """
+
+    headline = "query too complex"
+    hint = (
+        "monday refuses any single query above its per-query complexity cap and this one could not be "
+        "made smaller: select fewer columns or streams"
+    )
+
+
 class AuthenticationAPIError(FatalAPIError):
     """FATAL_AUTH: 401/403: the token is invalid, restricted or lacks permission."""
 
@@ -466,6 +536,7 @@ _ERROR_CLASS: dict[DecisionKind, type[MondayAPIError]] = {
     DecisionKind.RETRY_BACKOFF: RetryableAPIError,
     DecisionKind.PARTIAL: RetryableAPIError,
     DecisionKind.RESUME_CURSOR: CursorExpiredAPIError,
+    DecisionKind.TOO_COMPLEX: QueryTooComplexAPIError,
     DecisionKind.FATAL: FatalAPIError,
     DecisionKind.FATAL_AUTH: AuthenticationAPIError,
     DecisionKind.OK: MondayAPIError,

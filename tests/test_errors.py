@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from tap_monday_boards.errors import (
     Decision,
     DecisionKind,
     FatalAPIError,
+    QueryTooComplexAPIError,
     RetryableAPIError,
     classify,
     error_for,
@@ -116,9 +118,9 @@ CASES: list[Any] = [
         {},
         {"errors": [_err("maxConcurrencyExceeded")]},
         K.RETRY_AFTER,
-        60.0,
+        None,
         "maxConcurrencyExceeded",
-        id="docs-camel-concurrency-default-wait",
+        id="docs-camel-concurrency-no-hint",
     ),
     pytest.param(
         200,
@@ -135,7 +137,8 @@ CASES: list[Any] = [
         "FIELD_LIMIT_EXCEEDED",
         id="legacy-field-limit",
     ),
-    pytest.param(429, {}, b"", K.RETRY_AFTER, 60.0, None, id="empty-429-default-wait"),
+    pytest.param(429, {}, b"", K.RETRY_AFTER, None, None, id="empty-429-no-hint"),
+    pytest.param(429, {"Content-Type": "text/plain"}, "", K.RETRY_AFTER, None, None, id="empty-429-text"),
     pytest.param(429, {"retry-after": "7"}, None, K.RETRY_AFTER, 7.0, None, id="empty-429-retry-after"),
     pytest.param(
         429,
@@ -238,6 +241,91 @@ CASES: list[Any] = [
         None,
         id="legacy-500",
     ),
+    pytest.param(
+        500,
+        {},
+        {
+            "errors": [
+                {
+                    "message": "Internal server error",
+                    "extensions": {"error_code": "INTERNAL_SERVER_ERROR", "status_code": 500},
+                }
+            ],
+            "extensions": {"request_id": "req-500"},
+        },
+        K.RETRY_BACKOFF,
+        None,
+        "INTERNAL_SERVER_ERROR",
+        id="500-extensions-error-code",
+    ),
+    pytest.param(
+        200,
+        {},
+        {
+            "errors": [
+                {"message": "Daily limit exceeded", "extensions": {"error_code": "DAILY_LIMIT_EXCEEDED"}}
+            ]
+        },
+        K.FATAL,
+        None,
+        "DAILY_LIMIT_EXCEEDED",
+        id="extensions-error-code-reaches-the-table",
+    ),
+    # over the per-query complexity cap: a smaller document, never the same one again
+    pytest.param(
+        200,
+        {},
+        {
+            "errors": [
+                {
+                    "message": "Query has complexity of 6010020, which exceeds max complexity of 5000000",
+                    "extensions": {
+                        "code": "ComplexityException",
+                        "status_code": 200,
+                        "error_data": {"complexity": 6010020, "max_complexity": 5000000},
+                    },
+                }
+            ],
+            **RID,
+        },
+        K.TOO_COMPLEX,
+        None,
+        "ComplexityException",
+        id="over-cap-2025",
+    ),
+    pytest.param(
+        200,
+        {},
+        {
+            "error_message": "Query has complexity of 1016020, which exceeds max complexity of 1000000",
+            "error_code": "ComplexityException",
+            "error_data": {},
+            "status_code": 200,
+            "account_id": 1,
+        },
+        K.TOO_COMPLEX,
+        None,
+        "ComplexityException",
+        id="over-cap-legacy-message-only",
+    ),
+    pytest.param(
+        200,
+        {},
+        {"errors": [_err("maxComplexityExceeded", "Max complexity exceeded")]},
+        K.TOO_COMPLEX,
+        None,
+        "maxComplexityExceeded",
+        id="over-cap-code-only",
+    ),
+    pytest.param(
+        200,
+        {},
+        {"errors": [{"message": "Query has complexity of 7000000, which exceeds max complexity of 5000000"}]},
+        K.TOO_COMPLEX,
+        None,
+        None,
+        id="over-cap-graphql-ruby-message-without-code",
+    ),
     pytest.param(502, {}, b"<html>Bad gateway</html>", K.RETRY_BACKOFF, None, None, id="502-html"),
     pytest.param(504, {}, b"", K.RETRY_BACKOFF, None, None, id="504-empty"),
     pytest.param(
@@ -245,25 +333,29 @@ CASES: list[Any] = [
     ),
     pytest.param(200, {}, b"not json at all", K.RETRY_BACKOFF, None, None, id="non-json"),
     pytest.param(200, {}, {"foo": 1}, K.RETRY_BACKOFF, None, None, id="no-data-no-errors"),
-    # partial data
+    # partial data: a rate limit next to data waits like a rate limit; a transient error is PARTIAL
     pytest.param(
         200,
         {},
         {
-            "data": {"boards": [{"id": "151321135", "columns": None}]},
+            "data": {"boards": [{"id": "151321135", "name": "Stam", "columns": None}]},
             "errors": [
                 {
                     "message": "Rate limit already blocked for board-columns-errors",
                     "path": ["boards", 0, "columns"],
-                    "extensions": {"code": "tooManyRequests", "status_code": 400, "service": "ds"},
+                    "extensions": {
+                        "code": "tooManyRequests",
+                        "status_code": 400,
+                        "service": "data-structure",
+                    },
                 }
             ],
-            **RID,
+            "extensions": {"request_id": "0eb719eb-5c2c-4c1e-a1cf-2d8f4f0f9d61"},
         },
-        K.PARTIAL,
+        K.RETRY_AFTER,
         None,
         "tooManyRequests",
-        id="partial-too-many-requests",
+        id="subgraph-partial-rate-limit-waits-like-a-rate-limit",
     ),
     pytest.param(
         200,
@@ -399,8 +491,66 @@ def test_request_id_from_header_when_body_has_none() -> None:
     assert "hdr-9" in decision.describe()
 
 
-def test_default_wait_is_configurable() -> None:
-    assert classify(429, {}, b"", default_wait_s=2.5).wait_s == 2.5
+def test_a_rate_limit_without_any_hint_leaves_the_wait_to_the_governor() -> None:
+    for status, body in ((429, b""), (429, None), (200, {"errors": [_err("tooManyRequests")]})):
+        decision = classify(status, {}, body)
+        assert (decision.kind, decision.wait_s) == (K.RETRY_AFTER, None)
+    assert classify(429, {"Retry-After": "3"}, b"").wait_s == 3.0
+    body = {"errors": [{"message": "Complexity budget exhausted, query cost 5 reset in 4 seconds"}]}
+    assert classify(429, {}, body).wait_s == 4.0
+
+
+def test_extensions_error_code_reaches_the_message() -> None:
+    body = {
+        "errors": [
+            {
+                "message": "Internal server error",
+                "extensions": {"error_code": "INTERNAL_SERVER_ERROR", "status_code": 500},
+            }
+        ],
+        "extensions": {"request_id": "req-500"},
+    }
+    text = str(error_for(classify(500, {}, body), "ItemsByIds board 9"))
+    assert "code INTERNAL_SERVER_ERROR" in text
+    assert "req-500" in text
+
+
+def test_over_cap_names_cost_and_cap_and_outranks_a_rate_limit() -> None:
+    over = {
+        "message": "Query has complexity of 6010020, which exceeds max complexity of 5000000",
+        "extensions": {"code": "ComplexityException"},
+    }
+    decision = classify(200, {}, {"errors": [_err("COMPLEXITY_BUDGET_EXHAUSTED", retry_in_seconds=9), over]})
+    assert decision.kind is K.TOO_COMPLEX
+    assert (decision.complexity, decision.max_complexity) == (6_010_020, 5_000_000)
+    assert decision.retryable is False
+    error = error_for(decision, "ItemsByIds board 42 (1 ids)")
+    assert isinstance(error, QueryTooComplexAPIError)
+    assert isinstance(error, FatalAPIError)  # a caller that cannot shrink fails
+    text = str(error)
+    for part in ("query too complex", "ItemsByIds board 42 (1 ids)", "6,010,020", "5,000,000"):
+        assert part in text
+    # the same code for budget exhaustion (legacy) is still a rate limit: the message decides
+    legacy_budget = {
+        "error_code": "ComplexityException",
+        "error_message": "Complexity budget exhausted, query cost 30001 budget remaining 19986 out of "
+        "1000000 reset in 3 seconds",
+        "status_code": 429,
+    }
+    assert classify(200, {}, legacy_budget).kind is K.RETRY_AFTER
+    assert classify(429, {}, {"errors": [over]}).kind is K.TOO_COMPLEX  # a 429 status does not make it retry
+
+
+@pytest.mark.parametrize("version", ["2024-07", "2024-10", "2025-04", "2026-10"])
+def test_the_emulators_over_cap_answer_is_too_complex_in_every_version(
+    emulator_factory: Callable[..., Any], gql: Callable[..., Any], version: str
+) -> None:
+    running = emulator_factory(boards=1, items_per_board=5, limit_overrides={"complexity_per_query": 100})
+    query = "query { complexity { query } boards(limit: 50) { id name } }"  # 10 + 50 x 2 = 110
+    answer = gql(running, query, version=version)
+    decision = classify(answer.status, dict(answer.headers), answer.raw)
+    assert decision.kind is K.TOO_COMPLEX, (answer.status, answer.raw[:300])
+    assert (decision.complexity, decision.max_complexity) == (110, 100)
 
 
 def test_messages_are_short_and_never_echo_headers() -> None:
@@ -417,6 +567,7 @@ def test_messages_are_short_and_never_echo_headers() -> None:
         (K.RETRY_BACKOFF, RetryableAPIError),
         (K.PARTIAL, RetryableAPIError),
         (K.RESUME_CURSOR, CursorExpiredAPIError),
+        (K.TOO_COMPLEX, QueryTooComplexAPIError),
         (K.FATAL, FatalAPIError),
         (K.FATAL_AUTH, AuthenticationAPIError),
     ],

@@ -14,7 +14,12 @@ How it paces (engine-notes.md "One governor"):
 * a local sliding 60 s ledger of our own costs mirrors monday's sliding window; the account's real limit is
   learned from ``complexity { after }`` (so a 1M trial budget is found even if the setting says 10M), and a
   request waits until enough old cost leaves the window instead of being rejected;
-* a rate-limit answer pauses every request of the process for ``wait`` plus jitter (never a hot loop);
+* a rate-limit answer pauses every request of the process for the server's hint plus jitter (never a hot
+  loop). An answer without a hint (the gateway's empty-body 429) pauses for ``rate_limit_first_wait_s``
+  (2 s), doubling per *consecutive* hint-less answer up to ``rate_limit_max_wait_s`` (60 s, monday's advice)
+  and starting over after a successful answer: one stray 429 costs seconds, a throttle that persists still
+  backs off to a minute. Answers that arrive while such a pause runs were sent before it, so they do not
+  escalate it. This is the one wait policy of both HTTP stacks (SDK streams and engine);
 * harvest requests (priority 1) go before fetch batches (priority 0) when both wait: the cursor chain is the
   sequential critical path.
 
@@ -43,6 +48,7 @@ admitted locally, the server when it arrives, so without a margin we send exactl
 _SAFETY_POLL_S = 0.5
 """Waiters re-check at least this often, so a lost wake-up can delay but never hang a request."""
 _EMA_ALPHA = 0.3
+PAUSE_LOG_SIZE = 1_024
 HARVEST_HEADROOM = 0.02
 """Share of the budget that priority-0 requests (fetch batches) leave free for the harvest (priority 1):
 ids-only pages cost ~200 points, so a little headroom keeps the sequential chain moving while batches
@@ -119,6 +125,10 @@ class GovernorStats:
     rate_limit_pauses: int
     budget_waits: int
     cost_per_unit: dict[str, float]
+    hintless_pauses: int = 0
+    """Pauses for rate-limit answers without a hint (each one a step of the escalating wait)."""
+    longest_pause_s: float = 0.0
+    """The longest pause asked for so far (hint or escalating wait, before jitter)."""
 
 
 class GovernorCore:
@@ -141,6 +151,14 @@ class GovernorCore:
         self.waiting: dict[int, int] = {}
         self.rate_limit_pauses = 0
         self.budget_waits = 0
+        self.first_hintless_wait_s = settings.rate_limit_first_wait_s
+        self.max_hintless_wait_s = settings.rate_limit_max_wait_s
+        self.hintless_streak = 0
+        """Hint-less rate-limit pauses since the last successful answer."""
+        self.hintless_until = -math.inf
+        self.hintless_pauses = 0
+        self.pause_log: deque[float] = deque(maxlen=PAUSE_LOG_SIZE)
+        """The waits asked for (hint or escalating wait, before jitter), newest last."""
 
     @property
     def budget_limit(self) -> float:
@@ -201,10 +219,17 @@ class GovernorCore:
         if permit.probe:
             self.probing.discard(permit.kind)
 
-    def settle(self, permit: Permit, complexity: Mapping[str, Any] | None, now: float) -> None:
-        """Record the real cost (``complexity { before after query }``) and free the slot."""
+    def settle(
+        self, permit: Permit, complexity: Mapping[str, Any] | None, now: float, *, ok: bool = True
+    ) -> None:
+        """Record the real cost (``complexity { before after query }``) and free the slot.
+
+        ``ok``: the answer was usable (classified OK); it ends a run of hint-less rate-limit answers.
+        """
         self._finish(permit)
         self._expire(now)
+        if ok:
+            self.hintless_streak = 0
         if not complexity:
             self.ledger.adjust(permit.entry, permit.expected_cost)
             return
@@ -239,8 +264,22 @@ class GovernorCore:
         self.ledger.adjust(permit.entry, permit.expected_cost)
         self._expire(now)
 
-    def pause(self, wait_s: float, now: float) -> float:
-        """A rate-limit answer: nobody sends for ``wait_s`` plus jitter. Returns the pause end."""
+    def pause(self, wait_s: float | None, now: float) -> float:
+        """A rate-limit answer: nobody sends for ``wait_s`` plus jitter. Returns the pause end.
+
+        ``wait_s`` None (the answer had no hint): the escalating wait, unless a hint-less pause is still
+        running (this answer's request was sent before it began: the same throttle, no new step).
+        """
+        if wait_s is None:
+            if now < self.hintless_until:
+                return self.paused_until
+            wait_s = min(
+                self.max_hintless_wait_s, self.first_hintless_wait_s * 2.0 ** min(self.hintless_streak, 30)
+            )
+            self.hintless_streak += 1
+            self.hintless_pauses += 1
+            self.hintless_until = now + wait_s
+        self.pause_log.append(wait_s)
         jitter = self.rng.uniform(0.0, min(1.0, 0.1 * wait_s) + 0.05)
         until = now + max(0.0, wait_s) + jitter
         if until > self.paused_until:
@@ -260,6 +299,8 @@ class GovernorCore:
             rate_limit_pauses=self.rate_limit_pauses,
             budget_waits=self.budget_waits,
             cost_per_unit=dict(self.cost_per_unit),
+            hintless_pauses=self.hintless_pauses,
+            longest_pause_s=max(self.pause_log, default=0.0),
         )
 
 
@@ -354,10 +395,14 @@ class Governor:
                     self.core.waiting[priority] -= 1
                     self._notify()
 
-    def settle(self, permit: Permit, complexity: Mapping[str, Any] | None) -> None:
-        """Report the answer's ``complexity`` object (or None) and free the slot."""
+    def settle(self, permit: Permit, complexity: Mapping[str, Any] | None, *, ok: bool = True) -> None:
+        """Report the answer's ``complexity`` object (or None) and free the slot.
+
+        ``ok=False`` for an answer that was not usable (rate limit, partial data): it does not count as the
+        success that resets the escalating wait for hint-less rate limits.
+        """
         with self._lock:
-            self.core.settle(permit, complexity, self.clock())
+            self.core.settle(permit, complexity, self.clock(), ok=ok)
             self._notify()
 
     def release(self, permit: Permit) -> None:
@@ -366,8 +411,11 @@ class Governor:
             self.core.release(permit, self.clock())
             self._notify()
 
-    def on_rate_limited(self, wait_s: float) -> float:
-        """Pause the whole process for ``wait_s`` plus jitter; returns the seconds until the pause ends."""
+    def on_rate_limited(self, wait_s: float | None) -> float:
+        """Pause the whole process for ``wait_s`` plus jitter; returns the seconds until the pause ends.
+
+        ``wait_s`` None: the answer had no hint; the escalating wait applies (:meth:`GovernorCore.pause`).
+        """
         with self._lock:
             now = self.clock()
             until = self.core.pause(wait_s, now)

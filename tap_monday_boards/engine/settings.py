@@ -45,8 +45,11 @@ class EngineSettings:
     """first exponential backoff step in seconds; doubles per attempt, full jitter."""
     backoff_max_s: float = 30.0
     """cap on one exponential backoff step, seconds."""
-    rate_limit_default_wait_s: float = 60.0
-    """wait for a rate-limit answer that carries no hint (empty-body 429)."""
+    rate_limit_first_wait_s: float = 2.0
+    """seconds of the first pause for a rate-limit answer without a hint (the gateway's empty-body 429);
+    each consecutive one doubles it (engine/governor.py)."""
+    rate_limit_max_wait_s: float = 60.0
+    """longest pause for rate-limit answers without a hint, seconds (monday's advice: 60)."""
     user_agent: str = "tap-monday-boards"
     include_archived: bool = False
     start_date: str | None = None
@@ -76,6 +79,8 @@ class EngineSettings:
             problems.append("requests_per_minute must be >= 1")
         if self.request_timeout <= 0:
             problems.append("request_timeout must be > 0")
+        if not 0 < self.rate_limit_first_wait_s <= self.rate_limit_max_wait_s:
+            problems.append("rate_limit_first_wait_s must be > 0 and <= rate_limit_max_wait_s")
         if self.max_retries < 0:
             problems.append("max_retries must be >= 0")
         if self.record_queue_size < 1:

@@ -7,6 +7,8 @@ happen before any record of that answer is handed on, so nothing is emitted twic
 
 * :class:`~tap_monday_boards.errors.CursorExpiredAPIError` - the harvest starts a fresh chain;
 * :class:`RequestTimeoutError` - after ``max_timeouts`` consecutive timeouts (the fetch splits the batch);
+* :class:`~tap_monday_boards.errors.QueryTooComplexAPIError` - over the per-query cap: at once (the same
+  document would be refused again); the fetch and the harvest catch it and send a smaller one;
 * :class:`~tap_monday_boards.errors.FatalAPIError` / ``AuthenticationAPIError`` - at once, never retried;
 * :class:`~tap_monday_boards.errors.RetryableAPIError` - when the retry budget is spent.
 
@@ -162,7 +164,7 @@ class Transport:
                 rate_limited += 1
                 if rate_limited > MAX_RATE_LIMIT_RETRIES:
                     raise RetryableAPIError(decision, request.context)
-                paused = self.governor.on_rate_limited(decision.wait_s or 0.0)
+                paused = self.governor.on_rate_limited(decision.wait_s)  # None: no hint, the governor's wait
                 self._count_retry(request, decision, rate_limited, MAX_RATE_LIMIT_RETRIES, paused)
                 continue
             attempts += 1
@@ -182,11 +184,13 @@ class Transport:
             status, headers, body = await self._post(request)
             data = body.get("data") if isinstance(body, dict) else None
             complexity = data.get("complexity") if isinstance(data, dict) else None
-            self.governor.settle(permit, complexity if isinstance(complexity, dict) else None)
-            settled = True
-            decision = classify(
-                status, headers, body, default_wait_s=self.settings.rate_limit_default_wait_s
+            decision = classify(status, headers, body)
+            self.governor.settle(
+                permit,
+                complexity if isinstance(complexity, dict) else None,
+                ok=decision.kind is DecisionKind.OK,
             )
+            settled = True
             return decision, data
         except TimeoutError:
             return None, "timeout"

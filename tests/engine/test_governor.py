@@ -158,6 +158,53 @@ def test_rate_limit_pause_applies_to_everyone_with_bounded_seeded_jitter() -> No
     assert core.rate_limit_pauses == 2
 
 
+def test_hintless_rate_limits_back_off_from_seconds_doubling_to_a_minute() -> None:
+    core = GovernorCore(_settings(), rng=random.Random(3))
+    now, waits = 0.0, []
+    for _ in range(7):  # consecutive hint-less answers, each arriving after the previous pause ended
+        until = core.pause(None, now)
+        waits.append(core.pause_log[-1])
+        assert until - now <= waits[-1] + 1.05  # the wait plus bounded jitter
+        now = until
+    assert waits == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    assert (core.hintless_pauses, core.stats(now).longest_pause_s) == (7, 60.0)
+
+
+def test_a_success_resets_the_hintless_wait_and_a_hint_is_waited_exactly() -> None:
+    core = GovernorCore(_settings(), rng=random.Random(3))
+    core.cost_per_unit["k"] = 1.0
+    now = core.pause(None, 0.0)
+    now = core.pause(None, now)
+    assert list(core.pause_log) == [2.0, 4.0]
+    core.settle(_permit(core.try_acquire("k", 1, 0, now)), _cx(10, 9_000_000), now, ok=False)
+    now = core.pause(None, now)  # a rate-limited (not ok) answer in between: still consecutive
+    core.settle(_permit(core.try_acquire("k", 1, 0, now)), _cx(10, 9_000_000), now)  # a usable answer
+    now = core.pause(None, now)
+    assert list(core.pause_log) == [2.0, 4.0, 8.0, 2.0]
+    until = core.pause(37.0, now)  # a hint is the wait, whatever the streak
+    assert core.pause_log[-1] == 37.0
+    assert 37.0 <= until - now <= 38.05
+
+
+def test_hintless_answers_during_a_running_pause_do_not_escalate_it() -> None:
+    core = GovernorCore(_settings(max_concurrency=24))
+    until = core.pause(None, 10.0)  # the first of several requests that were in flight together
+    for offset in (0.1, 0.5, 1.0):
+        assert core.pause(None, 10.0 + offset) == until
+    assert list(core.pause_log) == [2.0]
+    assert core.hintless_streak == 1
+
+
+def test_hintless_wait_bounds_come_from_the_settings() -> None:
+    core = GovernorCore(_settings(rate_limit_first_wait_s=0.5, rate_limit_max_wait_s=3.0))
+    now = 0.0
+    for _ in range(4):
+        now = core.pause(None, now)
+    assert list(core.pause_log) == [0.5, 1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="rate_limit_first_wait_s"):
+        _settings(rate_limit_first_wait_s=5.0, rate_limit_max_wait_s=3.0)
+
+
 def test_higher_priority_waiter_goes_first() -> None:
     core = GovernorCore(_settings(max_concurrency=5))
     core.cost_per_unit["k"] = 1.0
@@ -270,9 +317,9 @@ def test_settings_accept_the_sdks_decimal_numbers() -> None:
     from decimal import Decimal  # noqa: PLC0415
 
     s = EngineSettings.from_config(
-        {"api_token": "t", "rate_limit_default_wait_s": Decimal("1.5"), "max_concurrency": Decimal("12")}
+        {"api_token": "t", "rate_limit_first_wait_s": Decimal("1.5"), "max_concurrency": Decimal("12")}
     )
-    assert s.rate_limit_default_wait_s == 1.5 and isinstance(s.rate_limit_default_wait_s, float)
+    assert s.rate_limit_first_wait_s == 1.5 and isinstance(s.rate_limit_first_wait_s, float)
     assert s.max_concurrency == 12 and isinstance(s.max_concurrency, int)
     with pytest.raises(ValueError, match="whole number"):
         EngineSettings.from_config({"api_token": "t", "batch_size": Decimal("2.5")})

@@ -164,7 +164,7 @@ def test_faults_are_retried_without_loss_or_duplicates(
     emulator_factory: Factory, fast_clock: FakeClock, kind: FaultKind
 ) -> None:
     em = emulator_factory(boards=1, items_per_board=600, faults=FaultConfig({kind: 0.25}), clock=fast_clock)
-    settings = _settings(em, harvest_page_size=100, rate_limit_default_wait_s=5, max_retries=10)
+    settings = _settings(em, harvest_page_size=100, max_retries=10)
     governor = Governor(settings, clock=fast_clock.now, poll_s=0.02)
     board = _boards(em)[0]
     out: list[dict[str, Any]] = []

@@ -29,11 +29,10 @@ from tap_monday_boards.records import item_record
 
 ENGINE_STREAMS = ("items", "subitems")
 
-FAST_TUNING: dict[str, Any] = {
-    # Engine knobs that are not user settings (EngineSettings.from_config reads them from the config): an
-    # empty-body 429 waits 1 s instead of monday's 60 s so fault runs take seconds; retry logic is unchanged.
-    "rate_limit_default_wait_s": 1,
-}
+FAST_TUNING: dict[str, Any] = {}
+"""Engine knobs that are not user settings, for fault runs (EngineSettings.from_config reads them from the
+config). Empty: fault runs use the shipped retry and wait policy (an empty-body 429 now pauses 2 s, doubling
+only while such answers follow each other, so fault runs take seconds without tuning)."""
 
 
 def tap_executable() -> str:
