@@ -11,13 +11,16 @@ What it adds to ``GraphQLStream`` and why:
 - every attempt draws from the process-wide governor (complexity budget, rate, concurrency), the same one the
   items engine uses, and settles with the real ``complexity.query`` of the answer; a rate-limit answer pauses
   that governor for the server's hint, or for its escalating wait when the answer has none (one wait policy
-  for both HTTP stacks).
+  for both HTTP stacks);
+- a page refused as over monday's per-query complexity cap is asked again with a smaller ``limit`` from the
+  same row (``request_records``, shrink.py), and the smaller limit is kept for the rest of the stream.
 Messages name the stream, board id, HTTP status, monday code and request id; never the token.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Generator, Iterable, Mapping
 from functools import cached_property
 from typing import Any
@@ -27,7 +30,7 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.helpers.types import Context
-from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 from singer_sdk.streams import GraphQLStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
@@ -35,6 +38,7 @@ from typing_extensions import override
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import Decision, DecisionKind, classify, error_for
+from tap_monday_boards.shrink import PagePosition
 
 DEFAULT_PAGE_SIZE = 100
 BACKOFF_BASE_S = 0.5
@@ -57,6 +61,10 @@ class MondayFatalError(FatalAPIError):
         self.decision = decision
 
 
+class MondayTooComplexError(MondayFatalError):
+    """The page was refused as over the per-query cap: fatal unless the page can be made smaller."""
+
+
 def response_json(response: requests.Response) -> Any:
     """The parsed body, cached on the response (validate, parse and cost all read it)."""
     cached = getattr(response, "_monday_json", None)
@@ -66,21 +74,30 @@ def response_json(response: requests.Response) -> Any:
     return cached
 
 
-class ShortPagePaginator(BaseAPIPaginator[int]):
-    """Page-number pagination that stops on a short page.
+class ShortPagePaginator(BaseAPIPaginator[PagePosition]):
+    """Page-number pagination that stops on a short page, and can shrink its page size in place.
 
     monday's ``page``/``limit`` lists have no cursor or total: a page with fewer than ``limit`` records is the
-    last one. (An empty page also stops; the SDK stops on it before asking us.)
+    last one. (An empty page also stops; the SDK stops on it before asking us.) The token is a
+    :class:`~tap_monday_boards.shrink.PagePosition` (rows read, limit), so a smaller limit recomputes the
+    page number for the same next row.
     """
 
     def __init__(self, limit: int, count: Callable[[requests.Response], int]) -> None:
-        super().__init__(start_value=1)
-        self.limit = limit
+        super().__init__(start_value=PagePosition(0, limit))
         self._count = count
 
     @override
-    def get_next(self, response: requests.Response) -> int | None:
-        return self.current_value + 1 if self._count(response) >= self.limit else None
+    def get_next(self, response: requests.Response) -> PagePosition | None:
+        position = self.current_value
+        return position.next() if self._count(response) >= position.limit else None
+
+    def shrink(self, decision: Decision) -> PagePosition | None:
+        """Move to the same row with a smaller limit; None (and no change) when the limit is already 1."""
+        smaller = self.current_value.smaller(decision)
+        if smaller is not None:
+            self._value = smaller
+        return smaller
 
 
 class MondayStream(GraphQLStream):
@@ -88,6 +105,9 @@ class MondayStream(GraphQLStream):
 
     page_size: int | None = None
     """When set, the stream is paginated by page number and sends ``limit``/``page`` variables."""
+
+    _page_limit: int | None = None
+    """The page size in use: ``page_size`` until monday refuses a page as too complex, then smaller."""
 
     allow_redirects = False
     """monday's API never redirects; following one would resend the token to another URL and log that URL."""
@@ -120,11 +140,14 @@ class MondayStream(GraphQLStream):
 
     # --- the request ------------------------------------------------------------------------------------
 
-    def query_variables(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+    def query_variables(
+        self, context: Context | None, next_page_token: PagePosition | None
+    ) -> dict[str, Any]:
         """Variables of the stream's document; page streams get ``limit`` and ``page`` always."""
         if self.page_size is None:
             return {}
-        return {"limit": self.page_size, "page": next_page_token or 1}
+        position = next_page_token or PagePosition(0, self._page_limit or self.page_size)
+        return {"limit": position.limit, "page": position.page}
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
@@ -141,7 +164,74 @@ class MondayStream(GraphQLStream):
     def get_new_paginator(self) -> BaseAPIPaginator | None:
         if self.page_size is None:
             return None
-        return ShortPagePaginator(self.page_size, lambda response: len(list(self.parse_response(response))))
+        limit = self._page_limit or self.page_size
+        return ShortPagePaginator(limit, lambda response: len(list(self.parse_response(response))))
+
+    @override
+    def request_records(self, context: Context | None) -> Iterable[dict]:
+        """The SDK's page loop (singer-sdk 0.54 ``request_records``), plus a smaller page on a refusal.
+
+        Why our own loop: the SDK's cannot send a *different* request after an error; when monday refuses a
+        page as over its per-query cap, only a smaller ``limit`` helps, so the paginator re-expresses its
+        position with a smaller limit (same next row, page number recomputed) and the page is asked again.
+        """
+        paginator = self.get_new_paginator() or SinglePagePaginator()
+        decorated_request = self.request_decorator(self._request)
+        with self.get_http_request_counter() as request_counter:
+            request_counter.with_context(context)
+            while not paginator.finished:
+                prepared_request = self._prepare_request(context=context, page=paginator)
+                try:
+                    response = decorated_request(prepared_request, context)
+                except MondayTooComplexError as exc:
+                    self._smaller_page(paginator, exc)
+                    continue
+                request_counter.increment()
+                self.update_sync_costs(prepared_request, response, context)
+                records = iter(self.parse_response(response))
+                try:
+                    first_record = next(records)
+                except StopIteration:
+                    if paginator.continue_if_empty(response):
+                        paginator.advance(response)
+                        continue
+                    break
+                yield first_record
+                yield from records
+                paginator.advance(response)
+
+    def _smaller_page(self, paginator: BaseAPIPaginator, exc: MondayTooComplexError) -> None:
+        """Shrink the page after a too-complex refusal, saying so once per stream; raise when it cannot."""
+        decision = exc.decision
+        refused = paginator.current_value if isinstance(paginator, ShortPagePaginator) else None
+        smaller = paginator.shrink(decision) if isinstance(paginator, ShortPagePaginator) else None
+        if refused is None or smaller is None:
+            rows = f" with {refused.limit} row(s) per page" if refused is not None else ""
+            context = f"{self._where()}: query {self.operation_name}{rows}"
+            raise MondayFatalError(str(error_for(decision, context)), decision) from exc
+        self._page_limit = smaller.limit
+        cost = f"{decision.complexity:,}" if decision.complexity is not None else "more"
+        cap = f" of {decision.max_complexity:,}" if decision.max_complexity is not None else ""
+        log = self.logger.debug if self._told_smaller_page else self.logger.warning
+        self._told_smaller_page = True
+        log(
+            "%s: query %s with %d rows per page costs %s points, over monday's per-query complexity cap%s; "
+            "asking for the same rows %d per page from now on",
+            self._where(),
+            self.operation_name,
+            refused.limit,
+            cost,
+            cap,
+            smaller.limit,
+        )
+
+    _told_smaller_page = False
+
+    @property
+    def operation_name(self) -> str:
+        """The GraphQL operation name of the stream's document (``Users``, ``Boards``, ...)."""
+        found = re.match(r"\s*(?:query|mutation)\s+(\w+)", str(self.query))
+        return found.group(1) if found else self.name
 
     # --- errors and retries -----------------------------------------------------------------------------
 
@@ -158,6 +248,7 @@ class MondayStream(GraphQLStream):
 
         Raises:
             MondayRetriableError: rate limit, budget, 5xx, transient field errors (server's wait).
+            MondayTooComplexError: over the per-query cap (``request_records`` shrinks the page).
             MondayFatalError: auth, bad request, unknown board, daily quota, cursor errors.
         """
         try:
@@ -170,6 +261,8 @@ class MondayStream(GraphQLStream):
         message = str(error_for(decision, self._where()))  # same wording as the items engine's errors
         if decision.retryable:
             raise MondayRetriableError(message, response, decision)
+        if decision.kind is DecisionKind.TOO_COMPLEX:
+            raise MondayTooComplexError(message, decision)  # request_records asks again with a smaller page
         raise MondayFatalError(message, decision)
 
     def retry_wait(self, exception: Exception | None, attempt: int) -> float:

@@ -21,6 +21,7 @@ from typing_extensions import override
 from tap_monday_boards import queries
 from tap_monday_boards.client import MondayFatalError, MondayStream
 from tap_monday_boards.errors import Decision, DecisionKind
+from tap_monday_boards.shrink import PagePosition
 
 ID = th.StringType(nullable=False)
 STR = th.StringType()
@@ -168,7 +169,9 @@ class BoardsStream(MondayStream):
         self.skipped_board_ids: list[str] = []
 
     @override
-    def query_variables(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+    def query_variables(
+        self, context: Context | None, next_page_token: PagePosition | None
+    ) -> dict[str, Any]:
         variables = super().query_variables(context, next_page_token)
         variables["ids"] = list(self.config.get("board_ids") or []) or None
         variables["workspace_ids"] = list(self.config.get("workspace_ids") or []) or None
@@ -300,7 +303,9 @@ class _PerBoardPagedStream(MondayStream):
         return f"$.data.boards[*].{self.board_field}[*]"
 
     @override
-    def query_variables(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+    def query_variables(
+        self, context: Context | None, next_page_token: PagePosition | None
+    ) -> dict[str, Any]:
         variables = super().query_variables(context, next_page_token)
         variables["board_ids"] = [str((context or {})["board_id"])]
         return variables
@@ -361,7 +366,9 @@ class BoardActivityLogsStream(_PerBoardPagedStream):
     ).to_dict()
 
     @override
-    def query_variables(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+    def query_variables(
+        self, context: Context | None, next_page_token: PagePosition | None
+    ) -> dict[str, Any]:
         variables = super().query_variables(context, next_page_token)
         start = self.get_starting_timestamp(context)
         if start is not None:

@@ -4,7 +4,12 @@ Why: ``items(ids:)`` returns at most ``limit`` items (default 25), so ``limit`` 
 its answer is unordered and silently omits ids deleted or made unreadable since the harvest, so every batch
 is compared with what was asked and the difference is counted and logged, never dropped silently. A batch
 that keeps timing out is too heavy for the server: it is split in halves, and the smaller size is kept for
-the rest of that board (engine-notes.md "Batches").
+the rest of that board. A batch monday refuses as over its per-query complexity cap is split the same way
+(to the size shrink.py derives from the refusal's cost and cap), said once per board; a single id over the
+cap fails with the query, its cost and the cap named.
+
+The answers' real ``complexity.query`` is summed per board, so the board's cost per item can be reported
+(``FetchStats.points_per_item``): the number a user needs to size the budget for that board.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 from tap_monday_boards import queries
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Request, RequestTimeoutError, Transport
+from tap_monday_boards.errors import QueryTooComplexAPIError
+from tap_monday_boards.shrink import smaller_size
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,17 @@ class FetchStats:
     missing: int = 0
     unexpected: int = 0
     splits: int = 0
+    too_complex: int = 0
+    """batches refused as over the per-query complexity cap (each was sent again in smaller batches)."""
+    points: float = 0.0
+    """complexity points of the answered batches (their ``complexity.query``)."""
+    priced_ids: int = 0
+    """ids of the batches whose answer carried ``complexity.query``."""
+
+    @property
+    def points_per_item(self) -> float | None:
+        """Mean complexity points per requested id; None before the first priced answer."""
+        return self.points / self.priced_ids if self.priced_ids else None
 
 
 class BoardFetcher:
@@ -54,6 +72,7 @@ class BoardFetcher:
         self.query = queries.items_by_ids_query(column_types, with_column_ids=column_ids is not None)
         self.kind = f"ItemsByIds:{board_id}"  # cost per id depends on the board's columns
         self.stats = FetchStats()
+        self._told_too_complex = False
 
     async def fetch(self, ids: list[str]) -> list[dict[str, Any]]:
         """Every item of ``ids`` that still exists, each once; splits the request on repeated timeouts."""
@@ -92,7 +111,39 @@ class BoardFetcher:
                 self.batch_size,
             )
             return [*(await self._fetch(ids[:half])), *(await self._fetch(ids[half:]))]
+        except QueryTooComplexAPIError as exc:
+            smaller = smaller_size(len(ids), exc.decision)
+            if smaller is None:
+                raise  # one id over the cap: the error names the query, its cost and the cap
+            self._too_complex(len(ids), smaller, exc)
+            return await self._fetch(ids)  # honours the smaller batch size
+        self._price(data, len(ids))
         return [item for item in data.get("items") or [] if item is not None]
+
+    def _too_complex(self, size: int, smaller: int, exc: QueryTooComplexAPIError) -> None:
+        """Keep the smaller batch size for this board; say so once (concurrent refusals are one event)."""
+        self.stats.too_complex += 1
+        self.batch_size = max(1, min(self.batch_size, smaller))
+        if self._told_too_complex:
+            return
+        self._told_too_complex = True
+        decision = exc.decision
+        logger.warning(
+            "board %s: ItemsByIds with %d ids costs %s points, over monday's per-query complexity cap%s; "
+            "fetching this board in batches of %d ids",
+            self.board_id,
+            size,
+            f"{decision.complexity:,}" if decision.complexity is not None else "more",
+            f" of {decision.max_complexity:,}" if decision.max_complexity is not None else "",
+            self.batch_size,
+        )
+
+    def _price(self, data: dict[str, Any], ids: int) -> None:
+        complexity = data.get("complexity")
+        cost = complexity.get("query") if isinstance(complexity, dict) else None
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            self.stats.points += float(cost)
+            self.stats.priced_ids += ids
 
     def _check(self, ids: list[str], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         wanted = set(ids)

@@ -6,10 +6,14 @@ id is harvested with its ``updated_at``, so when the cursor expires a fresh chai
 ``updated_at >= last value seen``: items edited meanwhile move to the end and are seen again, which the
 per-board id set absorbs. Restarting from scratch would never finish on a board whose harvest outlives the
 cursor. The walk never waits for the record consumer: ids are tiny and only fetched records are bounded.
+
+A page monday refuses as over its per-query complexity cap is asked again (same cursor, same filter) with a
+smaller ``limit`` (shrink.py), said once per board; the smaller page size is kept for the rest of the board.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +26,14 @@ from tap_monday_boards.engine.activity import left_item_ids
 from tap_monday_boards.engine.idset import IdSet
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Request, Transport
-from tap_monday_boards.errors import CursorExpiredAPIError, Decision, DecisionKind, FatalAPIError
+from tap_monday_boards.errors import (
+    CursorExpiredAPIError,
+    Decision,
+    DecisionKind,
+    FatalAPIError,
+    QueryTooComplexAPIError,
+)
+from tap_monday_boards.shrink import smaller_size
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +76,10 @@ class HarvestState:
     duplicates: int = 0
     left: int = 0
     """ids added from the activity log (deleted/archived/moved since ``since``), incremental runs only."""
+    page_size: int = 0
+    """ids per page; ``harvest_page_size`` until monday refuses a page as too complex, then smaller."""
+    too_complex: int = 0
+    """pages refused as over the per-query complexity cap (each asked again with a smaller limit)."""
     done: bool = False
 
 
@@ -84,7 +99,8 @@ async def harvest_board(
         CursorExpiredAPIError: only after ``MAX_CURSOR_RESUMES`` resumes.
     """
     board_id = state.board_id
-    limit = settings.harvest_page_size
+    if not state.page_size:
+        state.page_size = settings.harvest_page_size
     if since:
         # Incremental: items that left the active list since the bookmark are invisible to items_page
         # (activity.py); they are handed on first so phase 2 re-reads them with their new state.
@@ -97,7 +113,7 @@ async def harvest_board(
     while True:
         try:
             state.chain_started = datetime.fromtimestamp(wall_clock(), UTC)
-            await _walk_chain(transport, state, on_ids, resume_from, limit)
+            await _walk_chain(transport, state, on_ids, resume_from)
         except CursorExpiredAPIError:
             state.resumes += 1
             if state.resumes > MAX_CURSOR_RESUMES:
@@ -128,21 +144,22 @@ async def _walk_chain(
     state: HarvestState,
     on_ids: Callable[[list[str]], None],
     since: str | None,
-    limit: int,
 ) -> None:
     board_id = state.board_id
     context = f"HarvestFirstPage board {board_id}"
-    data = await transport.send(
-        Request(
+    data = await _send_page(
+        transport,
+        state,
+        lambda limit: Request(
             "HarvestFirstPage",
             queries.HARVEST_FIRST_PAGE_QUERY,
             {"board_ids": [board_id], "limit": limit, "query_params": harvest_query_params(since)},
             kind="HarvestFirstPage",
             units=limit,
             priority=HARVEST_PRIORITY,
-            context=context,
+            context=f"{context} ({limit} per page)",
             stat_key=board_id,
-        )
+        ),
     )
     boards = data.get("boards") or []
     if not boards or boards[0] is None:
@@ -155,19 +172,51 @@ async def _walk_chain(
         cursor = page.get("cursor")
         if not cursor:
             return
-        data = await transport.send(
-            Request(
-                "HarvestNextPage",
-                queries.HARVEST_NEXT_PAGE_QUERY,
-                {"cursor": cursor, "limit": limit},
-                kind="HarvestNextPage",
-                units=limit,
-                priority=HARVEST_PRIORITY,
-                context=f"HarvestNextPage board {board_id}",
-                stat_key=board_id,
-            )
-        )
+        data = await _send_page(transport, state, functools.partial(_next_page_request, board_id, cursor))
         page = data.get("next_items_page") or {}
+
+
+def _next_page_request(board_id: str, cursor: str, limit: int) -> Request:
+    return Request(
+        "HarvestNextPage",
+        queries.HARVEST_NEXT_PAGE_QUERY,
+        {"cursor": cursor, "limit": limit},
+        kind="HarvestNextPage",
+        units=limit,
+        priority=HARVEST_PRIORITY,
+        context=f"HarvestNextPage board {board_id} ({limit} per page)",
+        stat_key=board_id,
+    )
+
+
+async def _send_page(
+    transport: Transport, state: HarvestState, request_for: Callable[[int], Request]
+) -> dict[str, Any]:
+    """Send one page; while monday refuses it as over the per-query cap, ask again with a smaller limit.
+
+    Re-asking the same cursor (or the same first page) with a smaller limit returns the same next ids, so
+    nothing is skipped; ``state.seen`` would absorb a repeat anyway.
+    """
+    while True:
+        try:
+            return await transport.send(request_for(state.page_size))
+        except QueryTooComplexAPIError as exc:
+            smaller = smaller_size(state.page_size, exc.decision)
+            if smaller is None:
+                raise  # one id per page over the cap: the error names the query, its cost and the cap
+            decision = exc.decision
+            log = logger.debug if state.too_complex else logger.warning
+            state.too_complex += 1
+            log(
+                "board %s: harvest pages of %d ids cost %s points, over monday's per-query complexity cap%s; "
+                "harvesting %d ids per page",
+                state.board_id,
+                state.page_size,
+                f"{decision.complexity:,}" if decision.complexity is not None else "more",
+                f" of {decision.max_complexity:,}" if decision.max_complexity is not None else "",
+                smaller,
+            )
+            state.page_size = smaller
 
 
 def _take(state: HarvestState, items: list[dict[str, Any]], on_ids: Callable[[list[str]], None]) -> None:

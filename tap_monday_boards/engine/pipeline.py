@@ -304,7 +304,31 @@ class ItemsPipeline:
         run.stats.finished_at = time.monotonic()
         self._sync_stats(run, transport)
         log_progress(run.stats, complexity_left=self._complexity_left())
+        self._log_cost(run)
         run.out.put(_DONE)
+
+    def _log_cost(self, run: _BoardRun) -> None:
+        """Once per board: what one item of it cost, from monday's own ``complexity.query`` answers.
+
+        Why: the cost per item depends on the board's columns and decides how many items a minute the
+        account's budget allows; the user sizes ``complexity_budget_per_minute`` or the column selection
+        with it.
+        """
+        fetched = run.fetcher.stats
+        per_item = fetched.points_per_item
+        if per_item is None:
+            return
+        budget = self.governor.stats().budget_limit
+        logger.info(
+            "board %s: %.0f complexity points per item (mean of %d priced items; ItemsByIds batches of %d); "
+            "a budget of %s points per minute fetches at most ~%s items per minute",
+            run.board_id,
+            per_item,
+            fetched.priced_ids,
+            run.fetcher.batch_size,
+            f"{budget:,.0f}",
+            f"{budget / per_item:,.0f}" if per_item > 0 else "any number of",
+        )
 
     async def _harvest(self, run: _BoardRun, transport: Transport, slots: asyncio.Semaphore) -> None:
         def on_ids(ids: list[str]) -> None:
