@@ -234,7 +234,9 @@ def test_rate_limits_and_budget_are_waited_out(
     # Either the server refused (and we waited it out) or the governor paced us before it had to.
     assert seen_codes & codes or (budget_paced and "budget" in str(codes).lower())
     rejected = [r for r in log if r.outcome == "rejected"]
-    assert len(rejected) <= 6, "rate-limit answers must be waited out, not hammered"
+    # Requests already in flight when the first refusal arrives are refused too (how many depends on
+    # scheduling: the clock runs 100x real time); after that every request waits out the pause.
+    assert len(rejected) <= 10, "rate-limit answers must be waited out, not hammered"
 
 
 def test_closing_early_cancels_and_joins(emulator_factory: Factory, caplog: pytest.LogCaptureFixture) -> None:
