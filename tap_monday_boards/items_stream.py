@@ -24,6 +24,15 @@ for the whole run, and a lost table if the run fails); sent last, a failed run d
 fed from the same records: no request of its own. Its rows are handed over in batches (one child sync per
 ``COLUMN_VALUE_BATCH_ITEMS`` items, not per item) and read from the parent, never through the context,
 so the SDK's per-sync log lines and metrics stay small.
+
+``item_subscribers`` (opt-in with the ``item_subscribers`` setting) is the other child of ``items``: it gets
+the ids of the same hand-over (deleted items excluded) and asks ``items(ids:) { id subscribers { id } }``
+per 100, a request of its own rather than a field of the engine's ``ItemsByIds`` batch, so the items
+stream's points per item stay the same whether or not it is selected. Under monday's published rule the
+subscribers list counts x1,000 per item: 1,011 points per item, about 8x the items stream's own.
+
+When ``assets`` is selected, items and subitems hand the asset ids of their file columns to its
+``AssetRefs`` as they emit (assets.py); nothing is requested for them here.
 """
 
 from __future__ import annotations
@@ -38,6 +47,9 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
+from tap_monday_boards import queries
+from tap_monday_boards.assets import asset_refs_for
+from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.engine.boards import BoardMeta, discover_boards
 from tap_monday_boards.engine.pipeline import ItemsPipeline
@@ -46,7 +58,7 @@ from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, 
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 
 COLUMN_VALUE_BATCH_ITEMS = 500
-"""Items whose column-value rows go to ``item_column_values`` in one child sync."""
+"""Items handed to the children of ``items`` in one child sync (column-value rows, subscriber ids)."""
 
 
 def _iso(moment: datetime) -> str:
@@ -233,8 +245,12 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     ) -> Iterator[dict[str, Any]]:
         meta = next((m for m in self._boards if m.board_id == board_id), None)
         labels = meta.dropdown_labels if meta is not None else None
+        refs = asset_refs_for(self) if meta is None or "file" in meta.column_types else None
         for raw in pipeline.records(board_id):
-            yield item_record(raw, stats, labels)
+            record = item_record(raw, stats, labels)
+            if refs is not None:
+                refs.add_item(record)
+            yield record
 
 
 class ItemsStream(_EngineStream):
@@ -252,16 +268,22 @@ class ItemsStream(_EngineStream):
         super().__init__(*args, **kwargs)
         self.column_value_rows: list[dict[str, Any]] = []
         """Rows waiting for the ``item_column_values`` child; it takes them at its next sync."""
+        self.subscriber_item_ids: list[str] = []
+        """Ids waiting for the ``item_subscribers`` child; it takes them at its next sync."""
         self._rows_items = 0
 
-    def _wants_column_values(self) -> bool:
-        return any(c.selected for c in self.child_streams)
+    def _selected_children(self) -> set[str]:
+        return {c.name for c in self.child_streams if c.selected}
 
     @override
     def generate_child_contexts(self, record: Record, context: Context | None) -> Iterable[Context | None]:
-        if not self._wants_column_values():
+        children = self._selected_children()
+        if not children:
             return
-        self.column_value_rows.extend(column_value_rows(record))
+        if ItemColumnValuesStream.name in children:
+            self.column_value_rows.extend(column_value_rows(record))
+        if ItemSubscribersStream.name in children and record.get("state") != "deleted":
+            self.subscriber_item_ids.append(str(record["id"]))
         self._rows_items += 1
         if self._rows_items >= COLUMN_VALUE_BATCH_ITEMS:
             yield self._take_rows_context(record.get("board_id"))
@@ -272,7 +294,7 @@ class ItemsStream(_EngineStream):
 
     @override
     def _board_finished(self, board_id: str) -> None:
-        if self.column_value_rows:
+        if self.column_value_rows or self.subscriber_item_ids:
             self._sync_children(self._take_rows_context(board_id))
 
 
@@ -307,6 +329,59 @@ class ItemColumnValuesStream(Stream):
         assert isinstance(parent, ItemsStream)
         rows, parent.column_value_rows = parent.column_value_rows, []
         yield from rows
+
+
+class ItemSubscribersStream(IdBatchStream):
+    """``item_subscribers``: one row per item and subscribed user, for the items the ``items`` stream emits.
+
+    Opt-in (setting ``item_subscribers``, default off; discovered only when on) because of its price: 1,011
+    points per item under monday's published rule (module docstring). Rows are upserted by ``(item_id,
+    user_id)``; an unsubscription reaches the target only through a complete run's ACTIVATE_VERSION (sent
+    by ``items`` for its selected children), like the rows of ``item_column_values``.
+    """
+
+    name = "item_subscribers"
+    parent_stream_type = ItemsStream
+    state_partitioning_keys: ClassVar[list[str]] = []
+    primary_keys: ClassVar[list[str]] = ["item_id", "user_id"]
+    query = queries.ITEM_SUBSCRIBERS_QUERY
+    records_jsonpath = "$.data.items[*]"
+    schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "item_id": {"type": "string"},
+            "user_id": {"type": "string"},
+            "board_id": {"type": ["string", "null"]},
+        },
+        "required": ["item_id", "user_id"],
+    }
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        return False  # sent by the parent after a complete run (see ItemColumnValuesStream)
+
+    @override
+    def take_ids(self, context: Context | None) -> list[str]:
+        parent = self._tap.streams["items"]
+        assert isinstance(parent, ItemsStream)
+        taken, parent.subscriber_item_ids = parent.subscriber_item_ids, []
+        return taken
+
+    @override
+    def parse_response(self, response: Any) -> Iterable[dict]:
+        for item in super().parse_response(response):
+            if not isinstance(item, Mapping):
+                continue
+            for user in item.get("subscribers") or []:
+                if isinstance(user, Mapping) and user.get("id") is not None:
+                    yield {"item_id": str(item["id"]), "user_id": str(user["id"])}
+
+    @override
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        board_id = (context or {}).get("board_id")
+        row["board_id"] = None if board_id is None else str(board_id)
+        return row
 
 
 class SubitemsStream(_EngineStream):

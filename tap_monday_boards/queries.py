@@ -89,7 +89,7 @@ BOARDS_QUERY = (
     "boards(ids: $ids, workspace_ids: $workspace_ids, limit: $limit, page: $page, state: $state) { "
     "id name description state board_kind type workspace_id board_folder_id permissions url "
     "created_at updated_at items_count "
-    "owners { id } tags { id name color } "
+    "owners { id } subscribers { id } tags { id name color } "
     "groups { id title color position archived deleted } "
     "columns { id title type description width archived settings_str } } }"
 )
@@ -151,6 +151,44 @@ BOARD_ACTIVITY_LOGS_QUERY = (
 
 ME_QUERY = f"query Me {{ {COMPLEXITY_FIELDS} me {{ id name }} }}"
 
+# The streams below select a list of objects (views, replies, assets, subscribers), which monday's published
+# rule counts x1,000 per parent. So each is asked only by ids (the bound is the number of ids, never a page
+# ``limit``) and only when its stream is selected; never inside the items, updates or boards pages.
+# Measured costs are in docs/architecture.md ("Costs of the extra streams").
+
+BOARD_VIEWS_QUERY = (
+    "query BoardViews($board_ids: [ID!]!) { "
+    f"{COMPLEXITY_FIELDS} "
+    "boards(ids: $board_ids) { id views "
+    "{ id name type settings_str view_specific_data_str source_view_id access_level } } }"
+)
+
+UPDATE_REPLIES_QUERY = (
+    "query UpdateReplies($ids: [ID!]!, $limit: Int!) { "
+    f"{COMPLEXITY_FIELDS} "
+    "updates(ids: $ids, limit: $limit) { id item_id "
+    "replies { id body text_body creator_id created_at updated_at } } }"
+)
+
+UPDATE_ASSET_IDS_QUERY = (
+    "query UpdateAssetIds($ids: [ID!]!, $limit: Int!) { "
+    f"{COMPLEXITY_FIELDS} "
+    "updates(ids: $ids, limit: $limit) { id assets { id } } }"
+)
+
+ASSETS_QUERY = (
+    "query Assets($ids: [ID!]!) { "
+    f"{COMPLEXITY_FIELDS} "
+    "assets(ids: $ids) "
+    "{ id name file_extension file_size url public_url url_thumbnail created_at uploaded_by { id } } }"
+)
+
+ITEM_SUBSCRIBERS_QUERY = (
+    "query ItemSubscribers($ids: [ID!]!, $limit: Int!) { "
+    f"{COMPLEXITY_FIELDS} "
+    "items(ids: $ids, limit: $limit) { id subscribers { id } } }"
+)
+
 ALL_QUERIES: dict[str, str] = {
     "ItemsByIds": ITEMS_BY_IDS_QUERY,
     "ItemsByIdsSelectedColumns": items_by_ids_query(["status", "numbers"], with_column_ids=True),
@@ -166,5 +204,10 @@ ALL_QUERIES: dict[str, str] = {
     "BoardUpdates": BOARD_UPDATES_QUERY,
     "BoardActivityLogs": BOARD_ACTIVITY_LOGS_QUERY,
     "Me": ME_QUERY,
+    "BoardViews": BOARD_VIEWS_QUERY,
+    "UpdateReplies": UPDATE_REPLIES_QUERY,
+    "UpdateAssetIds": UPDATE_ASSET_IDS_QUERY,
+    "Assets": ASSETS_QUERY,
+    "ItemSubscribers": ITEM_SUBSCRIBERS_QUERY,
 }
 """Name -> document, for the schema-validation test and the emulator's document cache warm-up."""

@@ -1,8 +1,9 @@
 """The small streams: workspaces, users, teams, tags, boards (+ groups, columns), updates, activity logs.
 
-All are ``MondayStream`` subclasses sending one document from queries.py. Boards carry their groups and
-columns in the same answer, so ``groups`` and ``columns`` are children that read what the boards request
-already fetched (no extra request per board). ``updates`` and ``board_activity_logs`` are per-board children
+All are ``MondayStream`` subclasses sending one document from queries.py. Boards carry their groups,
+columns, owners and subscribers in the same answer, so ``groups``, ``columns`` (and ``board_subscribers``,
+detail_streams.py) are children that read what the boards request already fetched (no extra request per
+board). ``updates`` and ``board_activity_logs`` are per-board children
 that page with ``limit``/``page`` and stop on a short page. Ids are strings everywhere; timestamps are
 ``date-time``.
 """
@@ -19,6 +20,7 @@ from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
 from tap_monday_boards import queries
+from tap_monday_boards.assets import asset_refs_for
 from tap_monday_boards.client import MondayFatalError, MondayStream
 from tap_monday_boards.errors import Decision, DecisionKind
 from tap_monday_boards.shrink import PagePosition
@@ -143,7 +145,10 @@ class BoardsStream(MondayStream):
     primary_keys = ("id",)
     query = queries.BOARDS_QUERY
     records_jsonpath = "$.data.boards[*]"
-    page_size = 100
+    page_size = 50
+    """monday charges a page by its ``limit``: each board costs ~18,000 points (owners, subscribers, tags,
+    groups, columns are lists inside each board, x1,000), so 50 boards are 903,160 points, within even a
+    trial account's 1,000,000-point minute (tests/emulator/test_cost.py)."""
     schema = th.PropertiesList(
         th.Property("id", ID, required=True),
         th.Property("name", STR),
@@ -165,7 +170,7 @@ class BoardsStream(MondayStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.board_details: dict[str, dict[str, list[dict[str, Any]]]] = {}
-        """board id -> {"groups": [...], "columns": [...]} of the current sync, read by the child streams."""
+        """board id -> {"groups", "columns", "subscribers": [...]} of the current sync, read by children."""
         self.skipped_board_ids: list[str] = []
 
     @override
@@ -206,11 +211,17 @@ class BoardsStream(MondayStream):
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         board_id = str(row["id"])
+        owners = _ids_of(row.pop("owners", None))
+        subscribers = _ids_of(row.pop("subscribers", None))
         self.board_details[board_id] = {
             "groups": list(row.pop("groups", None) or []),
             "columns": list(row.pop("columns", None) or []),
+            "subscribers": [
+                {"user_id": user, "role": "owner" if user in owners else "subscriber"}
+                for user in dict.fromkeys([*owners, *subscribers])
+            ],
         }
-        row["owner_ids"] = _ids_of(row.pop("owners", None))
+        row["owner_ids"] = owners
         row["tag_ids"] = _ids_of(row.pop("tags", None))
         for key in ("workspace_id", "board_folder_id"):
             row[key] = None if row.get(key) is None else str(row[key])
@@ -317,8 +328,17 @@ class _PerBoardPagedStream(MondayStream):
         return row
 
 
+REPLY_BATCH_UPDATES = 100
+"""Updates whose replies are asked in one ``updates(ids:)`` request (monday's maximum per page)."""
+
+
 class UpdatesStream(_PerBoardPagedStream):
-    """Updates (comments) of each board, newest first, 100 per page (monday's maximum since 2025-01)."""
+    """Updates (comments) of each board, newest first, 100 per page (monday's maximum since 2025-01).
+
+    Parent of ``update_replies``: when it is selected, the ids of emitted updates are handed to it per 100
+    and at the end of each board (detail_streams.py says why replies are not nested in this page). When
+    ``assets`` is selected, every emitted update id goes to its ``AssetRefs`` (assets.py).
+    """
 
     name = "updates"
     primary_keys = ("id",)
@@ -336,6 +356,31 @@ class UpdatesStream(_PerBoardPagedStream):
         th.Property("created_at", TS),
         th.Property("updated_at", TS),
     ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reply_update_ids: list[str] = []
+        """Ids of emitted updates waiting for the ``update_replies`` child; it takes them at its next sync."""
+
+    def _replies_selected(self) -> bool:
+        return any(child.selected for child in self.child_streams)
+
+    @override
+    def generate_child_contexts(self, record: Record, context: Context | None) -> Iterable[Context | None]:
+        refs = asset_refs_for(self)
+        if refs is not None:
+            refs.add_update(str(record["id"]))
+        if not self._replies_selected():
+            return
+        self.reply_update_ids.append(str(record["id"]))
+        if len(self.reply_update_ids) >= REPLY_BATCH_UPDATES:
+            yield {"board_id": str(record["board_id"])}
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        yield from super().get_records(context)
+        if self.reply_update_ids:  # the board's last, partial batch
+            self._sync_children({"board_id": str((context or {})["board_id"])})
 
 
 class BoardActivityLogsStream(_PerBoardPagedStream):

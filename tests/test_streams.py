@@ -207,6 +207,7 @@ BOARD = {
     "state": "active",
     "workspace_id": 5,
     "owners": [{"id": "9"}],
+    "subscribers": [{"id": "9"}, {"id": "12"}],
     "tags": [{"id": "3", "name": "x", "color": "y"}],
     "groups": [
         {"id": "topics", "title": "To do", "position": "65536.0", "archived": False, "deleted": False}
@@ -230,13 +231,18 @@ def test_boards_filters_and_children_reuse_the_boards_answer() -> None:
 
     config = {"board_ids": ["111"], "workspace_ids": ["5"]}
     with loopback(script) as server:
-        messages = run({"api_url": server.url, **config}, {"boards", "groups", "columns"})
-    assert len(server.requests) == 1  # groups and columns need no request of their own
+        select = {"boards", "groups", "columns", "board_subscribers"}
+        messages = run({"api_url": server.url, **config}, select)
+    assert len(server.requests) == 1  # groups, columns and subscribers need no request of their own
     variables = server.requests[0].body["variables"]
-    assert variables == {"limit": 100, "page": 1, "ids": ["111"], "workspace_ids": ["5"], "state": "active"}
+    assert variables == {"limit": 50, "page": 1, "ids": ["111"], "workspace_ids": ["5"], "state": "active"}
+    assert records(messages, "board_subscribers") == [
+        {"board_id": "111", "user_id": "9", "role": "owner"},
+        {"board_id": "111", "user_id": "12", "role": "subscriber"},
+    ]
     (board,) = records(messages, "boards")
     assert board["owner_ids"] == ["9"] and board["tag_ids"] == ["3"] and board["workspace_id"] == "5"
-    assert "groups" not in board and "columns" not in board
+    assert "groups" not in board and "columns" not in board and "subscribers" not in board
     assert records(messages, "groups") == [
         {
             "board_id": "111",

@@ -258,14 +258,24 @@ def _rating(c: ColumnDef, raw: Any, at: str, _ctx: Context) -> dict[str, Any]:
     return out
 
 
+def asset_url(asset_id: str, name: str) -> str:
+    """The ``url`` of an asset (opening it needs the token); a file column's ``text`` lists these."""
+    return f"https://files.example.monday.com/resources/{asset_id}/{name}"
+
+
+def is_image(name: str) -> bool:
+    """Whether a file is an image by its name (``FileAssetValue.is_image``; images have a thumbnail)."""
+    return name.lower().rsplit(".", 1)[-1] in {"png", "jpg", "jpeg", "gif"}
+
+
 def _file(c: ColumnDef, raw: Any, at: str, _ctx: Context) -> dict[str, Any]:
     files: Sequence[tuple[str, str, str]] = raw or ()  # (asset_id, name, creator_id)
-    urls = [f"https://files.example.monday.com/resources/{a}/{n}" for a, n, _ in files]
+    urls = [asset_url(a, n) for a, n, _ in files]
     value = (
         _dumps(
             {
                 "files": [
-                    {"name": n, "assetId": int(a), "isImage": "false", "fileType": "ASSET"}
+                    {"name": n, "assetId": int(a), "isImage": str(is_image(n)).lower(), "fileType": "ASSET"}
                     for a, n, _ in files
                 ]
             }
@@ -279,7 +289,7 @@ def _file(c: ColumnDef, raw: Any, at: str, _ctx: Context) -> dict[str, Any]:
             "__typename": "FileAssetValue",
             "asset_id": a,
             "name": n,
-            "is_image": False,
+            "is_image": is_image(n),
             "created_at": at,
             "creator_id": u,
         }

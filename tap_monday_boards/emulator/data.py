@@ -20,6 +20,7 @@ import random
 import threading
 from typing import Any
 
+from tap_monday_boards.emulator.assets import item_files
 from tap_monday_boards.emulator.boards import (
     BOARD_SPAN,
     ITEM_ID_BASE,
@@ -283,6 +284,10 @@ class Store(ChangesMixin, BoardsMixin):
                 base = board.sub_board.item_base + 4 * pos  # type: ignore[union-attr]
                 ids = [str(base + j) for j in range(self.subitem_count(board, pos))]
                 out.append(render_value(column, ids, iso(board.created_ts), self.render_context()))
+            elif column.type == "file":  # own files per item (assets.py), so an asset has one owner; the
+                # column's pool is still built (boards.py) so the seeded draws of later columns do not move
+                at = iso(self.generated_times(board, pos)[0])
+                out.append(render_value(column, item_files(self, board, pos), at, self.render_context()))
             elif column.type == "dependency":
                 ids = [str(board.item_base + pos - 1)] if pos and h % 4 == 0 else []
                 out.append(render_value(column, ids, iso(board.created_ts), self.render_context()))

@@ -15,6 +15,7 @@ from graphql import GraphQLError, GraphQLResolveInfo, default_field_resolver
 
 from tap_monday_boards.emulator.columns import iso
 from tap_monday_boards.emulator.data import Store, mix64
+from tap_monday_boards.emulator.extras import EXTRA_RESOLVERS
 from tap_monday_boards.emulator.listing import Paginator, QueryError, parse_time
 
 if TYPE_CHECKING:
@@ -307,6 +308,7 @@ RESOLVERS: dict[tuple[str, str], Resolver] = {
     ("User", "teams"): u_teams,
     ("Team", "users"): t_users,
     ("Team", "owners"): t_owners,
+    **EXTRA_RESOLVERS,  # views, subscribers, replies, assets (extras.py)
 }
 
 

@@ -1,7 +1,8 @@
 """End to end: emulator (5,000+ items, 2% faults) -> the real `meltano run tap-monday-boards target-postgres`.
 
 What a user gets is what this checks, against the emulator's ground truth (its ``Store``): every active item
-and subitem exactly once with the right values, every board, group and column, no duplicate primary keys,
+and subitem exactly once with the right values, every board, group and column, the rows of assets,
+update_replies, board_views, board_subscribers and (turned on here) item_subscribers, no duplicate keys,
 column types a warehouse can use (ids text, timestamps timestamp, numbers numeric, ``column_values`` one
 ``jsonb``), and the API token nowhere in the run's output. Meltano runs with the ``demo`` environment of
 meltano.yml, the plugins installed from PyPI, and Meltano Hub unreachable.
@@ -32,6 +33,7 @@ from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
 from tap_monday_boards.emulator.server import EmulatorConfig
 from tap_monday_boards.emulator.testing import RunningEmulator, running_emulator
 from tap_monday_boards.tap import TapMondayBoards
+from tests.support import extras_truth
 from tests.support.meltano import PROJECT_ROOT, MeltanoResult, run_meltano
 from tests.support.postgres import PgConnection, postgres_server
 
@@ -44,6 +46,8 @@ FAULT_RATE = 0.02
 # partial data, FIELD_LIMIT_EXCEEDED, truncated JSON, connection reset), so every run meets some.
 SEED = 18
 ENGINE_OPERATIONS = {"HarvestFirstPage", "HarvestNextPage", "ItemsByIds"}
+OPT_IN = {"TAP_MONDAY_BOARDS_ITEM_SUBSCRIBERS": "true"}
+"""Opt-in streams the main run turns on, so that they are loaded too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +82,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
                             faults=faults, token=token)
     run_meltano(["install"], log_path=logs / "install.log", timeout_s=900).check()
     with running_emulator(config) as emulator, postgres_server() as conn:
-        run = _pipeline(conn, schema, emulator, token, logs / "run.log")
+        run = _pipeline(conn, schema, emulator, token, logs / "run.log", OPT_IN)
         try:
             yield Loaded(conn, schema, run, emulator, token)
         finally:
@@ -224,9 +228,34 @@ def test_boards_groups_and_columns_match_the_account(loaded: Loaded) -> None:
         assert set(rows) == expected, table
 
 
+def test_the_new_streams_load_exactly_the_ground_truth(loaded: Loaded) -> None:
+    store = loaded.emulator.emulator.store
+    items = extras_truth.active_item_ids(store)
+    emitted = [*items, *extras_truth.active_item_ids(store, subitems=True)]
+    expected = {
+        "board_subscribers": (("board_id", "user_id", "role"), extras_truth.board_subscribers(store)),
+        "board_views": (("id", "board_id", "name", "source_view_id"), extras_truth.board_views(store)),
+        "update_replies": (("id", "update_id", "item_id", "text_body"), extras_truth.update_replies(store)),
+        "item_subscribers": (("item_id", "user_id", "board_id"), extras_truth.item_subscribers(store, items)),
+        "assets": (("id", "item_id", "update_id", "name", "file_size", "uploaded_by_id"),
+                   extras_truth.assets(store, emitted)),
+    }  # fmt: skip
+    for table, (columns, rows) in expected.items():
+        assert rows, f"no ground truth for {table}: the check would prove nothing"
+        select = sql.SQL("select {} from {}").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns), loaded.table(table))
+        loaded_rows = loaded.query(select)
+        assert len(loaded_rows) == len(rows), (table, len(loaded_rows), len(rows))
+        want = [tuple(r[c] for c in columns) for r in rows]
+        assert sorted(loaded_rows, key=repr) == sorted(want, key=repr), table
+    (stamp,) = loaded.query(sql.SQL("select min(created_at) from {}").format(loaded.table("assets")))[0]
+    assert isinstance(stamp, datetime), "assets.created_at loads as a timestamp"
+
+
 def _catalog_streams() -> dict[str, dict[str, Any]]:
     """Stream name -> (key properties, JSON schema) from the tap's own discovery (no network needed)."""
-    tap = TapMondayBoards(config={"api_token": "unused", "api_url": "http://127.0.0.1:9/v2"},
+    tap = TapMondayBoards(config={"api_token": "unused", "api_url": "http://127.0.0.1:9/v2",
+                                  "item_subscribers": True},
                           validate_config=True, setup_mapper=False)
     return {s.name: {"keys": list(s.primary_keys or ()), "schema": s.schema} for s in tap.streams.values()}
 

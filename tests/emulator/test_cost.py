@@ -15,6 +15,7 @@ import pytest
 from graphql import DocumentNode, GraphQLSchema
 
 from tap_monday_boards import queries
+from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.emulator.clock import FakeClock
 from tap_monday_boards.emulator.cost import (
     COST_MODELS,
@@ -149,7 +150,13 @@ def test_every_page_the_tap_sends_stays_under_the_per_query_cap(model: str) -> N
         "ItemsByIdsSelectedColumns": {"ids": _ids(100), "limit": 100, "column_ids": ["a", "b"]},
         "HarvestFirstPage": {"board_ids": ["1"], "limit": 500},
         "HarvestNextPage": {"cursor": "x", "limit": 500},
+        "BoardViews": {"board_ids": ["1"]},
+        "UpdateReplies": {"ids": _ids(IdBatchStream.batch_size), "limit": IdBatchStream.batch_size},
+        "UpdateAssetIds": {"ids": _ids(IdBatchStream.batch_size), "limit": IdBatchStream.batch_size},
+        "Assets": {"ids": _ids(IdBatchStream.batch_size)},
+        "ItemSubscribers": {"ids": _ids(IdBatchStream.batch_size), "limit": IdBatchStream.batch_size},
     }
+    assert set(pages) | {"Teams", "Tags", "Me"} >= set(queries.ALL_QUERIES), "a document without its page"
     for name, document in queries.ALL_QUERIES.items():
         cost = executor.estimate_cost(document, pages.get(name, {}), None)
         assert 0 < cost <= MAX_QUERY_COMPLEXITY, (name, cost)

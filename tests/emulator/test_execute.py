@@ -64,6 +64,10 @@ def _variables(store: Store, name: str) -> dict[str, Any]:
         "ItemsByIdsSelectedColumns": {"ids": ids[:5], "limit": 5, "column_ids": [board["columns"][3]["id"]]},
         "HarvestFirstPage": {"board_ids": [board_id], "limit": 50, "query_params": None},
         "Boards": {"limit": 10, "page": 1, "ids": None, "workspace_ids": None, "state": "all"},
+        "UpdateReplies": {"ids": ["300000000", "300000001"], "limit": 2},
+        "UpdateAssetIds": {"ids": ["300000000", "300000001"], "limit": 2},
+        "Assets": {"ids": [str(int(i) * 10) for i in ids[:20]]},
+        "ItemSubscribers": {"ids": ids[:10], "limit": 10},
     }
     return per_query.get(name, common)
 

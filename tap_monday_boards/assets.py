@@ -1,0 +1,177 @@
+"""``assets``: metadata of the files attached to the items, subitems and updates emitted in this run.
+
+Why this shape (costs under monday's published rule, docs/architecture.md "Costs of the extra streams"):
+``Item.assets`` nested in the items batch would cost ~19,000 points per item (a list inside each item is
+x1,000); root ``assets(ids:)`` costs 19 points per asset. The asset ids of items are already in hand: the
+typed value of a file column carries them (column_values.py ``asset_ids``), so item assets need no request
+of their own. Updates carry no file ids, so their ids come from ``updates(ids:) { assets { id } }`` for
+the updates emitted (1,011 points per update, only when this stream is selected), never from the updates
+page, whose ``limit`` of 100 would be charged even when a board has three updates.
+
+How: the ``items``/``subitems`` and ``updates`` streams hand what they emit to :class:`AssetRefs` (only
+when ``assets`` is selected), and ``assets``, discovered after them, syncs last: it asks for the asset ids
+of the collected updates, then for every asset by id, 100 per request. So an incremental run reads only the
+assets of the items and updates it emitted. Streams that are not selected contribute nothing: ``assets``
+logs a warning naming them (selecting ``assets`` alone never triggers an items extraction).
+
+``item_id`` / ``update_id`` say where the file was seen. ``public_url`` is monday's pre-signed link, valid
+for about an hour; ``url`` opens only with a monday login or token. No ACTIVATE_VERSION: a run that is not
+complete (incremental items) sees only some assets, so the target must upsert, never replace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import requests
+from singer_sdk import typing as th
+from singer_sdk.helpers.types import Context, Record
+from typing_extensions import override
+
+from tap_monday_boards import queries
+from tap_monday_boards.batched import IdBatchStream
+
+SOURCE_STREAMS = ("items", "subitems", "updates")
+"""Streams whose records carry (or lead to) asset ids."""
+
+
+class AssetRefs:
+    """Asset ids in hand for this run, with the item or update each was seen on (~150 bytes per asset)."""
+
+    def __init__(self) -> None:
+        self.item_of: dict[str, str] = {}
+        self.update_of: dict[str, str] = {}
+        self.pending_update_ids: list[str] = []
+        """Emitted updates whose asset ids are still to be asked."""
+
+    def add_item(self, record: Mapping[str, Any]) -> None:
+        """Every asset id in the file columns of one items/subitems record."""
+        item_id = str(record["id"])
+        for entry in (record.get("column_values") or {}).values():
+            for asset_id in entry.get("asset_ids") or ():
+                self.item_of[str(asset_id)] = item_id
+
+    def add_update(self, update_id: str) -> None:
+        """An emitted update: its asset ids are asked for when ``assets`` syncs."""
+        self.pending_update_ids.append(str(update_id))
+
+    def take_update_ids(self) -> list[str]:
+        """The pending update ids, once."""
+        taken, self.pending_update_ids = self.pending_update_ids, []
+        return taken
+
+    def add_update_assets(self, update_id: str, asset_ids: Iterable[Any]) -> None:
+        """The asset ids monday returned for one update."""
+        for asset_id in asset_ids:
+            self.update_of[str(asset_id)] = str(update_id)
+
+    def asset_ids(self) -> list[str]:
+        """Every asset id collected, in numeric order."""
+        ids = set(self.item_of) | set(self.update_of)
+        return sorted(ids, key=lambda i: (len(i), i))
+
+
+def asset_refs_for(stream: Any) -> AssetRefs | None:
+    """The run's :class:`AssetRefs` when both ``stream`` and ``assets`` are selected, else None.
+
+    A stream that only runs to feed its selected children (``items`` for ``item_subscribers``) emits
+    nothing, so it hands over nothing: ``assets`` covers exactly the records emitted.
+    """
+    if not stream.selected:
+        return None
+    assets = stream._tap.streams.get("assets")
+    return assets.refs if isinstance(assets, AssetsStream) and assets.selected else None
+
+
+class AssetsStream(IdBatchStream):
+    """Asset metadata by id (root ``assets(ids:)``), after the asset ids of emitted updates (see module)."""
+
+    name = "assets"
+    primary_keys = ("id",)
+    schema = th.PropertiesList(
+        th.Property("id", th.StringType(nullable=False), required=True),
+        th.Property("name", th.StringType()),
+        th.Property("file_extension", th.StringType()),
+        th.Property("file_size", th.IntegerType()),
+        th.Property("url", th.StringType()),
+        th.Property("public_url", th.StringType()),
+        th.Property("url_thumbnail", th.StringType()),
+        th.Property("uploaded_by_id", th.StringType()),
+        th.Property("created_at", th.DateTimeType()),
+        th.Property("item_id", th.StringType()),
+        th.Property("update_id", th.StringType()),
+    ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refs = AssetRefs()
+        self._phase = "assets"
+        """``update_assets`` while asking for the asset ids of updates, then ``assets``."""
+
+    @property
+    @override
+    def query(self) -> str:
+        return queries.UPDATE_ASSET_IDS_QUERY if self._phase == "update_assets" else queries.ASSETS_QUERY
+
+    @property
+    @override
+    def records_jsonpath(self) -> str:
+        return "$.data.updates[*]" if self._phase == "update_assets" else "$.data.assets[*]"
+
+    @property
+    @override
+    def governor_kind(self) -> str:
+        return f"stream:assets:{self._phase}"
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        return False  # an incremental run sees only some assets (module docstring)
+
+    @override
+    def batch_variables(self, ids: list[str]) -> dict[str, Any]:
+        return super().batch_variables(ids) if self._phase == "update_assets" else {"ids": ids}
+
+    @override
+    def take_ids(self, context: Context | None) -> Sequence[str]:
+        return self.refs.take_update_ids() if self._phase == "update_assets" else self.refs.asset_ids()
+
+    def _warn_unselected_sources(self) -> None:
+        for name in SOURCE_STREAMS:
+            source = self._tap.streams.get(name)
+            if source is not None and not source.selected:
+                self.logger.warning(
+                    "assets: stream '%s' is not selected, so the files of its records are not extracted "
+                    "(select '%s' too to get them)",
+                    name,
+                    name,
+                )
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        self._warn_unselected_sources()
+        self._phase = "update_assets"
+        try:
+            for update in super().get_records(context):
+                assets = [a.get("id") for a in update.get("assets") or [] if isinstance(a, Mapping)]
+                self.refs.add_update_assets(str(update["id"]), (a for a in assets if a is not None))
+        finally:
+            self._phase = "assets"
+        yield from super().get_records(context)
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        # ``[Asset]`` and ``[Update!]`` entries: a deleted asset may come back as null
+        yield from (row for row in super().parse_response(response) if isinstance(row, dict))
+
+    @override
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        asset_id = str(row["id"])
+        uploader = row.pop("uploaded_by", None)
+        row["id"] = asset_id
+        uploader_id = uploader.get("id") if isinstance(uploader, Mapping) else None
+        row["uploaded_by_id"] = None if uploader_id is None else str(uploader_id)
+        row["item_id"] = self.refs.item_of.get(asset_id)
+        row["update_id"] = self.refs.update_of.get(asset_id)
+        return row

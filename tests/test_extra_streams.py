@@ -1,0 +1,245 @@
+"""assets, update_replies, board_views, board_subscribers and item_subscribers against the emulator.
+
+What a user is promised: discovery lists them with primary keys (``item_subscribers`` only when its setting
+is on); a full sync emits exactly the emulator's ground truth for each (tests/support/extras_truth.py reads
+the emulator's generators, not the tap); ``assets`` syncs after the streams that hand it asset ids and, on
+an incremental run, reads only the assets of what that run emitted; and the request shapes cost what
+docs/architecture.md says under monday's published complexity rule (the emulator's default
+``documented`` model), with the items stream's points per item unchanged by the new streams.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytest
+
+from tap_monday_boards import queries
+from tap_monday_boards.emulator.clock import FakeClock
+from tap_monday_boards.emulator.cost import DocumentedCostModel
+from tap_monday_boards.emulator.data import Store
+from tap_monday_boards.emulator.execute import Executor
+from tap_monday_boards.emulator.testing import RunningEmulator
+from tap_monday_boards.streams import BoardsStream, UpdatesStream
+from tap_monday_boards.tap import TapMondayBoards
+from tests.support import extras_truth as truth
+from tests.support.insync import Messages, records, run_in_process, states
+
+Factory = Callable[..., RunningEmulator]
+TOKEN = "extra-streams-token-2718"
+NEW_STREAMS = ("assets", "update_replies", "board_views", "board_subscribers", "item_subscribers")
+ENGINE_OPERATIONS = ("BoardsMeta", "HarvestFirstPage", "HarvestNextPage", "ItemsByIds")
+PER_ITEM_OPERATIONS = ("HarvestFirstPage", "HarvestNextPage", "ItemsByIds")
+"""The engine's requests that scale with the items (BoardsMeta is one page per run)."""
+
+
+def _tap(
+    em: RunningEmulator, select: set[str] | None = None, state: Any = None, **config: Any
+) -> TapMondayBoards:
+    settings = {"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **config}
+    catalog = None
+    if select is not None:
+        catalog = TapMondayBoards(config=settings).catalog_dict
+        for entry in catalog["streams"]:
+            root = next(m for m in entry["metadata"] if not m["breadcrumb"])
+            root["metadata"]["selected"] = entry["tap_stream_id"] in select
+    return TapMondayBoards(config=settings, catalog=catalog, state=copy.deepcopy(state))
+
+
+def _sync(em: RunningEmulator, select: set[str] | None = None, state: Any = None, **config: Any) -> Messages:
+    messages, error = run_in_process(_tap(em, select, state, **config), TOKEN)
+    assert error is None, error
+    return messages
+
+
+def _canon(rows: Iterable[dict[str, Any]]) -> list[str]:
+    return sorted(json.dumps(r, sort_keys=True) for r in rows)
+
+
+def _requests(em: RunningEmulator, operation: str, since: int = 0) -> list[Any]:
+    return [r for r in em.emulator.request_log[since:] if r.operation == operation and r.status == 200]
+
+
+def test_discovery_lists_the_new_streams_with_keys_and_item_subscribers_only_when_on() -> None:
+    config = {"api_token": TOKEN, "api_url": "http://127.0.0.1:9/v2"}
+    default = TapMondayBoards(config=config).streams
+    keys = {name: tuple(default[name].primary_keys or ()) for name in NEW_STREAMS if name in default}
+    assert keys == {
+        "assets": ("id",),
+        "update_replies": ("id",),
+        "board_views": ("id",),
+        "board_subscribers": ("board_id", "user_id"),
+    }
+    assert next(reversed(default)) == "assets", "assets must sync last (it reads what the others collected)"
+    opted = TapMondayBoards(config={**config, "item_subscribers": True}).streams
+    assert tuple(opted["item_subscribers"].primary_keys or ()) == ("item_id", "user_id")
+    assert opted["item_subscribers"].parent_stream_type is type(opted["items"])
+    about = TapMondayBoards.config_jsonschema["properties"]["item_subscribers"]
+    assert about["default"] is False and "1,000 points per item" in about["description"]
+
+
+def test_a_full_sync_emits_exactly_the_ground_truth_of_each_new_stream(emulator_factory: Factory) -> None:
+    # 550 items per board -> 110 updates per board: the replies of one board take two requests (100 + 10)
+    em = emulator_factory(boards=2, items_per_board=550, extra_tokens=(TOKEN,))
+    store = em.emulator.store
+    messages = _sync(em, item_subscribers=True)
+    streams = _tap(em, item_subscribers=True).streams
+    items = [r["id"] for r in records(messages, "items")]
+    subitems = [r["id"] for r in records(messages, "subitems")]
+    assert sorted(items) == sorted(truth.active_item_ids(store))
+    expected = {
+        "board_subscribers": truth.board_subscribers(store),
+        "board_views": truth.board_views(store),
+        "update_replies": truth.update_replies(store),
+        "item_subscribers": truth.item_subscribers(store, items),
+        "assets": truth.assets(store, [*items, *subitems]),
+    }
+    for stream, want in expected.items():
+        got = records(messages, stream)
+        assert want, f"the emulator generated no {stream}: the comparison would prove nothing"
+        assert _canon(got) == _canon(want), stream
+        keys = [tuple(r[k] for k in streams[stream].primary_keys or ()) for r in got]
+        assert len(keys) == len(set(keys)), f"duplicate keys in {stream}"
+    kinds = Counter(("item" if r["item_id"] else "update") for r in records(messages, "assets"))
+    assert kinds["item"] and kinds["update"]
+
+    positions = {
+        stream: [n for n, m in enumerate(messages) if m["type"] == "RECORD" and m["stream"] == stream]
+        for stream in ("items", "subitems", "updates", "assets")
+    }
+    assert min(positions["assets"]) > max(positions["items"] + positions["subitems"] + positions["updates"])
+
+    boards = truth.readable_board_ids(store)
+    assert len(_requests(em, "BoardViews")) == len(boards), "one views request per board"
+    replies = _requests(em, "UpdateReplies")
+    per_board = Counter(board for board, _ in truth.updates(store))
+    assert len(replies) == sum(math.ceil(n / 100) for n in per_board.values())
+    for request in [*replies, *_requests(em, "ItemSubscribers"), *_requests(em, "UpdateAssetIds")]:
+        assert 1 <= len(request.variables["ids"]) == request.variables["limit"] <= 100
+    assets_requested = [i for r in _requests(em, "Assets") for i in r.variables["ids"]]
+    assert all(len(r.variables["ids"]) <= 100 for r in _requests(em, "Assets"))
+    assert sorted(assets_requested) == sorted(r["id"] for r in expected["assets"]), "each asset asked once"
+
+
+def test_the_items_stream_costs_the_same_points_per_item_with_the_new_streams(
+    emulator_factory: Factory,
+) -> None:
+    """Under the documented cost model: item subscribers and assets come from requests of their own."""
+    plain_em = emulator_factory(boards=2, items_per_board=450, extra_tokens=(TOKEN,))
+    full_em = emulator_factory(boards=2, items_per_board=450, extra_tokens=(TOKEN,))
+    assert isinstance(full_em.emulator.executor.cost_model, DocumentedCostModel)
+    plain = _sync(plain_em, {"items"})
+    everything = set(_tap(full_em, item_subscribers=True, item_column_values=True).streams) - {"subitems"}
+    full = _sync(full_em, everything, item_subscribers=True, item_column_values=True)
+    assert {"assets", "item_subscribers", "item_column_values"} <= {m.get("stream") for m in full}
+
+    def engine_points(em: RunningEmulator, messages: Messages) -> tuple[float, set[str]]:
+        spent = [r for r in em.emulator.request_log if r.operation in PER_ITEM_OPERATIONS]
+        documents = {r.query for r in em.emulator.request_log if r.operation in ENGINE_OPERATIONS}
+        return sum(r.cost for r in spent) / len(records(messages, "items")), documents
+
+    plain_points, plain_documents = engine_points(plain_em, plain)
+    full_points, full_documents = engine_points(full_em, full)
+    assert len(records(plain, "items")) == len(records(full, "items")) == 882
+    assert full_points == plain_points, (plain_points, full_points)
+    assert full_documents == plain_documents, "the engine's documents must not change"
+    assert 100 < plain_points < 150
+    subscribers = _requests(full_em, "ItemSubscribers")
+    asked = sum(len(r.variables["ids"]) for r in subscribers)
+    assert asked == 882  # every emitted (non-deleted) item once
+    assert sum(r.cost for r in subscribers) == 10 * len(subscribers) + 1_011 * asked
+
+
+def test_an_incremental_run_reads_only_the_assets_of_what_it_emitted(emulator_factory: Factory) -> None:
+    clock = FakeClock()
+    em = emulator_factory(boards=1, items_per_board=300, extra_tokens=(TOKEN,), clock=clock)
+    store = em.emulator.store
+    select = {"boards", "updates", "items", "assets"}
+    first = _sync(em, select)
+    assert {r["item_id"] for r in records(first, "assets") if r["item_id"]}
+    changed = next(i for i in store.item_ids(store.board_ids()[0]) if truth.item_asset_ids(store, [i]))
+    clock.advance(3_600)
+    store.rename_item(changed, "Renamed with files")
+    logged = len(em.emulator.request_log)
+    second = _sync(em, select, state=states(first)[-1])
+    emitted = [r["id"] for r in records(second, "items")]
+    assert changed in emitted and len(emitted) <= 3  # + the newest items, inside the look-back window
+    assert _canon(records(second, "assets")) == _canon(truth.assets(store, emitted))
+    asked = {i for r in _requests(em, "Assets", logged) for i in r.variables["ids"]}
+    assert asked == {r["id"] for r in truth.assets(store, emitted)}, "no asset of an item not emitted"
+
+
+def test_assets_without_items_warns_and_never_extracts_items(
+    emulator_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    em = emulator_factory(boards=1, items_per_board=200, extra_tokens=(TOKEN,))
+    caplog.set_level(logging.WARNING)
+    messages = _sync(em, {"boards", "updates", "assets"})
+    assert not {r.operation for r in em.emulator.request_log} & set(ENGINE_OPERATIONS)
+    update_assets = truth.assets(em.emulator.store, [], with_updates=True)
+    assert _canon(records(messages, "assets")) == _canon(update_assets) and update_assets
+    for name in ("items", "subitems"):
+        assert f"stream '{name}' is not selected" in caplog.text
+    assert "stream 'updates' is not selected" not in caplog.text
+
+
+def _nested(document: str, after: str, extra: str) -> str:
+    """``document`` with ``extra`` selected right after ``after`` (the shape a peer would send)."""
+    assert document.count(after) == 1, after
+    return document.replace(after, f"{after} {extra}")
+
+
+def test_request_shapes_cost_what_the_docs_say_under_the_published_rule() -> None:
+    """The numbers in docs/architecture.md ("Costs of the extra streams"), and why each shape was chosen."""
+    clock = FakeClock()
+    executor = Executor(Store(seed=1, boards=1, items_per_board=10, clock=clock), clock)
+
+    def cost(document: str, **variables: Any) -> int:
+        points = executor.estimate_cost(document, variables, None)
+        assert points > 0, "the document does not validate against the emulator's schema"
+        return points
+
+    def ids(n: int, base: int = 300_000_000) -> list[str]:
+        return [str(base + i) for i in range(n)]
+
+    # update_replies: by update ids vs nested in the updates page (limit 100, charged full)
+    updates = queries.BOARD_UPDATES_QUERY
+    page = {"board_ids": ["1"], "limit": UpdatesStream.page_size, "page": 1}
+    replies = "replies { id body text_body creator_id created_at updated_at }"
+    plain_page = cost(updates, **page)
+    nested = cost(_nested(updates, "created_at updated_at", replies), **page)
+    assert (plain_page, nested) == (721, 601_721)
+    by_ids = {n: cost(queries.UPDATE_REPLIES_QUERY, ids=ids(n), limit=n) for n in (1, 5, 50, 100)}
+    assert by_ids == {n: 10 + 6_012 * n for n in by_ids} and by_ids[5] == 30_070 and by_ids[100] == 601_210
+    assert by_ids[100] - (nested - plain_page) == 210, "a full page: 0.03% dearer by ids; any other: cheaper"
+    # asset ids of updates: by ids vs nested in the page
+    assert cost(_nested(updates, "created_at updated_at", "assets { id }"), **page) - plain_page == 101_000
+    assert cost(queries.UPDATE_ASSET_IDS_QUERY, ids=ids(100), limit=100) == 101_110
+
+    # assets by id (19 points each) vs Item.assets in the engine's batch; subscribers in or out of it
+    assert cost(queries.ASSETS_QUERY, ids=ids(100)) == 1_910
+    items = {"ids": ids(100, 10_000_000_000), "limit": 100}
+    batch = cost(queries.ITEMS_BY_IDS_QUERY, **items)
+    fields = "id name file_extension file_size url public_url url_thumbnail created_at uploaded_by { id }"
+    assert batch == 12_010
+    with_assets = _nested(queries.ITEMS_BY_IDS_QUERY, "parent_item { id }", f"assets {{ {fields} }}")
+    assert cost(with_assets, **items) == 1_913_010
+    with_subscribers = _nested(queries.ITEMS_BY_IDS_QUERY, "parent_item { id }", "subscribers { id }")
+    assert cost(with_subscribers, **items) - batch == 101_000
+    assert cost(queries.ITEM_SUBSCRIBERS_QUERY, **items) == 101_110
+
+    # boards page (limit 50) with subscribers, under a trial budget; views per board vs nested
+    boards_page = {"limit": BoardsStream.page_size, "page": 1}
+    boards = cost(queries.BOARDS_QUERY, **boards_page)
+    without = cost(queries.BOARDS_QUERY.replace(" subscribers { id }", ""), **boards_page)
+    assert (BoardsStream.page_size, boards, boards - without) == (50, 903_160, 50 * 1_010)
+    assert boards <= 1_000_000, "a boards page must fit in a trial account's budget per minute"
+    views = "views { id name type settings_str view_specific_data_str source_view_id access_level }"
+    assert cost(_nested(queries.BOARDS_QUERY, "owners { id }", views), **boards_page) - boards == 50 * 7_010
+    assert cost(queries.BOARD_VIEWS_QUERY, board_ids=["1"]) == 7_021
