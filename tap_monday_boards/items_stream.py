@@ -272,12 +272,14 @@ class ItemsStream(_EngineStream):
         """Ids waiting for the ``item_subscribers`` child; it takes them at its next sync."""
         self._rows_items = 0
 
-    def _selected_children(self) -> set[str]:
-        return {c.name for c in self.child_streams if c.selected}
+    @cached_property
+    def _selected_children(self) -> frozenset[str]:
+        """Names of the selected children; read per record, so computed once (selection is fixed by then)."""
+        return frozenset(c.name for c in self.child_streams if c.selected)
 
     @override
     def generate_child_contexts(self, record: Record, context: Context | None) -> Iterable[Context | None]:
-        children = self._selected_children()
+        children = self._selected_children
         if not children:
             return
         if ItemColumnValuesStream.name in children:
