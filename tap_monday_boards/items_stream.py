@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
+import requests
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
@@ -371,7 +372,7 @@ class ItemSubscribersStream(IdBatchStream):
         return taken
 
     @override
-    def parse_response(self, response: Any) -> Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
         for item in super().parse_response(response):
             if not isinstance(item, Mapping):
                 continue

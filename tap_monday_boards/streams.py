@@ -148,7 +148,7 @@ class BoardsStream(MondayStream):
     page_size = 50
     """monday charges a page by its ``limit``: each board costs ~18,000 points (owners, subscribers, tags,
     groups, columns are lists inside each board, x1,000), so 50 boards are 903,160 points, within even a
-    trial account's 1,000,000-point minute (tests/emulator/test_cost.py)."""
+    trial account's 1,000,000-point minute (tests/test_extra_streams.py)."""
     schema = th.PropertiesList(
         th.Property("id", ID, required=True),
         th.Property("name", STR),

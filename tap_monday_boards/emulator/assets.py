@@ -112,10 +112,10 @@ def board_updates(store: Store, board: Board | None) -> list[dict[str, Any]]:
 
 
 def update_by_id(store: Store, update_id: int) -> dict[str, Any] | None:
-    """The generated update with this id, or None."""
-    index = (update_id - UPDATE_ID_BASE) // 1_000_000
+    """The generated update with this id, or None (O(1): the id names its board and position)."""
+    from tap_monday_boards.emulator.resolvers import board_update  # noqa: PLC0415 - see board_updates
+
+    index, k = divmod(update_id - UPDATE_ID_BASE, 1_000_000)
     boards = store.board_ids()
-    if update_id < UPDATE_ID_BASE or index >= len(boards):
-        return None
-    updates = board_updates(store, store.board_obj(boards[index]))
-    return next((u for u in updates if u["id"] == str(update_id)), None)
+    board = store.board_obj(boards[index]) if 0 <= index < len(boards) else None
+    return None if board is None or update_id < UPDATE_ID_BASE else board_update(store, board, k)

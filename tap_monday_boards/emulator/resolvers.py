@@ -220,25 +220,27 @@ def board_updates(store: Store, board: Board | None) -> list[dict[str, Any]]:
     if board is None or board.is_sub:
         return []
     count = min(board.generated // UPDATES_PER_ITEMS, MAX_BOARD_UPDATES)
+    return [u for k in range(count - 1, -1, -1) if (u := board_update(store, board, k)) is not None]
+
+
+def board_update(store: Store, board: Board, k: int) -> dict[str, Any] | None:
+    """The board's ``k``-th generated update (0 = oldest), or None when it has fewer."""
+    if board.is_sub or not 0 <= k < min(board.generated // UPDATES_PER_ITEMS, MAX_BOARD_UPDATES):
+        return None
     users = store.account.user_ids
-    rows = []
-    for k in range(count - 1, -1, -1):
-        pos = k * UPDATES_PER_ITEMS
-        item_id = board.item_base + pos
-        created = store.generated_times(board, pos)[0] + 600
-        text = f"Status check {k + 1} on {store.item_name(item_id)}"
-        rows.append(
-            {
-                "id": str(300_000_000 + board.index * 1_000_000 + k),
-                "body": f"<p>{text}</p>",
-                "text_body": text,
-                "creator_id": users[mix64(item_id) % len(users)],
-                "item_id": str(item_id),
-                "created_at": iso(created),
-                "updated_at": iso(created),
-            }
-        )
-    return rows
+    pos = k * UPDATES_PER_ITEMS
+    item_id = board.item_base + pos
+    created = store.generated_times(board, pos)[0] + 600
+    text = f"Status check {k + 1} on {store.item_name(item_id)}"
+    return {
+        "id": str(300_000_000 + board.index * 1_000_000 + k),
+        "body": f"<p>{text}</p>",
+        "text_body": text,
+        "creator_id": users[mix64(item_id) % len(users)],
+        "item_id": str(item_id),
+        "created_at": iso(created),
+        "updated_at": iso(created),
+    }
 
 
 # ----- Item, User, Team -----------------------------------------------------------------------------------
