@@ -73,5 +73,6 @@ class IdBatchStream(MondayStream):
         return {"ids": ids, "limit": len(ids)}
 
     @override
-    def query_variables(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
-        return self.batch_variables(self._batches[next_page_token or 0])
+    def query_variables(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        # the token is BatchPaginator's batch index, not the page streams' PagePosition
+        return self.batch_variables(self._batches[int(next_page_token or 0)])

@@ -27,6 +27,7 @@ from typing_extensions import override
 from tap_monday_boards import queries
 from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.client import MondayStream
+from tap_monday_boards.shrink import PagePosition
 from tap_monday_boards.streams import ID, STR, TS, BoardsStream, UpdatesStream, _BoardDetailStream
 
 
@@ -68,7 +69,9 @@ class BoardViewsStream(MondayStream):
     ).to_dict()
 
     @override
-    def query_variables(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+    def query_variables(
+        self, context: Context | None, next_page_token: PagePosition | None
+    ) -> dict[str, Any]:
         return {"board_ids": [str((context or {})["board_id"])]}
 
     @override
