@@ -35,6 +35,9 @@ GEN_EPOCH = 1_704_067_200  # 2024-01-01T00:00:00Z: generated history starts here
 HISTORY_S = 365 * 86_400  # and spans one year, ending before the FakeClock default (2026-01-01)
 NONACTIVE_PERIOD = 50  # one item in 50 is archived or deleted
 SUBITEM_COUNT_SCAN_MAX = 200_000  # above this many parents a subitems board reports an estimated items_count
+GROUPS_PER_BOARD = 4
+"""Groups of a generated board unless the store is told otherwise; items are spread over them by hash."""
+GROUP_TITLES = ("To do", "In progress", "Done", "Backlog")
 _MASK = (1 << 64) - 1
 
 
@@ -96,21 +99,19 @@ class BoardsMixin:
         def render_context(self) -> dict[str, Any]: ...
         def count_active(self, board: Board) -> int: ...
 
-    def _make_board(self, rng: random.Random, index: int, count: int, *, subitems: bool) -> Board:
+    def _make_board(
+        self,
+        rng: random.Random,
+        index: int,
+        count: int,
+        *,
+        subitems: bool,
+        groups_count: int = GROUPS_PER_BOARD,
+    ) -> Board:
         board_id = str(BOARD_ID_BASE + index * 1_000 + rng.randrange(100))
         created_ts = GEN_EPOCH + index * 3_600
         spacing = max(4, min(3_600, HISTORY_S // max(count, 1)))
-        groups = [
-            {
-                "id": f"group_mk{mix64(self._salt + index * 16 + g) % 36**5:05x}"[:14],
-                "title": title,
-                "color": COLORS_GROUPS[g % len(COLORS_GROUPS)],
-                "position": f"{(g + 1) * 65536:.1f}",
-                "archived": False,
-                "deleted": False,
-            }
-            for g, title in enumerate(("To do", "In progress", "Done", "Backlog"))
-        ]
+        groups = self._make_groups(index, groups_count)
         name = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} tracker"
         workspace = self.account.workspaces[index % len(self.account.workspaces)]
         owners = rng.sample(self.account.user_ids, k=2)
@@ -140,6 +141,29 @@ class BoardsMixin:
         board.columns = [c for c in columns if subitems or c.type != "subtasks"]
         board.info = self._board_info(board, name, workspace["id"], owners, "board")
         return board
+
+    def _make_groups(self, index: int, count: int) -> list[dict[str, Any]]:
+        """The board's groups: the first four keep the titles and ids they always had for a seed."""
+        groups: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        for g in range(count):
+            base = f"group_mk{mix64(self._salt + index * 16 + g) % 36**5:05x}"[:14]
+            group_id, n = base, 0
+            while group_id in taken:  # ids are unique per board (a hash collision gets a suffix)
+                n += 1
+                group_id = f"{base}_{n}"
+            taken.add(group_id)
+            groups.append(
+                {
+                    "id": group_id,
+                    "title": GROUP_TITLES[g] if g < len(GROUP_TITLES) else f"Group {g + 1}",
+                    "color": COLORS_GROUPS[g % len(COLORS_GROUPS)],
+                    "position": f"{(g + 1) * 65536:.1f}",
+                    "archived": False,
+                    "deleted": False,
+                }
+            )
+        return groups
 
     def _column(self, column_type: str, board_id: str, n: int) -> ColumnDef:
         suffix = f"{mix64(self._salt ^ (int(board_id) * 64 + n)) % 36**6:06x}"[:6]

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42, help="data, latency and fault seed (default 42)")
     parser.add_argument("--boards", type=int, default=3, help="number of boards (default 3)")
     parser.add_argument("--items", type=int, default=1_000, help="items per board (default 1000)")
+    parser.add_argument("--groups", type=int, default=4, help="groups per board (default 4)")
     parser.add_argument("--plan", choices=sorted(PLANS), default="enterprise", help="limit preset")
     parser.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                         help=f"override one plan number ({', '.join(_LIMIT_FIELDS)}); 'none' disables it")
@@ -91,8 +92,11 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         faults = _faults(args.faults, args.fault, args.slow_delay)
     except ValueError as exc:
         raise SystemExit(f"monday-emulator: {exc}") from exc
+    if args.groups < 1:
+        raise SystemExit(f"monday-emulator: --groups must be at least 1, got {args.groups}")
     return EmulatorConfig(
-        seed=args.seed, boards=args.boards, items_per_board=args.items, plan=args.plan,
+        seed=args.seed, boards=args.boards, items_per_board=args.items, groups_per_board=args.groups,
+        plan=args.plan,
         limit_overrides=_limit_overrides(args.limit), latency=latency, cost_model=args.cost_model,
         faults=faults, token=args.token,
         cursor_ttl_s=args.cursor_ttl, admin=args.admin, log_requests=args.log_requests,
@@ -118,7 +122,8 @@ async def serve(config: EmulatorConfig, host: str, port: int) -> None:
         url = f"http://{host}:{bound}/v2"
         print(f"MONDAY_EMULATOR_URL={url} TOKEN={config.token}", flush=True)
         admin = "; admin at /admin/<action>" if config.admin else ""
-        print(f"monday emulator: {config.boards} boards x {config.items_per_board} items, "
+        print(f"monday emulator: {config.boards} boards x {config.items_per_board} items "
+              f"in {config.groups_per_board} groups, "
               f"plan {config.plan}, cost model {config.cost_model}, seed {config.seed}, "
               f"faults {config.faults.total:.3f}; "
               f"metrics at http://{host}:{bound}/metrics{admin}", flush=True)

@@ -23,6 +23,7 @@ from typing import Any
 from tap_monday_boards.emulator.assets import item_files
 from tap_monday_boards.emulator.boards import (
     BOARD_SPAN,
+    GROUPS_PER_BOARD,
     ITEM_ID_BASE,
     NONACTIVE_PERIOD,
     POOL,
@@ -44,6 +45,7 @@ class Store(ChangesMixin, BoardsMixin):
     """Deterministic account data for the emulator (see module docstring).
 
     ``items_per_board`` is one count for every board or a list (one per board), e.g. ``[1_000_000, 50]``.
+    ``groups_per_board`` groups per top-level board (default 4); items are spread over them by hash.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class Store(ChangesMixin, BoardsMixin):
         *,
         clock: Clock | None = None,
         subitems: bool = True,
+        groups_per_board: int = GROUPS_PER_BOARD,
     ) -> None:
         self.seed = seed
         self.clock: Clock = clock or FakeClock()
@@ -68,11 +71,13 @@ class Store(ChangesMixin, BoardsMixin):
             "tags": self.account.tag_names,
             "items": _ItemNames(self),
         }
+        if groups_per_board < 1:
+            raise ValueError("groups_per_board must be at least 1")
         counts = items_per_board if isinstance(items_per_board, list) else [items_per_board] * boards
         self._boards: dict[str, Board] = {}
         self._main: list[Board] = []
         for index, count in enumerate(counts):
-            board = self._make_board(rng, index, count, subitems=subitems)
+            board = self._make_board(rng, index, count, subitems=subitems, groups_count=groups_per_board)
             self._main.append(board)
             self._boards[board.id] = board
             if board.sub_board is not None:

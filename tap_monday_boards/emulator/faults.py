@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 
@@ -39,6 +40,19 @@ GATEWAY_FAULTS: frozenset[FaultKind] = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class ScriptedFault:
+    """One planned fault: the ``occurrence``-th request (1-based) named ``operation`` gets ``kind``.
+
+    For tests that need one particular request to fail (e.g. one harvest page that stalls), whatever the
+    order in which concurrent requests of other operations arrive.
+    """
+
+    operation: str
+    occurrence: int
+    kind: FaultKind
+
+
+@dataclass(frozen=True, slots=True)
 class FaultConfig:
     """Per-kind probabilities (0..1) and the delay of a slow answer."""
 
@@ -47,6 +61,8 @@ class FaultConfig:
     """How long a ``slow_response`` waits before answering: above a typical client timeout."""
     operations: frozenset[str] | None = None
     """Only requests with these operation names get faults (``None`` = all)."""
+    scripted: tuple[ScriptedFault, ...] = ()
+    """Planned faults, applied on top of (and before) the random ones."""
 
     @classmethod
     def mixed(cls, total_rate: float, *, slow_delay_s: float = 75.0,
@@ -74,9 +90,19 @@ class FaultInjector:
         self.seed = seed
         # Fixed order (enum definition order) so the mapping from a draw to a kind never changes.
         self._table = [(k, config.rates.get(k, 0.0)) for k in FaultKind if config.rates.get(k, 0.0) > 0]
+        self._plan = {(f.operation, f.occurrence): f.kind for f in config.scripted}
+        self._seen: Counter[str] = Counter()
 
     def decide(self, request_number: int, operation: str | None = None) -> FaultKind | None:
-        """The fault for the ``request_number``-th request (0-based), or ``None``."""
+        """The fault for the ``request_number``-th request (0-based), or ``None``.
+
+        Scripted faults count the requests of each operation name, so call this once per request.
+        """
+        if self._plan and operation is not None:
+            self._seen[operation] += 1
+            planned = self._plan.get((operation, self._seen[operation]))
+            if planned is not None:
+                return planned
         if not self._table:
             return None
         if self.config.operations is not None and operation not in self.config.operations:

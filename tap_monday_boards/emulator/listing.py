@@ -1,5 +1,8 @@
 """``items_page`` / ``next_items_page``: order, ``query_params`` filters and cursors (monday_api.md §2, §8).
 
+``Board.items_page`` lists a board's items, ``Group.items_page`` one group's (the same chain with a group
+rule added); both continue through ``next_items_page``.
+
 A chain starts at ``items_page`` and records its board, filter, order and start time; each cursor names the
 chain and the sort key of the last item served, so the next page is "the items after that key". Keys rather
 than offsets make a retried cursor return the same page, and an item edited mid-chain under
@@ -26,7 +29,7 @@ import itertools
 import secrets
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,6 +82,8 @@ class _Chain:
     started: float
     spec: Spec
     token: str
+    group_id: str = ""
+    """Set for a chain started by ``Group.items_page``: the cursor names the group, as monday's does."""
 
 
 def parse_time(text: str) -> int:
@@ -186,13 +191,20 @@ class Paginator:
         self._chains: dict[str, _Chain] = {}
         self._cursors: dict[str, tuple[str, Any, int]] = {}
 
-    def first_page(self, board: Board, limit: int, params: Mapping[str, Any] | None) -> dict[str, Any]:
-        """``Board.items_page`` without a cursor: starts a chain."""
+    def first_page(
+        self, board: Board, limit: int, params: Mapping[str, Any] | None, group_id: str | None = None
+    ) -> dict[str, Any]:
+        """``Board.items_page`` (or ``Group.items_page`` with ``group_id``) without a cursor: starts a chain.
+
+        A group's chain is the board's chain with the rule "group is ``group_id``" added to ``query_params``.
+        """
         _check_limit(limit)
         self._purge()
         spec = compile_params(params)
+        if group_id is not None:
+            spec = _in_group(spec, group_id)
         token = secrets.token_urlsafe(16)[:21]
-        chain = _Chain(board.id, self.clock.now(), spec, token)
+        chain = _Chain(board.id, self.clock.now(), spec, token, group_id or "")
         self._chains[token] = chain
         return self._page(chain, None, limit, 1)
 
@@ -219,7 +231,7 @@ class Paginator:
         items = [self.store.render_item(item_id) for _, item_id in taken]
         cursor = None
         if more:
-            raw = f"1,{board.id},{chain.token},{number},{limit},|"
+            raw = f"1,{board.id},{chain.token},{number},{limit},{chain.group_id}|"
             raw += str(zlib.crc32(raw.encode()) % 10**10)
             cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
             self._cursors[cursor] = (chain.token, taken[-1][0], number)
@@ -301,6 +313,16 @@ class Paginator:
                 continue
             view = self._view(board, pos)
             yield self._key(spec, view, pos), pos, view
+
+
+def _in_group(spec: Spec, group_id: str) -> Spec:
+    """``spec`` restricted to the items of one group."""
+    base = spec.predicate
+
+    def predicate(view: _View) -> bool:
+        return view.group_id == group_id and (base is None or base(view))
+
+    return replace(spec, predicate=predicate)
 
 
 def _check_limit(limit: int) -> None:

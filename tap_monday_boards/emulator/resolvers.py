@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from tap_monday_boards.emulator.data import Board
 
 MAX_ITEMS_IDS = 100
+BOARD_KEY = "_board_id"
+"""Key the ``Board.groups`` resolver adds to the group dicts it returns (never selectable in GraphQL)."""
 UPDATES_PER_ITEMS = 5  # one generated update per this many items, capped by MAX_BOARD_UPDATES
 MAX_BOARD_UPDATES = 1_000
 
@@ -180,7 +182,22 @@ def b_items_page(board: dict[str, Any], info: Info, **args: Any) -> dict[str, An
 
 def b_groups(board: dict[str, Any], _: Info, ids: list[str] | None = None) -> list[dict[str, Any]]:
     wanted = _ids(ids)
-    return [g for g in board["groups"] if wanted is None or g["id"] in wanted]
+    # Copies that know their board, for Group.items_page (only selected fields reach the answer).
+    return [{**g, BOARD_KEY: board["id"]} for g in board["groups"] if wanted is None or g["id"] in wanted]
+
+
+def g_items_page(group: dict[str, Any], info: Info, **args: Any) -> dict[str, Any]:
+    """``Group.items_page``: the board's chain restricted to this group; continues like a board's."""
+    ctx: Context = info.context
+    cursor, params = args.get("cursor"), args.get("query_params")
+    if cursor is not None and params is not None:
+        raise QueryError("cursor and query_params cannot be used together", "InvalidArgumentException")
+    limit = args.get("limit", 25)
+    if cursor is not None:
+        return ctx.paginator.next_page(cursor, limit)
+    obj = ctx.store.board_obj(group[BOARD_KEY])
+    assert obj is not None
+    return ctx.paginator.first_page(obj, limit, params, group_id=group["id"])
 
 
 def b_columns(board: dict[str, Any], _: Info, **args: Any) -> list[dict[str, Any]]:
@@ -304,6 +321,7 @@ RESOLVERS: dict[tuple[str, str], Resolver] = {
     ("Board", "columns"): b_columns,
     ("Board", "activity_logs"): b_activity_logs,
     ("Board", "updates"): b_updates,
+    ("Group", "items_page"): g_items_page,
     ("Item", "column_values"): i_column_values,
     ("Item", "parent_item"): i_parent_item,
     ("Item", "subitems"): i_subitems,

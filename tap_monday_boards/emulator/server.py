@@ -55,6 +55,8 @@ class EmulatorConfig:
     items_per_board: int | list[int] = 200
     subitems: bool = True
     """Generate a subitems board per board (``Store(subitems=...)``)."""
+    groups_per_board: int = 4
+    """Groups of each top-level board (``Store(groups_per_board=...)``); items are spread over them."""
     plan: str = "enterprise"
     limit_overrides: dict[str, Any] = field(default_factory=dict)
     """Replace plan numbers, e.g. ``{"requests_per_minute": 10, "concurrency": None}``."""
@@ -118,7 +120,7 @@ class Emulator:
         self.clock: Clock = config.clock or SystemClock()
         self.store = config.store or Store(seed=config.seed, boards=config.boards,
                                            items_per_board=config.items_per_board, clock=self.clock,
-                                           subitems=config.subitems)
+                                           subitems=config.subitems, groups_per_board=config.groups_per_board)
         self.executor = Executor(self.store, self.clock, config.cursor_ttl_s,
                                  cost_model=cost_model_named(config.cost_model))
         self.limits = Limits(PLANS[config.plan].with_overrides(**config.limit_overrides), self.clock)

@@ -103,6 +103,8 @@ def test_cli_arguments_build_config() -> None:
             "120",
             "--items",
             "10",
+            "--groups",
+            "7",
         ]
     )
     config = config_from_args(args)
@@ -112,6 +114,7 @@ def test_cli_arguments_build_config() -> None:
     assert len(config.faults.rates) == 11
     assert config.cursor_ttl_s == 120
     assert config.items_per_board == 10
+    assert config.groups_per_board == 7
     assert config.latency.base_s == pytest.approx(0.1)  # type: ignore[union-attr]
 
 
@@ -132,6 +135,7 @@ def test_cli_single_fault_rates() -> None:
         ["--latency", "warp"],
         ["--fault", "meteor=0.1"],
         ["--fault", "http_500=0.8", "--fault", "http_502=0.8"],
+        ["--groups", "0"],
     ],
 )
 def test_cli_rejects_bad_arguments(bad: list[str]) -> None:

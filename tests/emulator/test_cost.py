@@ -2,8 +2,8 @@
 
 The ``documented`` model must reproduce the only costs monday.com has published (emulator/cost.py cites
 them); the tap's documents must stay cheap under it: an ``ItemsByIds`` batch with every typed column
-fragment at most 200 points per id, a harvest page at most 2,500 points per 500 ids, every page of the
-small streams under the 5,000,000 per-query cap.
+fragment at most 200 points per id, a harvest page (board or group) at most 2,500 points per 500 ids,
+every page of the small streams under the 5,000,000 per-query cap.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from tap_monday_boards.emulator.execute import Executor
 from tap_monday_boards.engine import boards as engine_boards
 from tap_monday_boards.queries import (
     HARVEST_FIRST_PAGE_QUERY,
+    HARVEST_GROUP_FIRST_PAGE_QUERY,
     HARVEST_NEXT_PAGE_QUERY,
     ITEMS_BY_IDS_QUERY,
     items_by_ids_query,
@@ -131,6 +132,13 @@ def test_harvest_pages_cost_at_most_2500_points_per_500_ids() -> None:
     assert first <= 2_500 and following <= 2_500
     first_100 = executor.estimate_cost(HARVEST_FIRST_PAGE_QUERY, {"board_ids": ["1"], "limit": 100}, None)
     assert first > 4 * first_100
+    group = {"board_ids": ["1"], "group_ids": ["topics"], "limit": 500}
+    group_first = executor.estimate_cost(HARVEST_GROUP_FIRST_PAGE_QUERY, group, None)
+    assert group_first <= 2_500
+    # without group ids the groups list is unbounded (x1,000): the engine always names its one group
+    assert (
+        executor.estimate_cost(HARVEST_GROUP_FIRST_PAGE_QUERY, {**group, "group_ids": None}, None) > 1_000_000
+    )
 
 
 @pytest.mark.parametrize("model", sorted(COST_MODELS))
@@ -149,6 +157,7 @@ def test_every_page_the_tap_sends_stays_under_the_per_query_cap(model: str) -> N
         "ItemsByIds": {"ids": _ids(100), "limit": 100},
         "ItemsByIdsSelectedColumns": {"ids": _ids(100), "limit": 100, "column_ids": ["a", "b"]},
         "HarvestFirstPage": {"board_ids": ["1"], "limit": 500},
+        "HarvestGroupFirstPage": {"board_ids": ["1"], "group_ids": ["topics"], "limit": 500},
         "HarvestNextPage": {"cursor": "x", "limit": 500},
         "BoardViews": {"board_ids": ["1"]},
         "UpdateReplies": {"ids": _ids(IdBatchStream.batch_size), "limit": IdBatchStream.batch_size},

@@ -236,3 +236,17 @@ def test_board_relation_links_items_of_the_board_its_settings_name(store: Store)
         for i in v["linked_item_ids"]
     }
     assert linked and linked <= set(store.item_ids(str(linked_board), state="all"))
+
+
+def test_groups_per_board_spreads_items_and_keeps_the_first_four_groups() -> None:
+    default = Store(seed=5, boards=2, items_per_board=300)
+    wide = Store(seed=5, boards=2, items_per_board=300, groups_per_board=10)
+    for board_id in wide.board_ids():
+        groups = [g["id"] for g in wide.board(board_id)["groups"]]  # type: ignore[index]
+        assert len(groups) == len(set(groups)) == 10
+        assert groups[:4] == [g["id"] for g in default.board(board_id)["groups"]]  # type: ignore[index]
+        used = {wide.render_item(i)["group"]["id"] for i in wide.item_ids(board_id)}  # type: ignore[index]
+        assert used == set(groups)
+    assert [wide.item_ids(b) for b in wide.board_ids()] == [default.item_ids(b) for b in default.board_ids()]
+    with pytest.raises(ValueError, match="groups_per_board"):
+        Store(groups_per_board=0)

@@ -13,6 +13,7 @@ from tap_monday_boards.emulator.execute import Executor
 from tap_monday_boards.queries import (
     ALL_QUERIES,
     HARVEST_FIRST_PAGE_QUERY,
+    HARVEST_GROUP_FIRST_PAGE_QUERY,
     HARVEST_NEXT_PAGE_QUERY,
     ITEMS_BY_IDS_QUERY,
 )
@@ -63,6 +64,12 @@ def _variables(store: Store, name: str) -> dict[str, Any]:
         "ItemsByIds": {"ids": ids, "limit": 100},
         "ItemsByIdsSelectedColumns": {"ids": ids[:5], "limit": 5, "column_ids": [board["columns"][3]["id"]]},
         "HarvestFirstPage": {"board_ids": [board_id], "limit": 50, "query_params": None},
+        "HarvestGroupFirstPage": {
+            "board_ids": [board_id],
+            "group_ids": [board["groups"][0]["id"]],
+            "limit": 50,
+            "query_params": None,
+        },
         "Boards": {"limit": 10, "page": 1, "ids": None, "workspace_ids": None, "state": "all"},
         "UpdateReplies": {"ids": ["300000000", "300000001"], "limit": 2},
         "UpdateAssetIds": {"ids": ["300000000", "300000001"], "limit": 2},
@@ -285,6 +292,83 @@ def test_group_filter(env: tuple[Store, Executor, FakeClock]) -> None:
     got = _harvest(executor, board_id, 100, {"rules": [{"column_id": "group", "compare_value": [group]}]})
     expected = [i for i in store.item_ids(board_id) if store.render_item(i)["group"]["id"] == group]  # type: ignore[index]
     assert [i["id"] for i in got] == expected and 0 < len(expected) < len(store.item_ids(board_id))
+
+
+def _harvest_group(
+    executor: Executor, board_id: str, group_id: str, limit: int, params: dict | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every item of one group's chain, and the cursors it walked."""
+    variables = {"board_ids": [board_id], "group_ids": [group_id], "limit": limit, "query_params": params}
+    groups = _run(executor, HARVEST_GROUP_FIRST_PAGE_QUERY, variables)["boards"][0]["groups"]
+    assert [g["id"] for g in groups] == [group_id]
+    page = groups[0]["items_page"]
+    items, cursors = list(page["items"]), []
+    while page["cursor"]:
+        cursors.append(page["cursor"])
+        page = _run(executor, NEXT, {"cursor": page["cursor"], "limit": limit})["next_items_page"]
+        items += page["items"]
+    return items, cursors
+
+
+def test_group_items_page_lists_exactly_its_group_and_continues_by_cursor(
+    env: tuple[Store, Executor, FakeClock],
+) -> None:
+    store, executor, _ = env
+    board_id = store.board_ids()[0]
+    groups = [g["id"] for g in store.board(board_id)["groups"]]  # type: ignore[index]
+    order = {"order_by": [{"column_id": "__last_updated__", "direction": "asc"}]}
+    union: list[str] = []
+    for group_id in groups:
+        items, cursors = _harvest_group(executor, board_id, group_id, 40, order)
+        ids = [i["id"] for i in items]
+        assert ids and all(store.render_item(i)["group"]["id"] == group_id for i in ids)  # type: ignore[index]
+        assert [i["updated_at"] for i in items] == sorted(i["updated_at"] for i in items)
+        assert cursors and all(_decoded(c).split("|")[0].endswith(f",{group_id}") for c in cursors)
+        union += ids
+    assert sorted(union) == sorted(store.item_ids(board_id))  # every active item in exactly one group
+
+
+def _decoded(cursor: str) -> str:
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+
+
+def test_group_items_page_combines_with_rules_and_follows_moves(
+    env: tuple[Store, Executor, FakeClock],
+) -> None:
+    store, executor, clock = env
+    board_id = store.board_ids()[0]
+    first, second = (g["id"] for g in store.board(board_id)["groups"][:2])  # type: ignore[index]
+    mover = next(i for i in store.item_ids(board_id) if store.render_item(i)["group"]["id"] == first)  # type: ignore[index]
+    clock.advance(60)
+    store.move_item(mover, second)
+    since = {
+        "rules": [_rule("greater_than_or_equals", "2026-01-01T00:00:30Z")],
+        "order_by": [{"column_id": "__last_updated__"}],
+    }
+    assert [i["id"] for i in _harvest_group(executor, board_id, second, 25, since)[0]] == [mover]
+    assert _harvest_group(executor, board_id, first, 25, since)[0] == []
+    in_second = [
+        i["id"] for i in _harvest_group(executor, board_id, second, 100, {"order_by": since["order_by"]})[0]
+    ]
+    assert in_second[-1] == mover and mover not in [
+        i["id"] for i in _harvest_group(executor, board_id, first, 100)[0]
+    ]
+    # the same rule on the board's own items_page (``column_id: "group"``) lists the same items
+    by_rule = _harvest(
+        executor,
+        board_id,
+        100,
+        {"rules": [{"column_id": "group", "compare_value": [second], "operator": "any_of"}], **since},
+    )
+    assert [i["id"] for i in by_rule] == [mover]
+    bad = executor.execute(
+        HARVEST_GROUP_FIRST_PAGE_QUERY.replace(
+            "query_params: $query_params", 'query_params: $query_params, cursor: "x"'
+        ),
+        {"board_ids": [board_id], "group_ids": [first], "limit": 5, "query_params": since},
+        None,
+    )
+    assert bad.data is None and bad.errors[0]["extensions"]["code"] == "InvalidArgumentException"
 
 
 def test_items_by_ids_caps_defaults_and_states(env: tuple[Store, Executor, FakeClock]) -> None:

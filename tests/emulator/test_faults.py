@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from tap_monday_boards import queries
-from tap_monday_boards.emulator.faults import FaultConfig, FaultInjector, FaultKind
+from tap_monday_boards.emulator.faults import FaultConfig, FaultInjector, FaultKind, ScriptedFault
 from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.conftest import HttpAnswer, post_graphql
 
@@ -46,6 +46,20 @@ def test_mixed_rate_splits_over_every_kind() -> None:
     assert set(counts) - {None} == set(FaultKind)
     for kind in FaultKind:
         assert 0.01 * 20_000 < counts[kind] < 0.03 * 20_000
+
+
+def test_scripted_fault_hits_the_nth_request_of_one_operation_only() -> None:
+    planned = (ScriptedFault("HarvestNextPage", 2, FaultKind.SLOW_RESPONSE),)
+    injector = FaultInjector(FaultConfig(scripted=planned), seed=0)
+    calls = ["HarvestNextPage", "ItemsByIds", "ItemsByIds", "HarvestNextPage", "HarvestNextPage", None]
+    assert [injector.decide(n, op) for n, op in enumerate(calls)] == [
+        None,
+        None,
+        None,
+        FaultKind.SLOW_RESPONSE,
+        None,
+        None,
+    ]
 
 
 def test_operation_filter_and_invalid_rates() -> None:
