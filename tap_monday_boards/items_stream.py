@@ -185,6 +185,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             column_types={b: set(metas[b].column_types) for b in remaining},
             expected_items={b: metas[b].items_count for b in remaining if not since[b]},
             column_ids={b: self.column_ids_for(b) for b in remaining},
+            groups={b: metas[b].group_ids for b in remaining},
         )
         pipeline.start()
         return pipeline

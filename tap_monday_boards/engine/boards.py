@@ -2,7 +2,8 @@
 
 Why a separate, cheap query: the engine needs only ids, board type, state and column types (selection-aware
 detail queries cost less), plus the subtasks column's ``settings_str`` ``{"boardIds": [...]}`` that names
-the subitems board of a parent board. It goes through the same transport and governor as everything else.
+the subitems board of a parent board, ``items_count`` and the group ids (whether and how to partition the
+harvest). It goes through the same transport and governor as everything else.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class BoardMeta:
     subitem_board_ids: tuple[str, ...]
     dropdown_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Dropdown column id -> option id -> label (from ``settings_str``): typed values name options with it."""
+    group_ids: tuple[str, ...] = ()
+    """The board's (visible) groups: the partitioned harvest walks one cursor chain per group."""
 
     @property
     def is_subitems_board(self) -> bool:
@@ -75,6 +78,9 @@ def _meta(raw: dict[str, Any]) -> BoardMeta:
             for c in columns
             if c.get("type") == "dropdown" and c.get("id") is not None
         },
+        group_ids=tuple(
+            str(g["id"]) for g in raw.get("groups") or [] if isinstance(g, dict) and g.get("id") is not None
+        ),
     )
 
 

@@ -1,86 +1,50 @@
-"""Phase 1: the sequential cursor walk that harvests a board's item ids, resumable after cursor expiry.
+"""Phase 1: a board's item ids, by one cursor chain or, for a big board, one chain per group at once.
 
-Why this shape (engine-notes.md): a board's ids can only be listed through one ``items_page`` cursor chain,
-which lives 60 minutes from its first page. The chain is ordered by ``__last_updated__`` ascending and each
-id is harvested with its ``updated_at``, so when the cursor expires a fresh chain can start at
-``updated_at >= last value seen``: items edited meanwhile move to the end and are seen again, which the
-per-board id set absorbs. Restarting from scratch would never finish on a board whose harvest outlives the
-cursor. The walk never waits for the record consumer: ids are tiny and only fetched records are bounded.
+Why partitions: a chain is sequential (each page waits for the previous cursor), so one chain harvests
+about one page of 500 ids per round trip whatever the budget allows; a board of 100,000 items is 200 round
+trips. A board's groups can be listed separately (``Group.items_page``), so a board with several groups
+and more than ``PARTITION_MIN_PAGES`` pages of items is harvested by one chain per group, all at once
+(each under a harvest slot and the one governor, ahead of the detail batches), each resumable after
+cursor expiry (chains.py). Then one **catch-up** chain over the whole board, filtered on
+``__last_updated__ >=`` the harvest's start minus the look-back window, picks up what the group chains
+could not see: items created, or moved from a group whose chain had not reached them into one whose chain
+had passed, while the harvest ran (both bump ``updated_at``). The look-back also covers a difference
+between our clock and monday's of up to that window. Every id is handed on once (``HarvestState.seen``).
 
-A page monday refuses as over its per-query complexity cap is asked again (same cursor, same filter) with a
-smaller ``limit`` (shrink.py), said once per board; the smaller page size is kept for the rest of the board.
+When to split: full runs know the board's ``items_count`` (BoardsMeta), so a board that fits in fewer
+pages keeps its single chain and pays no extra request. Incremental runs do not know how many items
+changed: they ask the whole board's first page (as before), and only when it has a next cursor do they
+continue with the group chains (the since-filter combined with each group) and the catch-up.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
+import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tap_monday_boards import queries
 from tap_monday_boards.engine.activity import left_item_ids
-from tap_monday_boards.engine.idset import IdSet
+from tap_monday_boards.engine.chains import Chain, ChainRunner, HarvestState, later
+from tap_monday_boards.engine.critical import CriticalPath
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.engine.transport import Request, Transport
-from tap_monday_boards.errors import (
-    CursorExpiredAPIError,
-    Decision,
-    DecisionKind,
-    FatalAPIError,
-    QueryTooComplexAPIError,
-)
-from tap_monday_boards.shrink import smaller_size
+from tap_monday_boards.engine.transport import Transport
+
+__all__ = ["PARTITION_MIN_PAGES", "HarvestState", "harvest_board"]
 
 logger = logging.getLogger(__name__)
 
-ORDER_COLUMN = "__last_updated__"
-MAX_CURSOR_RESUMES = 1_000
-"""Each resume makes progress (it starts at the last value seen), so this only stops a pathological loop."""
-HARVEST_PRIORITY = 1
-
-
-def updated_since_rule(timestamp: str) -> dict[str, Any]:
-    """``__last_updated__ >= timestamp`` in the form monday's own SDK uses (monday_api.md §8.1)."""
-    return {
-        "column_id": ORDER_COLUMN,
-        "compare_value": ["EXACT", timestamp],
-        "compare_attribute": "UPDATED_AT",
-        "operator": "greater_than_or_equals",
-    }
-
-
-def harvest_query_params(since: str | None) -> dict[str, Any]:
-    """Order by last update (resumable); with ``since``, only items updated at or after it."""
-    params: dict[str, Any] = {"order_by": [{"column_id": ORDER_COLUMN, "direction": "asc"}]}
-    if since:
-        params["rules"] = [updated_since_rule(since)]
-    return params
-
-
-@dataclass(slots=True)
-class HarvestState:
-    """Per-board harvest progress; ``seen`` guarantees no id is handed on twice."""
-
-    board_id: str
-    seen: IdSet = field(default_factory=IdSet)
-    """Compact (~8 bytes per id, idset.py): it holds every id of the board until the harvest ends."""
-    last_updated_at: str | None = None
-    """Where a fresh chain resumes: the largest ``updated_at`` seen in chain order (see ``_take``)."""
-    chain_started: datetime | None = None
-    pages: int = 0
-    resumes: int = 0
-    duplicates: int = 0
-    left: int = 0
-    """ids added from the activity log (deleted/archived/moved since ``since``), incremental runs only."""
-    page_size: int = 0
-    """ids per page; ``harvest_page_size`` until monday refuses a page as too complex, then smaller."""
-    too_complex: int = 0
-    """pages refused as over the per-query complexity cap (each asked again with a smaller limit)."""
-    done: bool = False
+PARTITION_MIN_PAGES = 3
+"""Split only boards whose single chain needs at least this many pages: with two pages, group chains plus
+the catch-up take as many round trips as the chain itself."""
+HARVEST_COST_PER_ID = 2.2
+"""Expected complexity per id of an ids-only page (1,043 points per 500 under monday's published rule): the
+governor then lets every group chain's first page go at once instead of probing one kind at a time."""
 
 
 async def harvest_board(
@@ -90,170 +54,120 @@ async def harvest_board(
     on_ids: Callable[[list[str]], None],
     *,
     since: str | None = None,
+    group_ids: Sequence[str] = (),
+    expected_items: int | None = None,
     wall_clock: Callable[[], float] = time.time,
+    critical: CriticalPath | None = None,
+    slots: asyncio.Semaphore | None = None,
 ) -> None:
-    """Walk every page of ``state.board_id``; ``on_ids`` gets each page's new ids (never a repeat).
+    """Harvest every id of ``state.board_id``; ``on_ids`` gets each page's new ids (never a repeat).
+
+    ``group_ids`` (from BoardsMeta) enables the partitioned harvest; ``expected_items`` (full runs) decides
+    it without a probe; ``slots`` bounds the chains in flight across boards; ``critical`` times out and
+    hedges slow pages (critical.py).
 
     Raises:
         FatalAPIError: the board does not exist / is unreadable (with monday's code and the board id).
-        CursorExpiredAPIError: only after ``MAX_CURSOR_RESUMES`` resumes.
+        CursorExpiredAPIError: only after ``MAX_CURSOR_RESUMES`` resumes of one chain.
     """
     board_id = state.board_id
     if not state.page_size:
         state.page_size = settings.harvest_page_size
+    runner = ChainRunner(transport, critical, wall_clock)
     if since:
         # Incremental: items that left the active list since the bookmark are invisible to items_page
         # (activity.py); they are handed on first so phase 2 re-reads them with their new state.
-        left = [i for i in await left_item_ids(transport, board_id, since) if int(i) not in state.seen]
+        async with _slot(slots):
+            found = await left_item_ids(transport, board_id, since)
+        left = [i for i in found if int(i) not in state.seen]
         state.seen.update(int(i) for i in left)
         state.left = len(left)
         if left:
             on_ids(left)
-    resume_from = since
-    while True:
-        try:
-            state.chain_started = datetime.fromtimestamp(wall_clock(), UTC)
-            await _walk_chain(transport, state, on_ids, resume_from)
-        except CursorExpiredAPIError:
-            state.resumes += 1
-            if state.resumes > MAX_CURSOR_RESUMES:
-                raise
-            resume_from = _later(since, state.last_updated_at)
-            logger.info(
-                "board %s: cursor expired after %d ids; resuming from updated_at >= %s",
-                board_id,
-                len(state.seen),
-                resume_from,
-            )
-            continue
-        state.done = True
-        return
+    groups = list(dict.fromkeys(str(g) for g in group_ids))
+    partition = functools.partial(
+        _partitioned,
+        runner,
+        state,
+        on_ids,
+        groups=groups,
+        since=since,
+        catch_up_since=later(since, _iso(wall_clock() - settings.lookback_window_s)),
+        slots=slots,
+    )
+    whole = Chain(None, since)
+    if len(groups) < 2:
+        await _walk(runner, state, whole, on_ids, slots)
+    elif since is None and expected_items is not None:
+        if math.ceil(expected_items / settings.harvest_page_size) < PARTITION_MIN_PAGES:
+            await _walk(runner, state, whole, on_ids, slots)
+        else:
+            await partition()
+    else:
+        state.chains += 1
+        async with _slot(slots):
+            more = await runner.first_page_only(state, whole, on_ids)
+        if more:
+            await partition()
+    state.done = True
 
 
-def _later(a: str | None, b: str | None) -> str | None:
-    if a is None or b is None:
-        return a or b
-    moment_a, moment_b = _parse(a), _parse(b)
-    if moment_a is None or moment_b is None:
-        return b
-    return a if moment_a >= moment_b else b
-
-
-async def _walk_chain(
-    transport: Transport,
+async def _partitioned(
+    runner: ChainRunner,
     state: HarvestState,
     on_ids: Callable[[list[str]], None],
+    *,
+    groups: list[str],
     since: str | None,
+    catch_up_since: str | None,
+    slots: asyncio.Semaphore | None,
 ) -> None:
-    board_id = state.board_id
-    context = f"HarvestFirstPage board {board_id}"
-    data = await _send_page(
-        transport,
-        state,
-        lambda limit: Request(
-            "HarvestFirstPage",
-            queries.HARVEST_FIRST_PAGE_QUERY,
-            {"board_ids": [board_id], "limit": limit, "query_params": harvest_query_params(since)},
-            kind="HarvestFirstPage",
-            units=limit,
-            priority=HARVEST_PRIORITY,
-            context=f"{context} ({limit} per page)",
-            stat_key=board_id,
-        ),
+    state.partitioned = True
+    state.catch_up_since = catch_up_since
+    logger.info(
+        "board %s: harvesting %d groups in parallel, then items updated since %s",
+        state.board_id,
+        len(groups),
+        state.catch_up_since,
     )
-    boards = data.get("boards") or []
-    if not boards or boards[0] is None:
-        message = "board not returned (unknown, deleted or unreadable)"
-        raise FatalAPIError(Decision(DecisionKind.FATAL, None, "BoardNotFound", None, message, 200), context)
-    page = boards[0].get("items_page") or {}
-    while True:
-        _take(state, page.get("items") or [], on_ids)
-        state.pages += 1
-        cursor = page.get("cursor")
-        if not cursor:
-            return
-        data = await _send_page(transport, state, functools.partial(_next_page_request, board_id, cursor))
-        page = data.get("next_items_page") or {}
-
-
-def _next_page_request(board_id: str, cursor: str, limit: int) -> Request:
-    return Request(
-        "HarvestNextPage",
-        queries.HARVEST_NEXT_PAGE_QUERY,
-        {"cursor": cursor, "limit": limit},
-        kind="HarvestNextPage",
-        units=limit,
-        priority=HARVEST_PRIORITY,
-        context=f"HarvestNextPage board {board_id} ({limit} per page)",
-        stat_key=board_id,
-    )
-
-
-async def _send_page(
-    transport: Transport, state: HarvestState, request_for: Callable[[int], Request]
-) -> dict[str, Any]:
-    """Send one page; while monday refuses it as over the per-query cap, ask again with a smaller limit.
-
-    Re-asking the same cursor (or the same first page) with a smaller limit returns the same next ids, so
-    nothing is skipped; ``state.seen`` would absorb a repeat anyway.
-    """
-    while True:
-        try:
-            return await transport.send(request_for(state.page_size))
-        except QueryTooComplexAPIError as exc:
-            smaller = smaller_size(state.page_size, exc.decision)
-            if smaller is None:
-                raise  # one id per page over the cap: the error names the query, its cost and the cap
-            decision = exc.decision
-            log = logger.debug if state.too_complex else logger.warning
-            state.too_complex += 1
-            log(
-                "board %s: harvest pages of %d ids cost %s points, over monday's per-query complexity cap%s; "
-                "harvesting %d ids per page",
-                state.board_id,
-                state.page_size,
-                f"{decision.complexity:,}" if decision.complexity is not None else "more",
-                f" of {decision.max_complexity:,}" if decision.max_complexity is not None else "",
-                smaller,
-            )
-            state.page_size = smaller
-
-
-def _take(state: HarvestState, items: list[dict[str, Any]], on_ids: Callable[[list[str]], None]) -> None:
-    fresh: list[str] = []
-    seen = state.seen
-    newest: tuple[datetime, str] | None = None
-    for item in items:
-        item_id = str(item["id"])
-        key = int(item_id)
-        updated = item.get("updated_at")
-        moment = _parse(updated)
-        # An item edited after the chain started shows its new updated_at at its old position; resuming
-        # from that value would skip the items in between, so such values are not resume candidates.
-        if (
-            moment is not None
-            and (state.chain_started is None or moment <= state.chain_started)
-            and (newest is None or moment > newest[0])
-        ):
-            newest = (moment, str(updated))
-        if key in seen:
-            state.duplicates += 1
-            continue
-        seen.add(key)
-        fresh.append(item_id)
-    if newest is not None and (
-        state.last_updated_at is None or newest[0] > (_parse(state.last_updated_at) or newest[0])
-    ):
-        state.last_updated_at = newest[1]
-    if fresh:
-        on_ids(fresh)
-
-
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
+    governor = runner.transport.governor
+    for kind in ("HarvestGroupFirstPage", "HarvestNextPage", "HarvestFirstPage"):
+        governor.expect(kind, HARVEST_COST_PER_ID)
+    chains = [Chain(group_id, since) for group_id in groups]
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        async with asyncio.TaskGroup() as group:
+            for chain in chains:
+                group.create_task(_walk(runner, state, chain, on_ids, slots))
+    except BaseExceptionGroup as failed:
+        raise _first_error(failed) from None
+    await _walk(runner, state, Chain(None, state.catch_up_since), on_ids, slots)
+
+
+async def _walk(
+    runner: ChainRunner,
+    state: HarvestState,
+    chain: Chain,
+    on_ids: Callable[[list[str]], None],
+    slots: asyncio.Semaphore | None,
+) -> None:
+    state.chains += 1
+    async with _slot(slots):
+        await runner.walk(state, chain, on_ids)
+
+
+def _slot(slots: asyncio.Semaphore | None) -> Any:
+    return slots if slots is not None else contextlib.nullcontext()
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The first real error of a chain (cancellations of the sibling chains are not errors)."""
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            return _first_error(error)
+        if not isinstance(error, asyncio.CancelledError):
+            return error
+    return group

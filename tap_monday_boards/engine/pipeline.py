@@ -5,12 +5,13 @@ Why this shape (engine-notes.md, singer_sdk.md §1.13): the SDK writes records a
 iterates ``get_records`` and is not thread-safe, while the network work wants hundreds of concurrent
 requests. So: one loop thread owns every socket; the main thread only drains per-board queues. Phase 2 for a
 board starts as soon as one full batch of its ids exists, while its harvest continues; several boards
-harvest at once (the boards consumed first start first). Memory is bounded by *credits*: a batch is only
-requested when its records fit in the buffer of the board being drained or, for every other board, in one
-shared read-ahead buffer (so a thousand boards cannot each buffer a full queue, and a board that is not
-being drained is never held to its own small queue while another board drains: its whole read-ahead share is
-fetched at full speed); the main thread gives credits back as it yields records. The harvest itself never
-waits for the consumer (ids are tiny, cursors age).
+harvest at once (the boards consumed first start first), and a big board with several groups harvests its
+groups at once (harvest.py); ``max_concurrency // 2`` cursor chains walk at a time across all boards.
+Memory is bounded by *credits*: a batch is only requested when its records fit in the buffer of the board
+being drained or, for every other board, in one shared read-ahead buffer (so a thousand boards cannot each
+buffer a full queue, and a board that is not being drained is never held to its own small queue while
+another board drains: its whole read-ahead share is fetched at full speed); the main thread gives credits
+back as it yields records. The harvest itself never waits for the consumer (ids are tiny, cursors age).
 
 Shutdown: ``close()`` (also on ``__exit__``, generator close on ``--test``/record caps, SIGTERM via
 ``SystemExit``, errors) cancels every task, closes the aiohttp session and joins the thread.
@@ -25,10 +26,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap_monday_boards.engine.critical import CriticalPath
 from tap_monday_boards.engine.fetch import BoardFetcher
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.harvest import HarvestState, harvest_board
@@ -124,6 +126,8 @@ class ItemsPipeline:
         governor: Governor | None = None,
         expected_items: Mapping[str, int | None] | None = None,
         column_ids: Mapping[str, list[str] | None] | None = None,
+        groups: Mapping[str, Sequence[str]] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.board_ids = list(dict.fromkeys(str(b) for b in board_ids))
@@ -132,6 +136,11 @@ class ItemsPipeline:
         self._column_ids = dict(column_ids or {})
         self.governor = governor or get_governor(settings)
         expected = dict(expected_items or {})
+        self._expected = expected
+        self._groups = {str(b): tuple(g) for b, g in (groups or {}).items()}
+        self._wall_clock = wall_clock
+        self.critical = CriticalPath(settings.request_timeout)
+        """Timeouts and hedges of the harvest pages (shared by every board's chains)."""
         self.stats: dict[str, BoardStats] = {b: BoardStats(b, expected.get(b)) for b in self.board_ids}
         self._queues: dict[str, queue.SimpleQueue[Any]] = {b: queue.SimpleQueue() for b in self.board_ids}
         self._runs: dict[str, _BoardRun] = {}
@@ -337,8 +346,18 @@ class ItemsPipeline:
             run.changed.set()
 
         try:
-            async with slots:
-                await harvest_board(transport, self.settings, run.harvest, on_ids, since=run.since)
+            await harvest_board(
+                transport,
+                self.settings,
+                run.harvest,
+                on_ids,
+                since=run.since,
+                group_ids=self._groups.get(run.board_id, ()),
+                expected_items=None if run.since else self._expected.get(run.board_id),
+                wall_clock=self._wall_clock,
+                critical=self.critical,
+                slots=slots,
+            )
         finally:
             run.stats.harvest_done = run.harvest.done
             run.stats.harvest_done_at = time.monotonic()
@@ -394,6 +413,7 @@ class ItemsPipeline:
         stats.pages = run.harvest.pages
         stats.cursor_resumes = run.harvest.resumes
         stats.duplicates = run.harvest.duplicates
+        stats.chains = run.harvest.chains
         stats.retries = transport.retries.get(run.board_id, 0)
 
     def _complexity_left(self) -> float:

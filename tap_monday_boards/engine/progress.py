@@ -24,6 +24,8 @@ class BoardStats:
     ids_harvested: int = 0
     duplicates: int = 0
     pages: int = 0
+    chains: int = 0
+    """harvest cursor chains: 1, or one per group + the catch-up when the harvest was partitioned."""
     cursor_resumes: int = 0
     harvest_done: bool = False
     harvest_done_at: float | None = None

@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import aiohttp
 import msgspec
@@ -53,6 +54,26 @@ class RequestTimeoutError(MondayAPIError):
     """The same request timed out ``max_timeouts`` times in a row: the caller should make it smaller."""
 
 
+class AttemptObserver(Protocol):
+    """Watches each HTTP attempt of one request: sets its timeout, hears how long it took.
+
+    The harvest's critical path (critical.py) uses it to time out and hedge a stalled page after seconds
+    instead of ``request_timeout``, measuring only the exchange itself (not the wait for the governor).
+    """
+
+    def attempt_timeout_s(self) -> float | None:
+        """Seconds this attempt may take (None: the session's ``request_timeout``)."""
+        ...
+
+    def attempt_started(self) -> None:
+        """The governor admitted the attempt; it is being sent now."""
+        ...
+
+    def attempt_ended(self, seconds: float, *, answered: bool) -> None:
+        """An answer arrived after ``seconds`` (``answered``), or the attempt timed out after ``seconds``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One GraphQL request and how the governor should account for it."""
@@ -69,6 +90,8 @@ class Request:
     """names the operation and board in logs and errors."""
     stat_key: str | None = None
     """retries are counted under this key (the board id)."""
+    observer: AttemptObserver | None = field(default=None, compare=False)
+    """per-attempt timeout and latency reports (harvest pages); None = session defaults."""
 
 
 class Transport:
@@ -118,15 +141,19 @@ class Transport:
         step = min(self.settings.backoff_max_s, self.settings.backoff_base_s * (2**attempt))
         return step / 2 + self._rng.uniform(0.0, step / 2)
 
-    async def _post(self, request: Request) -> tuple[int, Mapping[str, str], Any]:
+    async def _post(
+        self, request: Request, timeout_s: float | None = None
+    ) -> tuple[int, Mapping[str, str], Any]:
         """One HTTP exchange. Returns (status, headers, parsed body or raw bytes if not JSON)."""
         assert self._session is not None, "Transport used outside its context"
         payload = {"query": request.query, "variables": request.variables, "operationName": request.operation}
+        timeout = aiohttp.ClientTimeout(total=timeout_s) if timeout_s is not None else None
         async with self._session.post(
             self.settings.api_url,
             data=msgspec.json.encode(payload),
             headers=self._headers,
             allow_redirects=False,  # never resend the token to a URL the server names
+            **({"timeout": timeout} if timeout is not None else {}),
         ) as response:
             raw = await response.read()
             try:
@@ -179,9 +206,16 @@ class Transport:
     async def _exchange(self, request: Request, permit: Permit) -> tuple[Decision | None, Any]:
         """Send once under ``permit``; settle the governor with the answer's real cost."""
         settled = False
+        observer = request.observer
+        timeout_s = observer.attempt_timeout_s() if observer is not None else None
+        started = time.monotonic()
         try:
             self.requests += 1
-            status, headers, body = await self._post(request)
+            if observer is not None:
+                observer.attempt_started()
+            status, headers, body = await self._post(request, timeout_s)
+            if observer is not None:
+                observer.attempt_ended(time.monotonic() - started, answered=True)
             data = body.get("data") if isinstance(body, dict) else None
             complexity = data.get("complexity") if isinstance(data, dict) else None
             decision = classify(status, headers, body)
@@ -193,6 +227,8 @@ class Transport:
             settled = True
             return decision, data
         except TimeoutError:
+            if observer is not None:
+                observer.attempt_ended(time.monotonic() - started, answered=False)
             return None, "timeout"
         except (aiohttp.ClientError, ConnectionError) as exc:
             return None, f"connection error: {type(exc).__name__}"
