@@ -191,14 +191,6 @@ class GovernorCore:
         entry = self.ledger.add(now, 0.0)  # the reservation moves into the ledger when settled
         return Permit(kind, units, expected, priority, now, entry, probe)
 
-    def expect(self, kind: str, per_unit: float) -> None:
-        """A caller's cost estimate for a kind not answered yet, so its first requests need no lone probe.
-
-        For documents whose cost is known from the published rule (ids-only harvest pages): ten chains
-        starting at once would otherwise wait for one probe's answer. The first real answer replaces it.
-        """
-        self.cost_per_unit.setdefault(kind, per_unit)
-
     def _wait_for(self, kind: str, priority: int, probe: bool, expected: float, now: float) -> float:
         """Seconds until this request may go (0: now; ``math.inf``: until some request finishes)."""
         if now < self.paused_until:
@@ -418,11 +410,6 @@ class Governor:
         with self._lock:
             self.core.release(permit, self.clock())
             self._notify()
-
-    def expect(self, kind: str, per_unit: float) -> None:
-        """See :meth:`GovernorCore.expect`."""
-        with self._lock:
-            self.core.expect(kind, per_unit)
 
     def on_rate_limited(self, wait_s: float | None) -> float:
         """Pause the whole process for ``wait_s`` plus jitter; returns the seconds until the pause ends.

@@ -42,9 +42,6 @@ logger = logging.getLogger(__name__)
 PARTITION_MIN_PAGES = 3
 """Split only boards whose single chain needs at least this many pages: with two pages, group chains plus
 the catch-up take as many round trips as the chain itself."""
-HARVEST_COST_PER_ID = 2.2
-"""Expected complexity per id of an ids-only page (1,043 points per 500 under monday's published rule): the
-governor then lets every group chain's first page go at once instead of probing one kind at a time."""
 
 
 async def harvest_board(
@@ -130,9 +127,6 @@ async def _partitioned(
         len(groups),
         state.catch_up_since,
     )
-    governor = runner.transport.governor
-    for kind in ("HarvestGroupFirstPage", "HarvestNextPage", "HarvestFirstPage"):
-        governor.expect(kind, HARVEST_COST_PER_ID)
     chains = [Chain(group_id, since) for group_id in groups]
     try:
         async with asyncio.TaskGroup() as group:

@@ -147,13 +147,13 @@ class Transport:
         """One HTTP exchange. Returns (status, headers, parsed body or raw bytes if not JSON)."""
         assert self._session is not None, "Transport used outside its context"
         payload = {"query": request.query, "variables": request.variables, "operationName": request.operation}
-        timeout = aiohttp.ClientTimeout(total=timeout_s) if timeout_s is not None else None
+        timeout = aiohttp.ClientTimeout(total=timeout_s) if timeout_s is not None else self._session.timeout
         async with self._session.post(
             self.settings.api_url,
             data=msgspec.json.encode(payload),
             headers=self._headers,
             allow_redirects=False,  # never resend the token to a URL the server names
-            **({"timeout": timeout} if timeout is not None else {}),
+            timeout=timeout,
         ) as response:
             raw = await response.read()
             try:

@@ -324,15 +324,3 @@ def test_settings_accept_the_sdks_decimal_numbers() -> None:
     with pytest.raises(ValueError, match="whole number"):
         EngineSettings.from_config({"api_token": "t", "batch_size": Decimal("2.5")})
 
-
-def test_an_expected_cost_lets_a_new_kind_go_without_a_lone_probe_and_answers_replace_it() -> None:
-    core = GovernorCore(_settings())
-    core.expect("HarvestGroupFirstPage", 2.2)
-    first = _permit(core.try_acquire("HarvestGroupFirstPage", 500, 1, 0.0))
-    second = _permit(core.try_acquire("HarvestGroupFirstPage", 500, 1, 0.0))  # no wait for the first answer
-    assert not first.probe and first.expected_cost == pytest.approx(1_100)
-    core.settle(first, _cx(5_000, 9_000_000), 0.5)  # dearer than expected: learned at once
-    assert core.cost_per_unit["HarvestGroupFirstPage"] == pytest.approx(10.0)
-    core.expect("HarvestGroupFirstPage", 2.2)  # an estimate never overrides what answers taught
-    assert core.cost_per_unit["HarvestGroupFirstPage"] == pytest.approx(10.0)
-    core.release(second, 0.6)
