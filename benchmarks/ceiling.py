@@ -1,6 +1,6 @@
 """The ceiling T*: the best wall time the emulator's limits allow for one board (engine-notes.md).
 
-    T* = max( pages * L_p + L_b,                  one sequential cursor chain, then the last batch
+    T* = max( pages * L_p + L_b,                  the longest cursor chain, then the last batch
               total_cost / B * 60 s,              complexity budget per minute
               requests / R * 60 s,                request rate per minute
               batches / K * L_b )                 K batches in flight at a time
@@ -35,15 +35,25 @@ class CeilingInputs:
     concurrency: int
     boards: int = 1
     """Boards the items are spread over evenly: one cursor chain each, walked side by side."""
+    chain_items: int | None = None
+    """Items of the longest cursor chain when a board's harvest is partitioned (its biggest group);
+    None: one chain per board."""
+    catch_up_pages: int = 0
+    """Pages walked after the longest chain (the partitioned harvest's catch-up chain)."""
 
     @property
     def chain_pages(self) -> int:
-        """Pages of the longest chain (one board's): an empty board still costs one page."""
-        return max(1, math.ceil(self.items / max(1, self.boards) / self.page_size))
+        """Pages of the longest chain (one board's, or its biggest group's plus the catch-up): an empty
+        board still costs one page."""
+        items = self.items / max(1, self.boards) if self.chain_items is None else self.chain_items
+        return max(1, math.ceil(items / self.page_size)) + self.catch_up_pages
 
     @property
     def pages(self) -> int:
-        """Harvest pages of every chain together."""
+        """Harvest pages of every chain together (partitioned: about one page per 500 ids plus the
+        catch-ups; the cost and rate terms barely notice the difference)."""
+        if self.chain_items is not None:
+            return max(1, math.ceil(self.items / self.page_size)) + self.catch_up_pages * max(1, self.boards)
         return self.chain_pages * max(1, self.boards)
 
     @property

@@ -16,13 +16,16 @@ from typing import Any
 from benchmarks.baselines import StrategyResult, run_harvest, run_naive, run_two_phase
 from benchmarks.ceiling import ceiling, efficiency
 from benchmarks.processes import EmulatorProcess, EmulatorSpec
-from benchmarks.tap_runner import run_tap, tap_config
-from benchmarks.truth import ceiling_inputs, check_ids, expected_item_ids, price_list
+from benchmarks.tap_runner import EVERY_STREAM, run_tap, tap_config
+from benchmarks.truth import ceiling_inputs, check_ids, expected_item_ids, longest_chain, price_list
 from tap_monday_boards.emulator.cost import DEFAULT_COST_MODEL
 from tap_monday_boards.emulator.limits import PLANS
 
 STRATEGIES = ("naive", "two_phase", "tap_default", "tap_tuned")
 """(a) naive sequential, (b) strict two-phase, (c) the tap with defaults, (d) the tap tuned for the plan."""
+
+DEFAULT_GROUPS = 4
+"""Groups per board of a generated board unless a case says otherwise (the emulator's default)."""
 
 BASELINES = ("naive", "two_phase", "harvest")
 """Strategies run by the in-process clients of benchmarks/baselines.py; ``harvest`` is the bare id harvest
@@ -69,6 +72,10 @@ class Case:
     """How the emulator prices queries (``documented``: monday's published figures; ``heuristic``)."""
     fault_kinds: tuple[str, ...] = ()
     """With ``faults``: only these fault kinds (``--fault KIND=RATE`` each); empty = every kind mixed."""
+    groups: int = DEFAULT_GROUPS
+    """Groups per board: the partitioned harvest walks one chain per group (1 = a single chain)."""
+    every_stream: bool = False
+    """The tap with every stream selected (a whole sync), not only ``items``."""
 
     @property
     def label(self) -> str:
@@ -77,7 +84,10 @@ class Case:
         kinds = "-" + "+".join(self.fault_kinds) if self.fault_kinds else ""
         model = "" if self.cost_model == DEFAULT_COST_MODEL else f"-{self.cost_model}"
         boards = f"{self.boards}x" if self.boards > 1 else ""
-        return f"{self.profile.name}-{boards}{self.items}-{self.strategy}{fault}{kinds}{model}"
+        groups = "" if self.groups == DEFAULT_GROUPS else f"-g{self.groups}"
+        streams = "-all" if self.every_stream else ""
+        cell = f"{self.profile.name}-{boards}{self.items}{groups}"
+        return f"{cell}-{self.strategy}{streams}{fault}{kinds}{model}"
 
 
 def tuned_settings(plan: str) -> dict[str, Any]:
@@ -126,7 +136,8 @@ def _run_tap(case: Case, emulator: EmulatorProcess, boards: list[str], workdir: 
     if case.faults:
         # The emulator's slow_response fault waits 20 s; a 10 s timeout makes it a quick retry.
         overrides["request_timeout"] = 10
-    run = run_tap(tap_config(emulator.url, emulator.token, boards, overrides), workdir)
+    streams = {EVERY_STREAM} if case.every_stream else None
+    run = run_tap(tap_config(emulator.url, emulator.token, boards, overrides), workdir, streams=streams)
     extra = {
         "tap_settings": overrides,
         "tap_cpu_s": run.cpu_s,
@@ -200,6 +211,7 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
         faults=case.faults,
         fault_kinds=case.fault_kinds,
         cost_model=case.cost_model,
+        groups=case.groups,
     )
     expected = expected_item_ids(case.seed, case.boards, case.items)
     boards = list(expected)
@@ -220,7 +232,10 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
     prices = price_list(case.seed, case.profile.latency, cost_model=case.cost_model)
     # The ceiling counts the items a run must return (active ones), not the board's generated total.
     active = sum(len(v) for v in expected.values())
-    bound = ceiling(ceiling_inputs(prices, case.profile.plan, active, boards=len(expected)))
+    single = ceiling(ceiling_inputs(prices, case.profile.plan, active, boards=len(expected)))
+    chain = longest_chain(case.seed, case.boards, case.items, case.groups)
+    # T* with the longest chain the tap walks after partitioning; ``single`` is today's one chain per board.
+    bound = ceiling(ceiling_inputs(prices, case.profile.plan, active, boards=len(expected), chain=chain))
     ids = check_ids(expected, outcome.ids)
     items_done = ids["seen"] - ids["duplicates"]
     return {
@@ -254,6 +269,9 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
         "timeline": timeline,
         "emulator_cpu_s": emulator_cpu,
         "ceiling": bound.as_dict(),
+        "ceiling_single_chain": single.as_dict(),
+        "groups": case.groups,
+        "every_stream": case.every_stream,
         "prices": {
             "page_latency_s": prices.page_latency_s,
             "batch_latency_s": prices.batch_latency_s,

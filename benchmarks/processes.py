@@ -52,6 +52,8 @@ class EmulatorSpec:
     fault_kinds: tuple[str, ...] = ()
     """With ``faults``: only these kinds share the rate; empty = every kind mixed."""
     cost_model: str = "documented"
+    groups: int = 4
+    """Groups per board (the emulator's default is 4); the partitioned harvest walks one chain per group."""
     slow_delay_s: float = 20.0
     """A slow_response fault waits this long: above the tap's benchmark request timeout (10 s)."""
     extra_args: tuple[str, ...] = ()
@@ -68,6 +70,7 @@ class EmulatorSpec:
             "--latency", self.latency,
             "--token", token,
             "--cost-model", self.cost_model,
+            "--groups", str(self.groups),
         ]
         if self.faults and self.fault_kinds:
             rate = self.faults / len(self.fault_kinds)

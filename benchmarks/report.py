@@ -28,6 +28,8 @@ STRATEGY_LABELS = {
     "tap_tuned": "(d) tap, tuned for plan",
     "harvest": "(h) bare id harvest, one chain per board",
 }
+DEFAULT_GROUPS = 4
+"""Groups per generated board unless a run says otherwise (benchmarks/harness.py)."""
 _PACKAGES = ("singer-sdk", "aiohttp", "graphql-core", "msgspec", "simplejson", "meltano", "psutil")
 
 
@@ -93,6 +95,10 @@ def runs_table(runs: Sequence[dict[str, Any]]) -> str:
             strategy += " **FAILED**"
         boards = run.get("boards", 1)
         items = f"{boards} x {run['items']:,}" if boards > 1 else f"{run['items']:,}"
+        if run.get("groups", DEFAULT_GROUPS) != DEFAULT_GROUPS:
+            items += f" ({run['groups']} groups)"
+        if run.get("every_stream"):
+            strategy += ", every stream"
         rows.append(
             f"| {run['profile']} | {run.get('cost_model', 'heuristic')} | {items} | {strategy} "
             f"| {_fmt(run['wall_s'])} "
@@ -122,6 +128,46 @@ def timeline_table(runs: Sequence[dict[str, Any]]) -> str:
         rows.append(
             f"| {run['label']} | {_fmt(timeline['harvest_end_s'])} | {_fmt(timeline['first_batch_s'])} "
             f"| {_fmt(timeline['overlap_s'])} | {_fmt(timeline['last_end_s'])} |"
+        )
+    return "\n".join([header, *rows])
+
+
+def _bare_harvest(runs: Sequence[dict[str, Any]], run: dict[str, Any]) -> dict[str, Any] | None:
+    """The bare single-chain harvest of the same boards (same profile, size and seed) in this run."""
+    return next(
+        (
+            r
+            for r in runs
+            if r["strategy"] == "harvest"
+            and not r.get("error")
+            and (r["profile"], r["items"], r.get("boards", 1), r.get("seed"))
+            == (run["profile"], run["items"], run.get("boards", 1), run.get("seed"))
+        ),
+        None,
+    )
+
+
+def partition_table(runs: Sequence[dict[str, Any]]) -> str:
+    """The tap on boards with groups: wall time against T* with the longest chain after partitioning,
+    against the single-chain T* of today's harvest, and against the bare single chain measured here."""
+    header = (
+        "| run | groups | streams | wall s | T* s (binding) | T*/wall | single-chain T* s | chain s: "
+        "partitioned / single | bare single chain s | wall / bare chain |\n"
+        "|---|---:|---|---:|---|---:|---:|---|---:|---:|"
+    )
+    rows = []
+    for run in runs:
+        bare = _bare_harvest(runs, run)
+        if not run["strategy"].startswith("tap") or bare is None:
+            continue
+        bound, single = run["ceiling"], run.get("ceiling_single_chain") or run["ceiling"]
+        ratio = run["wall_s"] / bare["wall_s"] if bare["wall_s"] else None
+        rows.append(
+            f"| {run['label']} | {run.get('groups', DEFAULT_GROUPS)} "
+            f"| {'every stream' if run.get('every_stream') else 'items'} | {_fmt(run['wall_s'])} "
+            f"| {_fmt(bound['t_star_s'])} ({bound['binding']}) | {_fmt(run['efficiency'], 2)} "
+            f"| {_fmt(single['t_star_s'])} | {_fmt(bound['chain_s'])} / {_fmt(single['chain_s'])} "
+            f"| {_fmt(bare['wall_s'])} | {_fmt(ratio, 2)} |"
         )
     return "\n".join([header, *rows])
 
@@ -179,6 +225,17 @@ def _goal_pipelined(runs: Sequence[dict[str, Any]]) -> list[str]:
             f"{tap['wall_s'] / harvest['wall_s']:.2f}x the bare id harvest of the same boards "
             f"({tap['wall_s']:.1f} s vs {harvest['wall_s']:.1f} s; goal <= 1.5x), "
             f"{_fmt(tap.get('points_per_item'), 0)} points per item (goal <= 300)"
+        )
+    for run in runs:
+        bare = _bare_harvest(runs, run)
+        if not (run["strategy"].startswith("tap") and run.get("every_stream") and bare and bare["wall_s"]):
+            continue
+        lines.append(
+            f"1 board x {run['items']:,} items in {run.get('groups')} groups ({run['profile']}), "
+            "every stream: "
+            f"{run['wall_s'] / bare['wall_s']:.2f}x the bare single-chain harvest of that board "
+            f"({run['wall_s']:.1f} s vs {bare['wall_s']:.1f} s; goal <= 0.6x at 20,000 in 10 groups), "
+            f"missing/duplicated {run['ids']['missing']}/{run['ids']['duplicates']}"
         )
     for strategy in ("tap_default", "tap_tuned"):
         per_model = {
@@ -254,6 +311,9 @@ def markdown(results: dict[str, Any], plot_name: str | None) -> str:
     ]
     if plot_name:
         parts += [f"![items/s by strategy and size]({plot_name})", ""]
+    partitioned = partition_table(results.get("runs", []))
+    if partitioned.count("\n") > 1:
+        parts += ["## Partitioned harvest (against the single chain)", "", partitioned, ""]
     parts += ["## Phase timeline (emulator request log)", "", timeline_table(results.get("runs", [])), ""]
     if results.get("writer"):
         parts += ["## Tap-side emission (in-process)", "", writer_table(results["writer"]), ""]

@@ -3,9 +3,11 @@
 Modes:
 * ``smoke``: a tiny board on ``instant`` through every strategy; seconds; what the CI test runs.
 * ``quick`` (``make bench``, < 5 minutes): 1,000 and 10,000 items on production/enterprise, 10,000 on
-  production/standard and on instant, one 2% fault run (10,000 on production/enterprise), the in-process
-  writer benchmark and the Meltano end-to-end run.
-* ``full`` (``make bench-full``): quick plus 100,000 items (production/enterprise and instant).
+  production/standard and on instant, one 2% fault run (10,000 on production/enterprise), one board of
+  20,000 items in 10 groups at ~1 s per answer (every stream vs the bare single-chain harvest), the
+  in-process writer benchmark and the Meltano end-to-end run.
+* ``full`` (``make bench-full``): quick plus 100,000 items (production/enterprise and instant), and one
+  board of 100,000 items in 10 groups and in 1 group, every stream, against the bare single chain.
 
 Runs that are mostly waiting (the naive client at 10,000 items: minutes with one request in flight; the
 fault run on production latency, which may wait out a hint-less 429 for 60 s) each get a background lane
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import PROFILES, STRATEGIES, Case, run_case
+from benchmarks.harness import DEFAULT_GROUPS, PROFILES, STRATEGIES, Case, run_case
 
 SEED = 7
 FAULT_RATE = 0.02
@@ -50,9 +52,21 @@ def _cases(
     *,
     boards: int = 1,
     cost_model: str = "documented",
+    groups: int = DEFAULT_GROUPS,
+    every_stream: bool = False,
 ) -> list[Case]:
     return [
-        Case(s, PROFILES[profile], items, faults=faults, seed=SEED, boards=boards, cost_model=cost_model)
+        Case(
+            s,
+            PROFILES[profile],
+            items,
+            faults=faults,
+            seed=SEED,
+            boards=boards,
+            cost_model=cost_model,
+            groups=groups,
+            every_stream=every_stream,
+        )
         for s in strategies
     ]
 
@@ -84,8 +98,12 @@ def _full_plan(mode: str, smoke_items: int) -> Plan:
         *_cases("production-enterprise", 10_000, tap, cost_model="heuristic"),
         # A slow account where the cursor chain binds: the tap against the bare id harvest, same boards.
         *_cases("slow-enterprise", 5_000, ("harvest", "tap_default"), boards=2),
+        # One big board in 10 groups: a whole sync (every stream) against the bare single-chain harvest
+        # (in a background lane: one request at a time, all waiting).
+        *_cases("slow-enterprise", 20_000, ("tap_default",), groups=10, every_stream=True),
     ]
     background = [
+        *_cases("slow-enterprise", 20_000, ("harvest",), groups=10),
         *_cases("production-enterprise", 10_000, ("naive",)),
         *_cases("production-enterprise", 10_000, ("tap_tuned",), faults=FAULT_RATE),
     ]
@@ -94,6 +112,11 @@ def _full_plan(mode: str, smoke_items: int) -> Plan:
             *_cases("production-standard", 10_000, ("two_phase",)),
             *_cases("production-enterprise", 100_000, ("two_phase", *tap)),
             *_cases("instant", 100_000, tap),
+            # Partitioned (10 groups) and single-chain (1 group) harvest of the same 100,000 ids, whole sync.
+            *_cases("slow-enterprise", 20_000, ("tap_default",), groups=10),
+            *_cases("production-enterprise", 100_000, ("harvest",), groups=10),
+            *_cases("production-enterprise", 100_000, ("tap_default",), groups=10, every_stream=True),
+            *_cases("production-enterprise", 100_000, ("tap_default",), groups=1, every_stream=True),
         ]
     elif mode != "quick":
         raise ValueError(f"unknown mode {mode!r}: smoke, quick or full")

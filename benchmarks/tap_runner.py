@@ -21,6 +21,8 @@ import msgspec
 from benchmarks.processes import PeakRssPoller, console_script, reap
 
 ITEMS_STREAM = "items"
+EVERY_STREAM = "*"
+"""In ``streams``: select every stream the tap discovers (what a user's ``select: ["*.*"]`` does)."""
 
 
 class _Record(msgspec.Struct):
@@ -62,10 +64,11 @@ def tap_config(
 
 
 def select_only(catalog: dict[str, Any], streams: set[str]) -> dict[str, Any]:
-    """Mark ``streams`` selected and every other stream deselected (stream-level metadata)."""
+    """Mark ``streams`` selected and every other stream deselected (stream-level metadata);
+    ``EVERY_STREAM`` in ``streams`` selects them all."""
     for entry in catalog["streams"]:
         name = entry.get("tap_stream_id") or entry.get("stream")
-        selected = name in streams
+        selected = EVERY_STREAM in streams or name in streams
         metadata = entry.setdefault("metadata", [])
         root = next((m for m in metadata if not m.get("breadcrumb")), None)
         if root is None:

@@ -8,6 +8,8 @@ the same seed: batch and page shapes do not depend on board size, so the numbers
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +21,7 @@ from tap_monday_boards.emulator.data import Store
 from tap_monday_boards.emulator.execute import Executor
 from tap_monday_boards.emulator.latency import latency_from_spec, measure
 from tap_monday_boards.emulator.limits import PLANS
+from tap_monday_boards.engine.harvest import PARTITION_MIN_PAGES
 
 SAMPLE_ITEMS = 600
 """Items of the small store used to price a full harvest page (500) and a full batch (100)."""
@@ -76,11 +79,33 @@ def price_list(
     )
 
 
+def longest_chain(seed: int, boards: int, items: int, groups: int, page_size: int = 500) -> tuple[int, int]:
+    """(items of the longest cursor chain, pages after it) when the tap partitions the harvest as its engine
+    decides (harvest.py: >= 2 groups and >= ``PARTITION_MIN_PAGES`` pages): the biggest group of a board,
+    then one catch-up page. Without partitioning: the biggest board, nothing after it."""
+    store = Store(seed=seed, boards=boards, items_per_board=items, groups_per_board=groups)
+    longest, after = 0, 0
+    for board in top_level_boards(store):
+        ids = store.item_ids(board)
+        if groups >= 2 and math.ceil(len(ids) / page_size) >= PARTITION_MIN_PAGES:
+            sizes = Counter(str(store.render_item(i)["group"]["id"]) for i in ids)  # type: ignore[index]
+            longest, after = max(longest, *sizes.values()), 1
+        else:
+            longest = max(longest, len(ids))
+    return longest, after
+
+
 def ceiling_inputs(
-    prices: PriceList, plan: str, items: int, concurrency: int | None = None, *, boards: int = 1
+    prices: PriceList,
+    plan: str,
+    items: int,
+    concurrency: int | None = None,
+    *,
+    boards: int = 1,
+    chain: tuple[int, int] | None = None,
 ) -> CeilingInputs:
     """T* inputs for ``items`` over ``boards`` (one chain each) under ``plan``; ``concurrency`` defaults to
-    the plan's cap.
+    the plan's cap; ``chain`` = :func:`longest_chain` for a partitioned harvest.
 
     A disabled limit (``None`` in the plan) counts as unbounded.
     """
@@ -100,6 +125,8 @@ def ceiling_inputs(
         requests_per_minute=limits.requests_per_minute or unbounded,
         concurrency=concurrency or limits.concurrency or unbounded,
         boards=boards,
+        chain_items=None if chain is None else chain[0],
+        catch_up_pages=0 if chain is None else chain[1],
     )
 
 

@@ -16,7 +16,8 @@ from benchmarks.ceiling import CeilingInputs, ceiling, efficiency
 from benchmarks.harness import STRATEGIES
 from benchmarks.report import write_results
 from benchmarks.suite import build_plan, run_plan
-from benchmarks.truth import check_ids, expected_item_ids
+from benchmarks.tap_runner import EVERY_STREAM, select_only
+from benchmarks.truth import check_ids, expected_item_ids, longest_chain
 
 
 def _inputs(**overrides: float) -> CeilingInputs:
@@ -50,6 +51,29 @@ def test_boards_walk_their_chains_side_by_side() -> None:
     one, two = ceiling(_inputs()), ceiling(_inputs(boards=2))
     assert two.chain_s == pytest.approx(10 * 0.8 + 2.0) and one.chain_s == pytest.approx(20 * 0.8 + 2.0)
     assert two.requests == one.requests and two.total_cost == one.total_cost
+
+
+def test_a_partitioned_harvest_walks_its_longest_group_then_the_catch_up() -> None:
+    """10,000 items, biggest group 1,100: the chain term is 3 pages of that group + 1 catch-up page."""
+    single, split = ceiling(_inputs()), ceiling(_inputs(chain_items=1_100, catch_up_pages=1))
+    assert split.chain_s == pytest.approx((3 + 1) * 0.8 + 2.0)
+    assert single.chain_s == pytest.approx(20 * 0.8 + 2.0)
+    assert split.requests == single.requests + 1  # ~ the same pages, plus the catch-up
+
+
+def test_longest_chain_follows_the_engine_partitioning_rule() -> None:
+    big = longest_chain(7, 1, 3_000, 6)
+    assert big[1] == 1 and 2_940 / 6 <= big[0] < 2_940 / 3  # the biggest of six groups, then a catch-up
+    assert longest_chain(7, 1, 3_000, 1) == (2_940, 0)  # one group: one chain
+    assert longest_chain(7, 1, 900, 6) == (882, 0)  # two pages: not worth splitting
+
+
+def test_every_stream_selects_the_whole_catalog() -> None:
+    catalog = {"streams": [{"tap_stream_id": "items"}, {"tap_stream_id": "users", "metadata": []}]}
+    chosen = select_only(catalog, {EVERY_STREAM})
+    assert [e["metadata"][0]["metadata"]["selected"] for e in chosen["streams"]] == [True, True]
+    only_items = select_only(catalog, {"items"})
+    assert [e["metadata"][0]["metadata"]["selected"] for e in only_items["streams"]] == [True, False]
 
 
 @pytest.mark.parametrize(
