@@ -77,8 +77,9 @@ HARVEST_FIRST_PAGE_QUERY = (
     "{ cursor items { id updated_at } } } }"
 )
 
-# Partitioned harvest: the first page of one group's chain (``Group.items_page``; monday_api.md §4.3.2). The
-# chain then continues through ``next_items_page`` like a board's. About 1,050 points per 500 ids.
+# Partitioned harvest: the first page of one group's chain (``Group.items_page``, documented at
+# https://developer.monday.com/api-reference/reference/items-page). The chain then continues through
+# ``next_items_page`` like a board's. About 1,050 points per 500 ids.
 HARVEST_GROUP_FIRST_PAGE_QUERY = (
     "query HarvestGroupFirstPage($board_ids: [ID!]!, $group_ids: [String], $limit: Int!, "
     "$query_params: ItemsQuery) { "

@@ -1,6 +1,6 @@
 """One cursor chain of the harvest (a whole board, or one group of it), resumable after cursor expiry.
 
-Why this shape (engine-notes.md): ids can only be listed through ``items_page`` cursor chains, and a chain
+Why this shape: ids can only be listed through ``items_page`` cursor chains, and a chain
 lives 60 minutes from its first page. Each chain is ordered by ``__last_updated__`` ascending and each id
 is harvested with its ``updated_at``, so when the cursor expires a fresh chain can start at
 ``updated_at >= last value seen``: items edited meanwhile move to the end and are seen again, which the
@@ -43,7 +43,8 @@ HARVEST_PRIORITY = 1
 
 
 def updated_since_rule(timestamp: str) -> dict[str, Any]:
-    """``__last_updated__ >= timestamp`` in the form monday's own SDK uses (monday_api.md §8.1)."""
+    """``__last_updated__ >= timestamp`` in the form monday's own Python SDK uses (monday-api-python-sdk,
+    ``construct_updated_at_query_params``)."""
     return {
         "column_id": ORDER_COLUMN,
         "compare_value": ["EXACT", timestamp],

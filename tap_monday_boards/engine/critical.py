@@ -1,18 +1,17 @@
 """The harvest's critical path: a short timeout per page from observed latency, and a hedged second request.
 
 Why: each cursor chain is sequential, so one stalled page holds its whole chain, and the chains bound the
-sync (engine-notes.md "Where the time goes"). With the session's ``request_timeout`` (60 s) one stall cost
-a full minute: the 2 %-fault benchmark went from 19.8 s to 80.4 s. Pages are small and alike (ids only), so
-their latency is predictable:
+sync. With the session's ``request_timeout`` (60 s) one stall cost a full minute: the 2 %-fault benchmark
+went from 19.8 s to 80.4 s. Pages are small and alike (ids only), so their latency is predictable:
 
 * each attempt times out after ``TIMEOUT_FACTOR`` x the recent p95 (at least ``TIMEOUT_FLOOR_S``, never
   above ``request_timeout``); a timed-out attempt counts as a sample of its timeout, so a server that got
   slower for everyone raises the timeout instead of failing attempt after attempt;
-* when a page has not answered ``HEDGE_FACTOR`` x p95 after it was sent (at least ``HEDGE_FLOOR_S``), the
-  same request is sent again; the first answer wins and the other is cancelled. Re-sending is safe: a
-  cursor names a position, so the same cursor returns the same page, and a duplicated first page only
-  starts a second chain whose cursor is dropped. Until ``MIN_SAMPLES`` answers were seen, the hedge waits
-  ``HEDGE_PRIOR_S`` (a cheap read takes ~0.5 s on monday, monday_api.md §14).
+* when a page's attempt has been on the wire ``HEDGE_FACTOR`` x p95 (at least ``HEDGE_FLOOR_S``) without
+  an answer, the same request is sent again; the first answer wins and the other is cancelled. Re-sending
+  is safe: a cursor names a position, so the same cursor returns the same page, and a duplicated first page
+  only starts a second chain whose cursor is dropped. Until ``MIN_SAMPLES`` answers were seen, the hedge
+  waits ``HEDGE_PRIOR_S`` (a cheap read takes about half a second on monday).
 
 Only harvest pages use it: detail batches are many and parallel, and a stalled batch delays nothing else.
 """
@@ -23,11 +22,12 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections import deque
 from dataclasses import replace
 from typing import Any
 
-from tap_monday_boards.engine.transport import Request, Transport
+from tap_monday_boards.engine.transport import AttemptOutcome, Request, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -82,19 +82,15 @@ class CriticalPath:
     # --- sending -----------------------------------------------------------------------------------------
     async def send(self, transport: Transport, request: Request) -> dict[str, Any]:
         """``transport.send(request)`` with a short timeout per attempt and one hedge when it is slow."""
-        primary_sent = asyncio.Event()
-        watched = replace(request, observer=_Attempts(self, primary_sent))
-        primary = asyncio.ensure_future(transport.send(watched))
+        attempts = _Attempts(self)
+        primary = asyncio.ensure_future(transport.send(replace(request, observer=attempts)))
         tasks = {primary}
         try:
-            await _wait_event(primary_sent, primary)
-            if not primary.done():
-                await asyncio.wait({primary}, timeout=self.hedge_after_s())
-            if primary.done():
+            if not await self._until_slow(primary, attempts):
                 return primary.result()
             self.hedges += 1
             logger.info("%s: no answer after %.1f s, sending it again", request.context, self.hedge_after_s())
-            hedge = asyncio.ensure_future(transport.send(replace(request, observer=_Attempts(self, None))))
+            hedge = asyncio.ensure_future(transport.send(replace(request, observer=_Attempts(self))))
             tasks.add(hedge)
             first_error: BaseException | None = None
             pending = set(tasks)
@@ -116,33 +112,51 @@ class CriticalPath:
             if losers:
                 await asyncio.wait(losers)
 
+    async def _until_slow(self, primary: asyncio.Future[Any], attempts: _Attempts) -> bool:
+        """False once ``primary`` is done; True once one of its attempts has been in flight for
+        ``hedge_after_s``. Time spent waiting for the governor, a backoff or a rate-limit pause does not
+        count: a request that is not on the wire is not slow, and its hedge would only wait alongside it."""
+        while not primary.done():
+            since = attempts.in_flight_since
+            if since is None:
+                attempts.started.clear()
+                await _first_of(primary, attempts.started)
+                continue
+            remaining = since + self.hedge_after_s() - time.monotonic()
+            if remaining <= 0:
+                return True
+            await asyncio.wait({primary}, timeout=remaining)
+        return False
+
 
 class _Attempts:
-    """The transport's observer for one send: feeds the window and signals the first attempt."""
+    """The transport's observer for one send: feeds the window, knows whether an attempt is on the wire."""
 
-    __slots__ = ("_path", "_sent")
+    __slots__ = ("_path", "in_flight_since", "started")
 
-    def __init__(self, path: CriticalPath, sent: asyncio.Event | None) -> None:
+    def __init__(self, path: CriticalPath) -> None:
         self._path = path
-        self._sent = sent
+        self.in_flight_since: float | None = None
+        self.started = asyncio.Event()
 
     def attempt_timeout_s(self) -> float | None:
         return self._path.timeout_s()
 
     def attempt_started(self) -> None:
-        if self._sent is not None:
-            self._sent.set()
+        self.in_flight_since = time.monotonic()
+        self.started.set()
 
-    def attempt_ended(self, seconds: float, *, answered: bool) -> None:
-        self._path.observe(seconds)
-        if not answered:
+    def attempt_ended(self, seconds: float, outcome: AttemptOutcome) -> None:
+        self.in_flight_since = None
+        if outcome == "answered":
+            self._path.observe(seconds)
+        elif outcome == "timeout":
+            self._path.observe(seconds)  # censored: the page took at least this long
             self._path.timeouts += 1
 
 
-async def _wait_event(event: asyncio.Event, task: asyncio.Future[Any]) -> None:
-    """Until ``event`` is set or ``task`` finished (a request waiting for the governor is not slow)."""
-    if event.is_set() or task.done():
-        return
+async def _first_of(task: asyncio.Future[Any], event: asyncio.Event) -> None:
+    """Until ``event`` is set or ``task`` finished."""
     waiter = asyncio.ensure_future(event.wait())
     try:
         await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)

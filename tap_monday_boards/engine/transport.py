@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import aiohttp
 import msgspec
@@ -54,6 +54,9 @@ class RequestTimeoutError(MondayAPIError):
     """The same request timed out ``max_timeouts`` times in a row: the caller should make it smaller."""
 
 
+AttemptOutcome = Literal["answered", "timeout", "failed"]
+
+
 class AttemptObserver(Protocol):
     """Watches each HTTP attempt of one request: sets its timeout, hears how long it took.
 
@@ -69,8 +72,9 @@ class AttemptObserver(Protocol):
         """The governor admitted the attempt; it is being sent now."""
         ...
 
-    def attempt_ended(self, seconds: float, *, answered: bool) -> None:
-        """An answer arrived after ``seconds`` (``answered``), or the attempt timed out after ``seconds``."""
+    def attempt_ended(self, seconds: float, outcome: AttemptOutcome) -> None:
+        """The attempt is over after ``seconds``: an answer arrived, it timed out, or it failed otherwise
+        (connection error, cancelled)."""
         ...
 
 
@@ -209,13 +213,13 @@ class Transport:
         observer = request.observer
         timeout_s = observer.attempt_timeout_s() if observer is not None else None
         started = time.monotonic()
+        outcome: AttemptOutcome = "failed"
         try:
             self.requests += 1
             if observer is not None:
                 observer.attempt_started()
             status, headers, body = await self._post(request, timeout_s)
-            if observer is not None:
-                observer.attempt_ended(time.monotonic() - started, answered=True)
+            outcome = "answered"
             data = body.get("data") if isinstance(body, dict) else None
             complexity = data.get("complexity") if isinstance(data, dict) else None
             decision = classify(status, headers, body)
@@ -227,12 +231,13 @@ class Transport:
             settled = True
             return decision, data
         except TimeoutError:
-            if observer is not None:
-                observer.attempt_ended(time.monotonic() - started, answered=False)
+            outcome = "timeout"
             return None, "timeout"
         except (aiohttp.ClientError, ConnectionError) as exc:
             return None, f"connection error: {type(exc).__name__}"
         finally:
+            if observer is not None:
+                observer.attempt_ended(time.monotonic() - started, outcome)
             if not settled:
                 self.governor.release(permit)
 

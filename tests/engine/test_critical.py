@@ -87,3 +87,24 @@ def test_a_stalled_harvest_page_costs_seconds_not_request_timeout() -> None:
     assert hedge.start - stalled.start < 10  # sent after about HEDGE_FLOOR_S, not after 60 s
     later_pages = [r for r in log if r.operation == "HarvestNextPage" and r.start > hedge.end]
     assert later_pages and max(r.end for r in later_pages) < stalled.end  # the chain did not wait for it
+
+
+def test_a_rate_limit_pause_is_not_a_slow_page() -> None:
+    """A 429 pauses every request for seconds: the page is not on the wire then, so no hedge goes out (it
+    would only wait out the same pause and cost a second page)."""
+    limited = ScriptedFault("HarvestNextPage", 4, FaultKind.EMPTY_429)
+    config = EmulatorConfig(
+        seed=3, boards=1, items_per_board=3_000, latency="instant", faults=FaultConfig(scripted=(limited,))
+    )
+    with running_emulator(config) as em:
+        settings = EngineSettings(
+            api_token=em.token, api_url=em.url, harvest_page_size=250, rate_limit_default_wait_s=3
+        )
+        board = str(em.emulator.store.board_ids()[0])
+        with ItemsPipeline(settings, [board], governor=Governor(settings)) as pipeline:
+            ids = [str(item["id"]) for item in pipeline.records(board)]
+        assert sorted(ids) == sorted(em.emulator.store.item_ids(board))
+        assert pipeline.critical.hedges == 0
+        assert pipeline.stats[board].retries == 1
+    pages = [r for r in em.emulator.request_log if r.operation == "HarvestNextPage"]
+    assert len({r.variables["cursor"] for r in pages}) == len(pages) - 1  # only the refused page twice
