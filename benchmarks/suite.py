@@ -106,6 +106,9 @@ def _full_plan(mode: str, smoke_items: int) -> Plan:
         *_cases("slow-enterprise", 20_000, ("harvest",), groups=10),
         *_cases("production-enterprise", 10_000, ("naive",)),
         *_cases("production-enterprise", 10_000, ("tap_tuned",), faults=FAULT_RATE),
+        # Only stalls (slow answers, 20 s): a stalled harvest page must cost seconds, not request_timeout.
+        Case("tap_tuned", PROFILES["production-enterprise"], 10_000, faults=FAULT_RATE, seed=SEED,
+             fault_kinds=("slow_response",)),
     ]
     if mode == "full":
         foreground += [

@@ -108,3 +108,32 @@ def test_a_rate_limit_pause_is_not_a_slow_page() -> None:
         assert pipeline.stats[board].retries == 1
     pages = [r for r in em.emulator.request_log if r.operation == "HarvestNextPage"]
     assert len({r.variables["cursor"] for r in pages}) == len(pages) - 1  # only the refused page twice
+
+
+def test_a_page_sent_before_any_sample_is_hedged_once_the_window_fills() -> None:
+    """The very first next-page of a chain stalls while other chains' answers are still arriving: its hedge
+    delay follows the p95 learned meanwhile, not the 10 s prior it was sent under."""
+    stall = ScriptedFault("HarvestNextPage", 1, FaultKind.SLOW_RESPONSE)
+    config = EmulatorConfig(
+        seed=3,
+        boards=1,
+        items_per_board=6_000,
+        groups_per_board=2,  # two first pages: fewer samples than MIN_SAMPLES when the stalled page leaves
+        latency="custom:base=0.05",
+        faults=FaultConfig(slow_delay_s=120, scripted=(stall,)),
+    )
+    with running_emulator(config) as em:
+        settings = EngineSettings(api_token=em.token, api_url=em.url, harvest_page_size=250)
+        store = em.emulator.store
+        board = str(store.board_ids()[0])
+        groups = {board: [g["id"] for g in store.board(board)["groups"]]}  # type: ignore[index]
+        expected = {board: len(store.item_ids(board))}
+        with ItemsPipeline(
+            settings, [board], governor=Governor(settings), groups=groups, expected_items=expected
+        ) as pipeline:
+            ids = [str(item["id"]) for item in pipeline.records(board)]
+        stats = pipeline.stats[board]
+        assert sorted(ids) == sorted(store.item_ids(board)) and len(ids) == len(set(ids))
+        assert stats.harvest_done_at is not None and stats.chains == 3
+        assert stats.harvest_done_at - stats.started_at < 8  # the prior alone would hedge after 10 s
+        assert pipeline.critical.hedge_wins == 1
