@@ -98,7 +98,7 @@ def test_a_rate_limit_pause_is_not_a_slow_page() -> None:
     )
     with running_emulator(config) as em:
         settings = EngineSettings(
-            api_token=em.token, api_url=em.url, harvest_page_size=250, rate_limit_default_wait_s=3
+            api_token=em.token, api_url=em.url, harvest_page_size=250, rate_limit_first_wait_s=3
         )
         board = str(em.emulator.store.board_ids()[0])
         with ItemsPipeline(settings, [board], governor=Governor(settings)) as pipeline:

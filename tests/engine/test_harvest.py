@@ -8,10 +8,13 @@ exactly and the catch-up chain is what must find the items that went there.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from tap_monday_boards.emulator.data import Store
 from tap_monday_boards.emulator.testing import RunningEmulator
@@ -206,3 +209,24 @@ def test_moves_and_creates_during_an_incremental_partitioned_harvest_arrive_exac
                 "operator": "greater_than_or_equals",
             }
         ]
+
+
+def test_group_chains_shrink_an_over_cap_page_size_once_for_the_board(
+    emulator_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every group's first page of 500 ids (~1,040 points) is over a 600-point cap at once: the board's page
+    size is halved once (not once per chain), said once, and every id still arrives once."""
+    em = emulator_factory(
+        boards=1, items_per_board=3_000, groups_per_board=4, limit_overrides={"complexity_per_query": 600}
+    )
+    store = em.emulator.store
+    board = str(store.board_ids()[0])
+    handed: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="tap_monday_boards"):
+        state = _harvest(em, _settings(em), handed.extend, expected_items=len(store.item_ids(board)))
+    assert sorted(handed) == sorted(store.item_ids(board)) and len(handed) == len(set(handed))
+    assert state.partitioned and state.page_size == 250
+    answered = [r for r in em.emulator.request_log if r.status == 200 and not r.code]
+    assert {r.variables["limit"] for r in answered} == {250}
+    warnings = [r.getMessage() for r in caplog.records if "per-query complexity cap" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith(f"board {board}: harvest pages of 500 ids")
