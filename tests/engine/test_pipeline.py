@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,26 +21,6 @@ from tap_monday_boards.errors import AuthenticationAPIError, FatalAPIError
 
 Factory = Callable[..., RunningEmulator]
 
-
-@pytest.fixture
-def fast_clock() -> Iterator[FakeClock]:
-    """Emulator time running 100x faster than real time, shared by the emulator and the governor.
-
-    monday's windows are 60 s; waiting them out for real would make these tests minutes long. The ticker
-    simulates time (it waits for nothing); every wait of the engine is still computed from this clock.
-    """
-    clock = FakeClock()
-    stop = threading.Event()
-
-    def tick() -> None:
-        while not stop.wait(0.01):
-            clock.advance(1.0)
-
-    ticker = threading.Thread(target=tick, daemon=True)
-    ticker.start()
-    yield clock
-    stop.set()
-    ticker.join()
 
 
 def _settings(em: RunningEmulator, **kw: Any) -> EngineSettings:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import redirect_stdout
 
 import pytest
@@ -26,22 +25,6 @@ from tap_monday_boards.tap import TapMondayBoards
 
 Factory = Callable[..., RunningEmulator]
 
-
-@pytest.fixture
-def fast_clock() -> Iterator[FakeClock]:
-    """Time 100x faster than real time for the emulator and the governor (see test_pipeline.py)."""
-    clock = FakeClock()
-    stop = threading.Event()
-
-    def tick() -> None:
-        while not stop.wait(0.01):
-            clock.advance(1.0)
-
-    ticker = threading.Thread(target=tick, daemon=True)
-    ticker.start()
-    yield clock
-    stop.set()
-    ticker.join()
 
 
 def test_five_percent_empty_429s_are_waited_out_in_seconds_and_every_item_comes_once(
