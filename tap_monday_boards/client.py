@@ -38,7 +38,7 @@ from typing_extensions import override
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import Decision, DecisionKind, classify, error_for
-from tap_monday_boards.shrink import PagePosition
+from tap_monday_boards.shrink import PagePosition, over_cap_message
 
 DEFAULT_PAGE_SIZE = 100
 BACKOFF_BASE_S = 0.5
@@ -210,19 +210,16 @@ class MondayStream(GraphQLStream):
             context = f"{self._where()}: query {self.operation_name}{rows}"
             raise MondayFatalError(str(error_for(decision, context)), decision) from exc
         self._page_limit = smaller.limit
-        cost = f"{decision.complexity:,}" if decision.complexity is not None else "more"
-        cap = f" of {decision.max_complexity:,}" if decision.max_complexity is not None else ""
         log = self.logger.debug if self._told_smaller_page else self.logger.warning
         self._told_smaller_page = True
         log(
-            "%s: query %s with %d rows per page costs %s points, over monday's per-query complexity cap%s; "
-            "asking for the same rows %d per page from now on",
-            self._where(),
-            self.operation_name,
-            refused.limit,
-            cost,
-            cap,
-            smaller.limit,
+            "%s",
+            over_cap_message(
+                self._where(),
+                f"query {self.operation_name} with {refused.limit} rows per page",
+                decision,
+                f"asking for the same rows {smaller.limit} per page from now on",
+            ),
         )
 
     _told_smaller_page = False

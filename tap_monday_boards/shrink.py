@@ -38,6 +38,17 @@ def smaller_size(size: int, decision: Decision | None = None) -> int | None:
     return max(1, target)
 
 
+def over_cap_message(subject: str, refused: str, decision: Decision, now: str) -> str:
+    """The one log line for a document monday refused as over the per-query cap, and what happens next.
+
+    ``subject`` names the board or stream, ``refused`` the document and its size ("harvest pages of 500
+    ids"), ``now`` the new size ("harvesting 250 ids per page").
+    """
+    cost = f"{decision.complexity:,}" if decision.complexity is not None else "more"
+    cap = f" of {decision.max_complexity:,}" if decision.max_complexity is not None else ""
+    return f"{subject}: {refused}: {cost} points, over monday's per-query complexity cap{cap}; {now}"
+
+
 @dataclass(frozen=True, slots=True)
 class PagePosition:
     """Where a ``page``/``limit`` walk stands: rows already read and the page size.

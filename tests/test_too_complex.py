@@ -75,7 +75,7 @@ def test_engine_shrinks_batches_and_harvest_pages_once_per_board_and_loses_nothi
 
     warnings = [r.getMessage() for r in caplog.records if OVER_CAP in r.getMessage()]
     assert sorted(w.split(":")[0] for w in warnings) == sorted(f"board {b}" for b in boards for _ in (1, 2))
-    assert any("ItemsByIds with 100 ids costs 12,010 points" in w and "of 600" in w for w in warnings)
+    assert any("ItemsByIds batches of 100 ids: 12,010 points" in w and "of 600" in w for w in warnings)
     assert any("harvest pages of 500 ids" in w for w in warnings)
     costs = [r.getMessage() for r in caplog.records if "complexity points per item" in r.getMessage()]
     assert len(costs) == len(boards)  # once per board
@@ -139,7 +139,7 @@ def test_sdk_stream_asks_the_same_rows_again_with_a_smaller_page(
     ]
     warnings = [r.getMessage() for r in caplog.records if OVER_CAP in r.getMessage()]
     assert warnings == [
-        "stream users: query Users with 500 rows per page costs 510,010 points, over monday's per-query "
+        "stream users: query Users with 500 rows per page: 510,010 points, over monday's per-query "
         "complexity cap of 18,200; asking for the same rows 16 per page from now on"
     ]
 

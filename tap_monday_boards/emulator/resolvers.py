@@ -167,7 +167,8 @@ def q_me(_: Any, info: Info) -> dict[str, Any]:
 # ----- Board ----------------------------------------------------------------------------------------------
 
 
-def b_items_page(board: dict[str, Any], info: Info, **args: Any) -> dict[str, Any]:
+def _items_page(board_id: Any, group_id: str | None, info: Info, args: dict[str, Any]) -> dict[str, Any]:
+    """The first page of a board's (or one group's) chain, or the page after ``cursor``."""
     ctx: Context = info.context
     cursor, params = args.get("cursor"), args.get("query_params")
     if cursor is not None and params is not None:
@@ -175,9 +176,15 @@ def b_items_page(board: dict[str, Any], info: Info, **args: Any) -> dict[str, An
     limit = args.get("limit", 25)
     if cursor is not None:
         return ctx.paginator.next_page(cursor, limit)
-    obj = ctx.store.board_obj(board["id"])
+    obj = ctx.store.board_obj(board_id)
     assert obj is not None
-    return ctx.paginator.first_page(obj, limit, params)
+    if group_id is None:
+        return ctx.paginator.first_page(obj, limit, params)
+    return ctx.paginator.first_page(obj, limit, params, group_id=group_id)
+
+
+def b_items_page(board: dict[str, Any], info: Info, **args: Any) -> dict[str, Any]:
+    return _items_page(board["id"], None, info, args)
 
 
 def b_groups(board: dict[str, Any], _: Info, ids: list[str] | None = None) -> list[dict[str, Any]]:
@@ -188,16 +195,7 @@ def b_groups(board: dict[str, Any], _: Info, ids: list[str] | None = None) -> li
 
 def g_items_page(group: dict[str, Any], info: Info, **args: Any) -> dict[str, Any]:
     """``Group.items_page``: the board's chain restricted to this group; continues like a board's."""
-    ctx: Context = info.context
-    cursor, params = args.get("cursor"), args.get("query_params")
-    if cursor is not None and params is not None:
-        raise QueryError("cursor and query_params cannot be used together", "InvalidArgumentException")
-    limit = args.get("limit", 25)
-    if cursor is not None:
-        return ctx.paginator.next_page(cursor, limit)
-    obj = ctx.store.board_obj(group[BOARD_KEY])
-    assert obj is not None
-    return ctx.paginator.first_page(obj, limit, params, group_id=group["id"])
+    return _items_page(group[BOARD_KEY], str(group["id"]), info, args)
 
 
 def b_columns(board: dict[str, Any], _: Info, **args: Any) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ from tap_monday_boards.errors import (
     FatalAPIError,
     QueryTooComplexAPIError,
 )
-from tap_monday_boards.shrink import smaller_size
+from tap_monday_boards.shrink import over_cap_message, smaller_size
 
 logger = logging.getLogger(__name__)
 
@@ -228,17 +228,16 @@ class ChainRunner:
                 smaller = smaller_size(size, exc.decision)
                 if smaller is None:
                     raise  # one id per page over the cap: the error names the query, its cost and the cap
-                decision = exc.decision
                 log = logger.debug if state.too_complex else logger.warning
                 state.too_complex += 1
                 log(
-                    "board %s: harvest pages of %d ids cost %s points, over monday's per-query complexity "
-                    "cap%s; harvesting %d ids per page",
-                    state.board_id,
-                    size,
-                    f"{decision.complexity:,}" if decision.complexity is not None else "more",
-                    f" of {decision.max_complexity:,}" if decision.max_complexity is not None else "",
-                    smaller,
+                    "%s",
+                    over_cap_message(
+                        f"board {state.board_id}",
+                        f"harvest pages of {size} ids",
+                        exc.decision,
+                        f"harvesting {smaller} ids per page",
+                    ),
                 )
                 state.page_size = smaller
 

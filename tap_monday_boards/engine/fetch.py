@@ -23,7 +23,7 @@ from tap_monday_boards import queries
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Request, RequestTimeoutError, Transport
 from tap_monday_boards.errors import QueryTooComplexAPIError
-from tap_monday_boards.shrink import smaller_size
+from tap_monday_boards.shrink import over_cap_message, smaller_size
 
 logger = logging.getLogger(__name__)
 
@@ -127,15 +127,14 @@ class BoardFetcher:
         if self._told_too_complex:
             return
         self._told_too_complex = True
-        decision = exc.decision
         logger.warning(
-            "board %s: ItemsByIds with %d ids costs %s points, over monday's per-query complexity cap%s; "
-            "fetching this board in batches of %d ids",
-            self.board_id,
-            size,
-            f"{decision.complexity:,}" if decision.complexity is not None else "more",
-            f" of {decision.max_complexity:,}" if decision.max_complexity is not None else "",
-            self.batch_size,
+            "%s",
+            over_cap_message(
+                f"board {self.board_id}",
+                f"ItemsByIds batches of {size} ids",
+                exc.decision,
+                f"fetching this board in batches of {self.batch_size} ids",
+            ),
         )
 
     def _price(self, data: dict[str, Any], ids: int) -> None:
