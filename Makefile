@@ -8,10 +8,11 @@ PYTEST_ARGS ?=
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+## The tap (editable, with its test/bench/dev extras) and the emulator, its own distribution in ./emulator.
+$(VENV)/.installed: pyproject.toml emulator/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test,bench,dev]'
+	$(VENV)/bin/pip install -q -e ./emulator -e '.[test,bench,dev]'
 	touch $@
 
 ## The test command (the README's and CI's): lint, types, then the fast suite (end-to-end Meltano run included).
@@ -25,11 +26,11 @@ test-all: venv
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check tap_monday_boards tests benchmarks demo
+	$(VENV)/bin/ruff check tap_monday_boards emulator tests benchmarks demo
 
 ## Type check (part of `make test`; blocking in CI).
 typecheck: venv
-	$(VENV)/bin/mypy tap_monday_boards
+	$(VENV)/bin/mypy tap_monday_boards emulator/monday_emulator
 
 ## Emulator (>=20,000 items) -> meltano run tap-monday-boards target-postgres -> embedded PostgreSQL.
 ## DEMO_ARGS passes options to demo/run_demo.py, e.g. make demo DEMO_ARGS="--items 50000 --latency production".

@@ -24,10 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python benchmarks/chaos.py` as well as `python -m benchmarks.chaos`
     sys.path.insert(0, str(ROOT))
 
+from monday_emulator.faults import FaultKind  # noqa: E402
+
 from benchmarks.processes import EmulatorProcess, EmulatorSpec  # noqa: E402
 from benchmarks.tap_runner import run_tap, tap_config  # noqa: E402
 from benchmarks.truth import check_ids, expected_item_ids  # noqa: E402
-from tap_monday_boards.emulator.faults import FaultKind  # noqa: E402
 from tests.reliability.harness import CaseResult, FaultCase, run_fault_case  # noqa: E402
 
 RATES = (0.05, 0.20)

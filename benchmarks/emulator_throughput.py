@@ -36,7 +36,7 @@ FIRST_LINE = re.compile(r"MONDAY_EMULATOR_URL=(\S+)")
 
 def start_emulator(boards: int, items: int, seed: int) -> tuple[subprocess.Popen[str], str]:
     """``monday-emulator`` on a free port; returns the process and its URL."""
-    cmd = [sys.executable, "-m", "tap_monday_boards.emulator.cli", "--port", "0", "--seed", str(seed),
+    cmd = [sys.executable, "-m", "monday_emulator.cli", "--port", "0", "--seed", str(seed),
            "--boards", str(boards), "--items", str(items), "--plan", "unlimited", "--latency", "instant",
            "--token", TOKEN]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monday_emulator.cost import DEFAULT_COST_MODEL
+from monday_emulator.limits import PLANS
+
 from benchmarks.baselines import StrategyResult, run_harvest, run_naive, run_two_phase
 from benchmarks.ceiling import ceiling, efficiency
 from benchmarks.processes import EmulatorProcess, EmulatorSpec
 from benchmarks.tap_runner import EVERY_STREAM, run_tap, tap_config
 from benchmarks.truth import ceiling_inputs, check_ids, expected_item_ids, longest_chain, price_list
-from tap_monday_boards.emulator.cost import DEFAULT_COST_MODEL
-from tap_monday_boards.emulator.limits import PLANS
 
 STRATEGIES = ("naive", "two_phase", "tap_default", "tap_tuned")
 """(a) naive sequential, (b) strict two-phase, (c) the tap with defaults, (d) the tap tuned for the plan."""

@@ -8,29 +8,17 @@ peak RSS while it runs, which is what a person watching ``top`` would see.
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psutil
+from monday_emulator import testing
 
 BENCH_TOKEN = "bench-token-not-secret"
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago (the emulator binds it right after)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def console_script(name: str) -> str:
@@ -58,17 +46,14 @@ class EmulatorSpec:
     """A slow_response fault waits this long: above the tap's benchmark request timeout (10 s)."""
     extra_args: tuple[str, ...] = ()
 
-    def argv(self, port: int, token: str, request_log: Path | None) -> list[str]:
-        """The ``monday-emulator`` command line."""
+    def argv(self, request_log: Path | None) -> list[str]:
+        """The ``monday-emulator`` arguments (port and token are :class:`EmulatorProcess`'s)."""
         argv = [
-            console_script("monday-emulator"),
-            "--port", str(port),
             "--seed", str(self.seed),
             "--boards", str(self.boards),
             "--items", str(self.items),
             "--plan", self.plan,
             "--latency", self.latency,
-            "--token", token,
             "--cost-model", self.cost_model,
             "--groups", str(self.groups),
         ]
@@ -136,78 +121,26 @@ def reap(process: subprocess.Popen[bytes]) -> ChildUsage:
     )
 
 
-class EmulatorProcess:
-    """``monday-emulator`` on a loopback port, for one measurement; a context manager.
+class EmulatorProcess(testing.EmulatorProcess):
+    """``monday-emulator`` for one measurement, from an :class:`EmulatorSpec`; a context manager.
 
-    Readiness is polled on ``GET /metrics`` with a deadline (never a fixed sleep).
+    The repository's one process helper (``monday_emulator.testing.EmulatorProcess``) plus what a
+    measurement reads: the JSONL request log and the emulator's own CPU time.
     """
 
     def __init__(self, spec: EmulatorSpec, workdir: Path, *, startup_timeout_s: float = 60.0) -> None:
         self.spec = spec
         self.workdir = workdir
-        self.token = BENCH_TOKEN
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.url = f"{self.base}/v2"
         self.request_log = workdir / "emulator-requests.jsonl"
-        self._startup_timeout_s = startup_timeout_s
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log_file: Any = None
-
-    def __enter__(self) -> EmulatorProcess:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self._log_file = (self.workdir / "emulator.log").open("wb")
-        self._process = subprocess.Popen(
-            self.spec.argv(self.port, self.token, self.request_log),
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
+        super().__init__(
+            spec.argv(self.request_log),
+            token=BENCH_TOKEN,
+            log_path=workdir / "emulator.log",
+            start_timeout_s=startup_timeout_s,
         )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._process is not None and self._process.returncode is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-
-    @property
-    def pid(self) -> int:
-        """The emulator's process id."""
-        assert self._process is not None
-        return self._process.pid
 
     def cpu_seconds(self) -> float:
         """User+system CPU the emulator process has used so far."""
+        assert self.pid is not None, "the emulator is not running"
         times = psutil.Process(self.pid).cpu_times()
         return float(times.user + times.system)
-
-    def metrics(self) -> dict[str, Any]:
-        """The emulator's ``GET /metrics`` JSON."""
-        with urllib.request.urlopen(f"{self.base}/metrics", timeout=10) as response:
-            return dict(json.loads(response.read()))
-
-    def _wait_ready(self) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + self._startup_timeout_s
-        while True:
-            if self._process.poll() is not None:
-                log = (self.workdir / "emulator.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"emulator exited with {self._process.returncode}: {log}")
-            try:
-                self.metrics()
-                return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("emulator did not become ready in time") from None
-                time.sleep(0.05)  # polling interval with a deadline, not a wait for an event

@@ -13,14 +13,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from monday_emulator.clock import SystemClock
+from monday_emulator.cost import cost_model_named
+from monday_emulator.data import Store
+from monday_emulator.execute import Executor
+from monday_emulator.latency import latency_from_spec, measure
+from monday_emulator.limits import PLANS
+
 from benchmarks.ceiling import CeilingInputs
 from tap_monday_boards import queries
-from tap_monday_boards.emulator.clock import SystemClock
-from tap_monday_boards.emulator.cost import cost_model_named
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.execute import Executor
-from tap_monday_boards.emulator.latency import latency_from_spec, measure
-from tap_monday_boards.emulator.limits import PLANS
 from tap_monday_boards.engine.harvest import PARTITION_MIN_PAGES
 
 SAMPLE_ITEMS = 600

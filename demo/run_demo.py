@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 import psycopg
+from monday_emulator.testing import EmulatorProcess
 from psycopg import sql
 
 from tap_monday_boards.naming import stream_name
-from tests.support.emulator import EmulatorProcess
 from tests.support.meltano import PROJECT_ROOT, MeltanoResult, run_meltano
 from tests.support.postgres import DataDirUnreachableError, EmbeddedPostgres, PgConnection
 

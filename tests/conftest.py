@@ -19,7 +19,7 @@ import pytest
 from multidict import CIMultiDict
 
 if TYPE_CHECKING:
-    from tap_monday_boards.emulator.testing import RunningEmulator
+    from monday_emulator.testing import RunningEmulator
 
 SMALL_EMULATOR = {"seed": 42, "boards": 3, "items_per_board": 200, "latency": "instant"}
 
@@ -38,8 +38,8 @@ def _fresh_governors() -> Iterator[None]:
 def emulator() -> Iterator[RunningEmulator]:
     """A shared small emulator (seed 42, 3 boards x 200 items, instant, no faults). Do not mutate it."""
     # Imported here so test modules that never start an emulator do not depend on it importing.
-    from tap_monday_boards.emulator.server import EmulatorConfig  # noqa: PLC0415
-    from tap_monday_boards.emulator.testing import running_emulator  # noqa: PLC0415
+    from monday_emulator.server import EmulatorConfig  # noqa: PLC0415
+    from monday_emulator.testing import running_emulator  # noqa: PLC0415
 
     with running_emulator(EmulatorConfig(**SMALL_EMULATOR)) as running:
         yield running
@@ -51,8 +51,8 @@ def emulator_factory() -> Iterator[Callable[..., RunningEmulator]]:
 
     Keyword arguments are :class:`EmulatorConfig` fields; unspecified ones default to the small emulator.
     """
-    from tap_monday_boards.emulator.server import EmulatorConfig  # noqa: PLC0415
-    from tap_monday_boards.emulator.testing import running_emulator  # noqa: PLC0415
+    from monday_emulator.server import EmulatorConfig  # noqa: PLC0415
+    from monday_emulator.testing import running_emulator  # noqa: PLC0415
 
     with ExitStack() as stack:
 

@@ -16,6 +16,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from monday_emulator.clock import FakeClock
+from monday_emulator.columns import MAIN_BOARD_TYPES
+from monday_emulator.cost import HeuristicCostModel
+from monday_emulator.execute import Executor
+from monday_emulator.testing import RunningEmulator
 from singer_sdk import Stream
 
 from tap_monday_boards.board_streams import (
@@ -26,11 +31,6 @@ from tap_monday_boards.board_streams import (
     expected_postgres_types,
     selection_cost_requests,
 )
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.columns import MAIN_BOARD_TYPES
-from tap_monday_boards.emulator.cost import HeuristicCostModel
-from tap_monday_boards.emulator.execute import Executor
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.tap import TapMondayBoards
 
 

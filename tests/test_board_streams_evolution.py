@@ -11,12 +11,12 @@ import random
 from typing import Any
 
 import jsonschema
+from monday_emulator.boards import POOL
+from monday_emulator.columns import ColumnDef, iso, random_raw, render_value
+from monday_emulator.data import Store
+from monday_emulator.testing import RunningEmulator
 
 from tap_monday_boards.board_streams import postgres_type
-from tap_monday_boards.emulator.boards import POOL
-from tap_monday_boards.emulator.columns import ColumnDef, iso, random_raw, render_value
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.test_board_streams import BoardStreamsTap, run_tap
 
 

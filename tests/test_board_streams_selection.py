@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from monday_emulator.columns import TYPENAMES
+
 from tap_monday_boards.board_streams import BoardItemsStream
-from tap_monday_boards.emulator.columns import TYPENAMES
 from tests.test_board_streams import BoardStreamsTap, run_tap
 
 SELECTED_TYPES = {"text", "numbers", "status", "timeline", "people"}

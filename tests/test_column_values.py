@@ -370,7 +370,7 @@ def test_fast_path_matches_reference_on_edge_cases() -> None:
 
 
 def test_fast_path_matches_reference_on_emulator_items() -> None:
-    store_mod = pytest.importorskip("tap_monday_boards.emulator.data", reason="emulator store not available")
+    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
     store = store_mod.Store(seed=5, boards=2, items_per_board=60)
     compared = 0
     for board_id in store.board_ids(include_subitem_boards=True):

@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
+from monday_emulator.clock import FakeClock
+from monday_emulator.cost import DocumentedCostModel
+from monday_emulator.data import Store
+from monday_emulator.execute import Executor
+from monday_emulator.testing import RunningEmulator
 
 from tap_monday_boards import queries
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.cost import DocumentedCostModel
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.execute import Executor
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.streams import BoardsStream, UpdatesStream
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support import extras_truth as truth

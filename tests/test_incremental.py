@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from monday_emulator.clock import FakeClock
+from monday_emulator.testing import RunningEmulator
 from singer_sdk import Stream
 from singer_sdk.helpers.types import Context, Record
 
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.items_stream import ItemsStream
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support.insync import (

@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import redirect_stdout
 from typing import Any
 
+from monday_emulator.clock import FakeClock
+from monday_emulator.testing import RunningEmulator
 from singer_sdk import Stream
 
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.items_stream import COLUMN_VALUE_BATCH_ITEMS, ItemColumnValuesStream
 from tap_monday_boards.tap import TapMondayBoards
 

@@ -82,7 +82,7 @@ def test_schema_rejects_a_wrong_typed_field() -> None:
 
 def test_every_emulator_item_parses_without_problems() -> None:
     """Ground truth from the emulator's store: every column type it generates parses, and agrees with text."""
-    store_mod = pytest.importorskip("tap_monday_boards.emulator.data", reason="emulator store not available")
+    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
     store = store_mod.Store(seed=11, boards=2, items_per_board=40)
     stats = ColumnValueStats()
     seen_types: set[str] = set()

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from monday_emulator.faults import FaultConfig, FaultKind
+from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.reliability.harness import FAST_TUNING, TapRun, run_tap
 
 Factory = Callable[..., RunningEmulator]

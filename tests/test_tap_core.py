@@ -17,8 +17,8 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_monday_boards.tap import TapMondayBoards
 
 try:
-    from tap_monday_boards.emulator.server import EmulatorConfig
-    from tap_monday_boards.emulator.testing import running_emulator
+    from monday_emulator.server import EmulatorConfig
+    from monday_emulator.testing import running_emulator
 except ImportError:  # pragma: no cover - the emulator package is part of this repo; guard for partial trees
     running_emulator = None  # type: ignore[assignment]
 
@@ -36,7 +36,7 @@ TestTapMondayBoards = get_tap_test_class(
 def emulator_config() -> Iterator[dict[str, Any]]:
     """Start a small emulator, create some activity, and point CONFIG at it for this module's tests."""
     if running_emulator is None:
-        pytest.skip("emulator package (tap_monday_boards.emulator.testing) not available")
+        pytest.skip("emulator package (monday_emulator.testing) not available")
     with running_emulator(EmulatorConfig(seed=5, boards=2, items_per_board=30)) as emu:
         store = emu.emulator.store
         for board_id in store.board_ids():

@@ -18,9 +18,9 @@ from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
+from monday_emulator.testing import RunningEmulator
 from singer_sdk.exceptions import FatalAPIError as SdkFatalAPIError
 
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings

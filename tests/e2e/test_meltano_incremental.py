@@ -20,10 +20,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from monday_emulator.server import EmulatorConfig
+from monday_emulator.testing import RunningEmulator, running_emulator
 from psycopg import sql
 
-from tap_monday_boards.emulator.server import EmulatorConfig
-from tap_monday_boards.emulator.testing import RunningEmulator, running_emulator
 from tests.e2e.test_meltano_postgres import _ground_truth_items
 from tests.support.meltano import PROJECT_ROOT, MeltanoResult, run_meltano
 from tests.support.postgres import PgConnection, postgres_server

@@ -26,12 +26,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from monday_emulator.faults import FaultConfig, FaultKind
+from monday_emulator.server import EmulatorConfig
+from monday_emulator.testing import RunningEmulator, running_emulator
 from psycopg import sql
 
 from tap_monday_boards.board_streams import BoardColumn, BoardLayout, build_layout, expected_postgres_types
-from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
-from tap_monday_boards.emulator.server import EmulatorConfig
-from tap_monday_boards.emulator.testing import RunningEmulator, running_emulator
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support import extras_truth
 from tests.support.meltano import PROJECT_ROOT, MeltanoResult, run_meltano

@@ -11,11 +11,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import monday_emulator as package
 import pytest
-
-import tap_monday_boards.emulator as package
-from tap_monday_boards.emulator.cli import build_parser, config_from_args
-from tap_monday_boards.emulator.faults import FaultKind
+from monday_emulator.cli import build_parser, config_from_args
+from monday_emulator.faults import FaultKind
 
 FIRST_LINE = re.compile(r"^MONDAY_EMULATOR_URL=(http://127\.0\.0\.1:(\d+)/v2) TOKEN=(\S+)$")
 
@@ -37,7 +36,7 @@ def test_cli_starts_prints_url_serves_and_stops(tmp_path: Path, stop_signal: sig
     cmd = [
         sys.executable,
         "-m",
-        "tap_monday_boards.emulator.cli",
+        "monday_emulator.cli",
         "--port",
         "0",
         "--seed",
@@ -144,8 +143,8 @@ def test_cli_rejects_bad_arguments(bad: list[str]) -> None:
 
 
 def test_console_script_is_declared() -> None:
-    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
-    assert 'monday-emulator = "tap_monday_boards.emulator.cli:main"' in pyproject
+    pyproject = (Path(__file__).parents[2] / "emulator" / "pyproject.toml").read_text()
+    assert 'monday-emulator = "monday_emulator.cli:main"' in pyproject
 
 
 def test_package_exports_lazily() -> None:

@@ -13,11 +13,8 @@ from typing import Any
 
 import pytest
 from graphql import DocumentNode, GraphQLSchema
-
-from tap_monday_boards import queries
-from tap_monday_boards.batched import IdBatchStream
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.cost import (
+from monday_emulator.clock import FakeClock
+from monday_emulator.cost import (
     COST_MODELS,
     DEFAULT_COST_MODEL,
     MAX_QUERY_COMPLEXITY,
@@ -25,8 +22,11 @@ from tap_monday_boards.emulator.cost import (
     HeuristicCostModel,
     cost_model_named,
 )
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.execute import Executor
+from monday_emulator.data import Store
+from monday_emulator.execute import Executor
+
+from tap_monday_boards import queries
+from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.engine import boards as engine_boards
 from tap_monday_boards.queries import (
     HARVEST_FIRST_PAGE_QUERY,

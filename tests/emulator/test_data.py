@@ -8,10 +8,10 @@ import tracemalloc
 import uuid
 
 import pytest
+from monday_emulator.clock import FakeClock
+from monday_emulator.data import Store
+from monday_emulator.execute import Executor
 
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.execute import Executor
 from tap_monday_boards.queries import HARVEST_FIRST_PAGE_QUERY, HARVEST_NEXT_PAGE_QUERY
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

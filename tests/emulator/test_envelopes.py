@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from tap_monday_boards.emulator import envelopes as env
+from monday_emulator import envelopes as env
 
 RID = "11111111-2222-4333-8444-555555555555"
 ACC = 123

@@ -6,10 +6,10 @@ import base64
 from typing import Any
 
 import pytest
+from monday_emulator.clock import FakeClock
+from monday_emulator.data import Store
+from monday_emulator.execute import Executor
 
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.execute import Executor
 from tap_monday_boards.queries import (
     ALL_QUERIES,
     HARVEST_FIRST_PAGE_QUERY,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from monday_emulator.clock import FakeClock
+from monday_emulator.data import Store
+from monday_emulator.execute import Executor
 
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.execute import Executor
 from tap_monday_boards.queries import (
     HARVEST_FIRST_PAGE_QUERY,
     HARVEST_NEXT_PAGE_QUERY,

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import aiohttp
 import pytest
+from monday_emulator.faults import FaultConfig, FaultInjector, FaultKind, ScriptedFault
+from monday_emulator.testing import RunningEmulator
 
 from tap_monday_boards import queries
-from tap_monday_boards.emulator.faults import FaultConfig, FaultInjector, FaultKind, ScriptedFault
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.conftest import HttpAnswer, post_graphql
 
 Gql = Callable[..., HttpAnswer]

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from monday_emulator.clock import FakeClock
+from monday_emulator.testing import RunningEmulator
 
 from tap_monday_boards import queries
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.conftest import HttpAnswer
 
 Gql = Callable[..., HttpAnswer]

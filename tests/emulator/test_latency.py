@@ -6,11 +6,11 @@ import random
 from collections.abc import Callable
 
 import pytest
+from monday_emulator.latency import PRESETS, LatencyModel, latency_from_spec, measure
+from monday_emulator.server import Emulator, EmulatorConfig
+from monday_emulator.testing import RunningEmulator
 
 from tap_monday_boards import queries
-from tap_monday_boards.emulator.latency import PRESETS, LatencyModel, latency_from_spec, measure
-from tap_monday_boards.emulator.server import Emulator, EmulatorConfig
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.conftest import HttpAnswer
 
 Gql = Callable[..., HttpAnswer]

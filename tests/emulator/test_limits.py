@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from tap_monday_boards.emulator import envelopes as env
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.limits import PLANS, Admission, Limits, PlanLimits, Rejection
+from monday_emulator import envelopes as env
+from monday_emulator.clock import FakeClock
+from monday_emulator.limits import PLANS, Admission, Limits, PlanLimits, Rejection
 
 OPEN = PlanLimits(None, None, None, None, None, None)
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import aiohttp
 import pytest
+from monday_emulator.clock import FakeClock
+from monday_emulator.latency import LatencyModel
+from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.latency import LatencyModel
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.conftest import HttpAnswer, post_graphql
 
 Gql = Callable[..., HttpAnswer]

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from monday_emulator.clock import FakeClock
+from monday_emulator.latency import LatencyModel
+from monday_emulator.metrics import RequestRecord, max_overlap
+from monday_emulator.testing import RunningEmulator
 
 from tap_monday_boards import queries
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.latency import LatencyModel
-from tap_monday_boards.emulator.metrics import RequestRecord, max_overlap
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.conftest import HttpAnswer, post_graphql
 
 Gql = Callable[..., HttpAnswer]

@@ -22,9 +22,9 @@ from graphql import (
     print_ast,
     validate,
 )
+from monday_emulator.columns import TYPENAMES
+from monday_emulator.execute import load_schema
 
-from tap_monday_boards.emulator.columns import TYPENAMES
-from tap_monday_boards.emulator.execute import load_schema
 from tap_monday_boards.queries import ALL_QUERIES
 from tests.support.official_schema import official_schema
 

@@ -22,10 +22,9 @@ from contextlib import contextmanager
 
 import aiohttp
 import pytest
-
-from tap_monday_boards.emulator.clock import Clock
-from tap_monday_boards.emulator.server import EmulatorConfig
-from tap_monday_boards.emulator.testing import RunningEmulator, _ServerThread, running_emulator
+from monday_emulator.clock import Clock
+from monday_emulator.server import EmulatorConfig
+from monday_emulator.testing import RunningEmulator, _ServerThread, running_emulator
 
 _BODY = json.dumps({"query": "query { boards (limit: 1) { id } }"}).encode()
 

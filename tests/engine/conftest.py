@@ -6,8 +6,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
-from tap_monday_boards.emulator.clock import FakeClock
+from monday_emulator.clock import FakeClock
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ loopback costs seconds, not ``request_timeout``."""
 from __future__ import annotations
 
 import pytest
+from monday_emulator.faults import FaultConfig, FaultKind, ScriptedFault
+from monday_emulator.server import EmulatorConfig
+from monday_emulator.testing import running_emulator
 
-from tap_monday_boards.emulator.faults import FaultConfig, FaultKind, ScriptedFault
-from tap_monday_boards.emulator.server import EmulatorConfig
-from tap_monday_boards.emulator.testing import running_emulator
 from tap_monday_boards.engine import critical
 from tap_monday_boards.engine.critical import CriticalPath
 from tap_monday_boards.engine.governor import Governor

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from monday_emulator.data import Store
+from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.harvest import HarvestState, harvest_board
 from tap_monday_boards.engine.settings import EngineSettings

@@ -8,8 +8,8 @@ from collections import deque
 from collections.abc import Callable
 
 import pytest
+from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine import idset
 from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.harvest import HarvestState, harvest_board

@@ -13,10 +13,10 @@ from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
+from monday_emulator.clock import FakeClock
+from monday_emulator.testing import RunningEmulator
 from singer_sdk import Stream
 
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
 from tap_monday_boards.tap import TapMondayBoards
 

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from monday_emulator.clock import FakeClock
+from monday_emulator.faults import FaultConfig, FaultKind
+from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.pipeline import READ_AHEAD_FACTOR, ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings

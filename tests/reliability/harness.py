@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tap_monday_boards.emulator.data import Store
+from monday_emulator.data import Store
+
 from tap_monday_boards.records import item_record
 
 ENGINE_STREAMS = ("items", "subitems")
@@ -332,7 +333,7 @@ class FaultCase:
 
     def fault_config(self) -> Any:
         """The emulator's ``FaultConfig``: one kind at ``rate``, or ``rate`` split evenly over several."""
-        from tap_monday_boards.emulator.faults import FaultConfig, FaultKind  # noqa: PLC0415
+        from monday_emulator.faults import FaultConfig, FaultKind  # noqa: PLC0415
 
         kinds = frozenset(FaultKind(k) for k in self.kinds)
         return FaultConfig.mixed(self.rate, slow_delay_s=SLOW_DELAY_S, kinds=kinds)
@@ -401,8 +402,8 @@ def run_fault_case(
     harvest_page_size: int = 100,
 ) -> CaseResult:
     """Start an emulator with the case's faults, run the tap to completion, compare with the truth."""
-    from tap_monday_boards.emulator.server import EmulatorConfig  # noqa: PLC0415
-    from tap_monday_boards.emulator.testing import running_emulator  # noqa: PLC0415
+    from monday_emulator.server import EmulatorConfig  # noqa: PLC0415
+    from monday_emulator.testing import running_emulator  # noqa: PLC0415
 
     config = EmulatorConfig(
         seed=case.seed,

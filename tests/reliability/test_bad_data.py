@@ -18,11 +18,11 @@ from typing import Any
 import jsonschema
 import psycopg
 import pytest
+from monday_emulator import boards as emulator_boards
+from monday_emulator import data as emulator_data
+from monday_emulator.testing import RunningEmulator
 from psycopg import sql
 
-from tap_monday_boards.emulator import boards as emulator_boards
-from tap_monday_boards.emulator import data as emulator_data
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.reliability import pg
 from tests.reliability.harness import (
     FAST_TUNING,

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.reliability.harness import FAST_TUNING, run_tap
 
 Factory = Callable[..., RunningEmulator]

@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from monday_emulator.faults import FaultKind
 
-from tap_monday_boards.emulator.faults import FaultKind
 from tests.reliability.harness import CaseResult, FaultCase, run_fault_case
 
 FAST_KINDS = [k for k in FaultKind if k is not FaultKind.FIELD_LIMIT_EXCEEDED]

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.reliability.harness import FAST_TUNING, expected_records, first_difference, start_tap, stop
 
 Factory = Callable[..., RunningEmulator]

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from monday_emulator import limits as emulator_limits
+from monday_emulator.metrics import RequestRecord
+from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.emulator import limits as emulator_limits
-from tap_monday_boards.emulator.metrics import RequestRecord
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tests.reliability.harness import ENGINE_STREAMS, FAST_TUNING, expected_records, run_tap, verdicts
 
 Factory = Callable[..., RunningEmulator]

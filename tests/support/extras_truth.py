@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from tap_monday_boards.emulator import assets as emulated_assets
-from tap_monday_boards.emulator import extras
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.resolvers import board_updates
+from monday_emulator import assets as emulated_assets
+from monday_emulator import extras
+from monday_emulator.data import Store
+from monday_emulator.resolvers import board_updates
 
 Record = dict[str, Any]
 

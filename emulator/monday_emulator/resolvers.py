@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, default_field_resolver
 
-from tap_monday_boards.emulator.columns import iso
-from tap_monday_boards.emulator.data import Store, mix64
-from tap_monday_boards.emulator.extras import EXTRA_RESOLVERS
-from tap_monday_boards.emulator.listing import Paginator, QueryError, parse_time
+from monday_emulator.columns import iso
+from monday_emulator.data import Store, mix64
+from monday_emulator.extras import EXTRA_RESOLVERS
+from monday_emulator.listing import Paginator, QueryError, parse_time
 
 if TYPE_CHECKING:
-    from tap_monday_boards.emulator.data import Board
+    from monday_emulator.data import Board
 
 MAX_ITEMS_IDS = 100
 BOARD_KEY = "_board_id"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tap_monday_boards.emulator.assets import (
+from monday_emulator.assets import (
     asset,
     asset_dict,
     board_updates,
@@ -24,11 +24,11 @@ from tap_monday_boards.emulator.assets import (
     update_files,
     users_by_id,
 )
-from tap_monday_boards.emulator.columns import WORDS, iso
-from tap_monday_boards.emulator.listing import QueryError
+from monday_emulator.columns import WORDS, iso
+from monday_emulator.listing import QueryError
 
 if TYPE_CHECKING:
-    from tap_monday_boards.emulator.data import Store
+    from monday_emulator.data import Store
 
 REPLY_ID_BASE = 7_000_000_000
 VIEW_ID_BASE = 90_000_000

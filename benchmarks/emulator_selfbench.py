@@ -1,4 +1,4 @@
-"""``python -m tap_monday_boards.emulator.selfbench``: executor throughput, fast path vs graphql-core.
+"""``python -m benchmarks.emulator_selfbench``: executor throughput, fast path vs graphql-core.
 
 Measures in-process ``Executor.execute`` + ``json.dumps`` of the answer (no HTTP) for the tap's phase-2
 shape: ``items(ids:)`` with 100 ids and every column value (21 per item), fresh ids on every request.
@@ -12,9 +12,10 @@ import json
 import time
 from collections.abc import Sequence
 
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.execute import Executor
+from monday_emulator.clock import FakeClock
+from monday_emulator.data import Store
+from monday_emulator.execute import Executor
+
 from tap_monday_boards.queries import ITEMS_BY_IDS_QUERY
 
 

@@ -20,8 +20,8 @@ import random
 import threading
 from typing import Any
 
-from tap_monday_boards.emulator.assets import item_files
-from tap_monday_boards.emulator.boards import (
+from monday_emulator.assets import item_files
+from monday_emulator.boards import (
     BOARD_SPAN,
     GROUPS_PER_BOARD,
     ITEM_ID_BASE,
@@ -33,10 +33,10 @@ from tap_monday_boards.emulator.boards import (
     BoardsMixin,
     mix64,
 )
-from tap_monday_boards.emulator.changes import ChangesMixin, ItemChange
-from tap_monday_boards.emulator.clock import Clock, FakeClock
-from tap_monday_boards.emulator.columns import WORDS, iso, render_value
-from tap_monday_boards.emulator.entities import Account, generate_account
+from monday_emulator.changes import ChangesMixin, ItemChange
+from monday_emulator.clock import Clock, FakeClock
+from monday_emulator.columns import WORDS, iso, render_value
+from monday_emulator.entities import Account, generate_account
 
 __all__ = ["Board", "Store", "mix64"]
 

@@ -22,12 +22,12 @@ from graphql import (
     validate,
 )
 
-from tap_monday_boards.emulator.clock import Clock
-from tap_monday_boards.emulator.cost import CostModel, DocumentedCostModel
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.fastpath import Plan, compile_plan
-from tap_monday_boards.emulator.listing import Paginator
-from tap_monday_boards.emulator.resolvers import Context, field_resolver
+from monday_emulator.clock import Clock
+from monday_emulator.cost import CostModel, DocumentedCostModel
+from monday_emulator.data import Store
+from monday_emulator.fastpath import Plan, compile_plan
+from monday_emulator.listing import Paginator
+from monday_emulator.resolvers import Context, field_resolver
 
 REQUEST_LEVEL_CODES = frozenset({"CursorException", "InvalidArgumentException"})
 """Error codes that null the whole ``data`` (the request as a whole was refused)."""
@@ -43,7 +43,7 @@ def load_schema() -> GraphQLSchema:
     global _SCHEMA  # noqa: PLW0603 - a process-wide immutable cache
     with _SCHEMA_LOCK:
         if _SCHEMA is None:
-            text = resources.files("tap_monday_boards.emulator").joinpath("schema.graphql").read_text()
+            text = resources.files("monday_emulator").joinpath("schema.graphql").read_text()
             _SCHEMA = build_schema(text)
         return _SCHEMA
 

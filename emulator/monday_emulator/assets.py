@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tap_monday_boards.emulator.boards import ITEM_ID_BASE
-from tap_monday_boards.emulator.columns import WORDS, asset_url, is_image
+from monday_emulator.boards import ITEM_ID_BASE
+from monday_emulator.columns import WORDS, asset_url, is_image
 
 if TYPE_CHECKING:
-    from tap_monday_boards.emulator.data import Board, Store
+    from monday_emulator.data import Board, Store
 
 ASSET_SLOTS = 10
 UPDATE_ID_BASE = 300_000_000
@@ -106,14 +106,14 @@ def asset_dict(
 def board_updates(store: Store, board: Board | None) -> list[dict[str, Any]]:
     """The generated updates of a board (``resolvers.board_updates``)."""
     # imported late: resolvers.py imports data.py, which imports this module
-    from tap_monday_boards.emulator.resolvers import board_updates as generate  # noqa: PLC0415
+    from monday_emulator.resolvers import board_updates as generate  # noqa: PLC0415
 
     return generate(store, board)
 
 
 def update_by_id(store: Store, update_id: int) -> dict[str, Any] | None:
     """The generated update with this id, or None (O(1): the id names its board and position)."""
-    from tap_monday_boards.emulator.resolvers import board_update  # noqa: PLC0415 - see board_updates
+    from monday_emulator.resolvers import board_update  # noqa: PLC0415 - see board_updates
 
     index, k = divmod(update_id - UPDATE_ID_BASE, 1_000_000)
     boards = store.board_ids()

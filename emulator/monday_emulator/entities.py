@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_monday_boards.emulator.columns import WORDS, iso
+from monday_emulator.columns import WORDS, iso
 
 FIRST_NAMES = (
     "Ada",

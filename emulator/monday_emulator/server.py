@@ -3,8 +3,8 @@
 One request goes through the gates a real gateway applies, in order: version routing, authentication, body
 rules (query in the body, valid JSON), GraphQL validation, gateway faults, limits (rate, concurrency, daily,
 IP, per-query cap, complexity budget), execution, latency, response faults. Every answer is shaped by
-:mod:`~tap_monday_boards.emulator.envelopes` for the requested ``API-Version`` and recorded by
-:mod:`~tap_monday_boards.emulator.metrics`. Everything runs on one event loop thread; the executor and the
+:mod:`~monday_emulator.envelopes` for the requested ``API-Version`` and recorded by
+:mod:`~monday_emulator.metrics`. Everything runs on one event loop thread; the executor and the
 store are only touched from it, so admin changes and queries never race.
 """
 
@@ -23,15 +23,15 @@ from typing import Any
 
 from aiohttp import web
 
-from tap_monday_boards.emulator import envelopes as env
-from tap_monday_boards.emulator.clock import Clock, SystemClock
-from tap_monday_boards.emulator.cost import DEFAULT_COST_MODEL, cost_model_named
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.execute import Executor
-from tap_monday_boards.emulator.faults import GATEWAY_FAULTS, FaultConfig, FaultInjector, FaultKind, truncate
-from tap_monday_boards.emulator.latency import LatencyModel, latency_from_spec, measure
-from tap_monday_boards.emulator.limits import PLANS, Admission, Limits, Rejection
-from tap_monday_boards.emulator.metrics import Metrics, RequestRecord
+from monday_emulator import envelopes as env
+from monday_emulator.clock import Clock, SystemClock
+from monday_emulator.cost import DEFAULT_COST_MODEL, cost_model_named
+from monday_emulator.data import Store
+from monday_emulator.execute import Executor
+from monday_emulator.faults import GATEWAY_FAULTS, FaultConfig, FaultInjector, FaultKind, truncate
+from monday_emulator.latency import LatencyModel, latency_from_spec, measure
+from monday_emulator.limits import PLANS, Admission, Limits, Rejection
+from monday_emulator.metrics import Metrics, RequestRecord
 
 _LOG = logging.getLogger(__name__)
 

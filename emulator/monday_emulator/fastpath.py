@@ -36,10 +36,10 @@ from graphql import (
 )
 from graphql.language import get_location
 
-from tap_monday_boards.emulator.cost import select_operation
-from tap_monday_boards.emulator.data import Store
-from tap_monday_boards.emulator.listing import Paginator, QueryError
-from tap_monday_boards.emulator.resolvers import RESOLVERS, items_by_ids
+from monday_emulator.cost import select_operation
+from monday_emulator.data import Store
+from monday_emulator.listing import Paginator, QueryError
+from monday_emulator.resolvers import RESOLVERS, items_by_ids
 
 _ROOTS = {"items", "next_items_page", "complexity", "version"}
 # Fields with a resolver that a plain dict still answers for these sub-selections (ids only).

@@ -16,11 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
-from tap_monday_boards.emulator.cost import COST_MODELS, DEFAULT_COST_MODEL
-from tap_monday_boards.emulator.faults import FaultConfig, FaultKind
-from tap_monday_boards.emulator.latency import latency_from_spec
-from tap_monday_boards.emulator.limits import PLANS, PlanLimits
-from tap_monday_boards.emulator.server import Emulator, EmulatorConfig
+from monday_emulator.cost import COST_MODELS, DEFAULT_COST_MODEL
+from monday_emulator.faults import FaultConfig, FaultKind
+from monday_emulator.latency import latency_from_spec
+from monday_emulator.limits import PLANS, PlanLimits
+from monday_emulator.server import Emulator, EmulatorConfig
 
 _LIMIT_FIELDS = tuple(f for f in PlanLimits.__dataclass_fields__)
 

@@ -3,7 +3,7 @@
 A tap that is fast on a friendly server and dies on the real one is useless, so every limit monday enforces is
 modelled: the per-query complexity cap, the sliding 60 s complexity budget, requests per minute, concurrent
 requests, daily calls (rejected calls count 0.1) and requests per IP per 10 s. Time only comes from the
-:class:`~tap_monday_boards.emulator.clock.Clock`, so a test moves a ``FakeClock`` instead of waiting.
+:class:`~monday_emulator.clock.Clock`, so a test moves a ``FakeClock`` instead of waiting.
 
 The server calls it from its event-loop thread; tests read :meth:`Limits.usage` from theirs, so one lock
 guards the counters.
@@ -17,8 +17,8 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tap_monday_boards.emulator.clock import Clock
-from tap_monday_boards.emulator.envelopes import (
+from monday_emulator.clock import Clock
+from monday_emulator.envelopes import (
     COMPLEXITY_BUDGET_EXHAUSTED,
     COMPLEXITY_EXCEPTION,
     DAILY_LIMIT_EXCEEDED,

@@ -1,4 +1,9 @@
-"""Run an emulator in a background thread for tests and benchmarks.
+"""Run an emulator for tests, benchmarks and the demo: in a background thread, or as a child process.
+
+:func:`running_emulator` serves from a thread of the test's own process (tests that need the ``Store``, the
+ground truth); :class:`EmulatorProcess` runs the installed ``monday-emulator`` CLI as a child (the demo and
+the benchmarks, which measure the emulator's CPU apart from the client's); :func:`free_port` is the one
+free-port helper of the repository.
 
 The tap under test runs its own event loop (and the SDK's blocking requests) on the test's thread, so the
 emulator gets a thread with a private loop and a real loopback socket: the tap speaks real HTTP to it, exactly
@@ -10,14 +15,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from tap_monday_boards.emulator.server import Emulator, EmulatorConfig
+from monday_emulator.server import Emulator, EmulatorConfig
 
 START_TIMEOUT_S = 30.0
 LEFTOVER_TIMEOUT_S = 5.0
@@ -236,3 +252,115 @@ def running_emulator(
         yield RunningEmulator(f"{base}/v2", emulator.config.token, emulator, base)
     finally:
         thread.stop()
+
+
+# ----- the emulator as a child process ---------------------------------------------------------------------
+
+_URL_LINE = re.compile(r"MONDAY_EMULATOR_URL=(https?://[\w.\-]+:\d+/v2)")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port the OS says is free now (another process may take it: callers retry on bind errors)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def emulator_executable() -> str:
+    """``monday-emulator`` from the running interpreter's venv, else from PATH."""
+    candidate = Path(sys.executable).parent / "monday-emulator"
+    return str(candidate) if candidate.exists() else "monday-emulator"
+
+
+class EmulatorStartError(RuntimeError):
+    """The emulator exited or printed no URL in time; the message carries its output (token masked)."""
+
+
+class EmulatorProcess:
+    """``monday-emulator --port 0 --token <token> <args>`` as a child process; a context manager.
+
+    The one way tests, benchmarks and the demo run the installed CLI: readiness is the machine-readable
+    first line (``MONDAY_EMULATOR_URL=...``), polled with a deadline; ``--port 0`` lets the emulator bind a
+    free port itself (no race between choosing a port and binding it). The child gets its own session, so
+    stopping it (SIGTERM, then SIGKILL after 10 s) ends everything it started.
+    """
+
+    def __init__(
+        self,
+        args: Sequence[str] = (),
+        *,
+        token: str = "demo-token",  # noqa: S107 - the emulator's public demo token, not a secret
+        log_path: Path,
+        start_timeout_s: float = 60.0,
+    ) -> None:
+        self.args = list(args)
+        self.token = token
+        self.log_path = log_path
+        self.start_timeout_s = start_timeout_s
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.url: str | None = None
+
+    @property
+    def base(self) -> str:
+        """``http://host:port`` of the running emulator."""
+        assert self.url is not None, "the emulator is not started"
+        return self.url.removesuffix("/v2")
+
+    @property
+    def pid(self) -> int | None:
+        """The child's pid while it runs."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def __enter__(self) -> EmulatorProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> str:
+        """Start and wait until the emulator prints the URL it serves; returns it."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self._proc = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+                [emulator_executable(), "--port", "0", "--token", self.token, *self.args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            found = _URL_LINE.search(self.log_path.read_text(errors="replace"))
+            if found:
+                self.url = found.group(1)
+                return self.url
+            if self._proc.poll() is not None:
+                break
+            time.sleep(0.05)  # polling interval with a deadline, not a wait for an event
+        output = self.log_path.read_text(errors="replace").replace(self.token, "***")
+        self.stop()
+        raise EmulatorStartError(f"monday-emulator did not report its URL:\n{output[-3000:]}")
+
+    def metrics(self) -> dict[str, Any]:
+        """The emulator's ``GET /metrics`` JSON."""
+        with urllib.request.urlopen(f"{self.base}/metrics", timeout=10) as response:  # noqa: S310 - loopback
+            return dict(json.loads(response.read()))
+
+    def stop(self) -> None:
+        """SIGTERM to its process group, SIGKILL after 10 s; always reaps it. Idempotent."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if proc.poll() is not None:
+                break
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                continue
+        proc.wait(timeout=10)

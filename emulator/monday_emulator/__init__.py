@@ -1,6 +1,6 @@
 """A local monday.com API (``POST /v2``) for tests, demos and benchmarks; runtime code never imports it.
 
-Start one in-process with :func:`tap_monday_boards.emulator.testing.running_emulator`, or as a server with the
+Start one in-process with :func:`monday_emulator.testing.running_emulator`, or as a server with the
 ``monday-emulator`` console script. See docs/emulator.md. Names below are loaded lazily so that importing a
 submodule (``clock``, ``data``) never drags in the HTTP server.
 """
@@ -11,14 +11,14 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "Emulator": "tap_monday_boards.emulator.server",
-    "EmulatorConfig": "tap_monday_boards.emulator.server",
-    "RunningEmulator": "tap_monday_boards.emulator.testing",
-    "running_emulator": "tap_monday_boards.emulator.testing",
-    "FaultConfig": "tap_monday_boards.emulator.faults",
-    "FaultKind": "tap_monday_boards.emulator.faults",
-    "LatencyModel": "tap_monday_boards.emulator.latency",
-    "PlanLimits": "tap_monday_boards.emulator.limits",
+    "Emulator": "monday_emulator.server",
+    "EmulatorConfig": "monday_emulator.server",
+    "RunningEmulator": "monday_emulator.testing",
+    "running_emulator": "monday_emulator.testing",
+    "FaultConfig": "monday_emulator.faults",
+    "FaultKind": "monday_emulator.faults",
+    "LatencyModel": "monday_emulator.latency",
+    "PlanLimits": "monday_emulator.limits",
 }
 
 __all__ = [  # noqa: RUF022 - grouped by module like _EXPORTS

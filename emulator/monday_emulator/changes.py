@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tap_monday_boards.emulator.columns import iso, render_value
+from monday_emulator.columns import iso, render_value
 
 if TYPE_CHECKING:
-    from tap_monday_boards.emulator.clock import Clock
-    from tap_monday_boards.emulator.data import Board
+    from monday_emulator.clock import Clock
+    from monday_emulator.data import Board
 
 
 @dataclass(slots=True)

@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from tap_monday_boards.emulator.clock import Clock
-from tap_monday_boards.emulator.data import Board, Store
+from monday_emulator.clock import Clock
+from monday_emulator.data import Board, Store
 
 MAX_PAGE = 500
 EXPIRED_MESSAGE = (

@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tap_monday_boards.emulator.columns import (
+from monday_emulator.columns import (
     COLORS_GROUPS,
     DROPDOWN_LABELS,
     MAIN_BOARD_TYPES,
@@ -24,7 +24,7 @@ from tap_monday_boards.emulator.columns import (
 )
 
 if TYPE_CHECKING:
-    from tap_monday_boards.emulator.entities import Account
+    from monday_emulator.entities import Account
 
 ITEM_ID_BASE = 10_000_000_000
 BOARD_SPAN = 100_000_000
