@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-all lint typecheck demo bench bench-full chaos clean
+.PHONY: venv test test-all lint typecheck demo bench bench-full bench-account chaos clean
 
 venv: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ bench: venv
 
 bench-full: venv
 	$(PY) -m benchmarks --full
+
+## Whole-account syncs, every stream selected, ~0.6 s per answer (~1 hour, mostly waiting).
+bench-account: venv
+	$(PY) -m benchmarks --account --stem account
 
 ## Fault matrix (docs/reliability.md): every fault kind alone and mixed, 5% and 20%, 3 seeds (~25 min);
 ## writes benchmarks/results/chaos.md + .json. Peak RSS at scale: $(PY) -m benchmarks.chaos --scale 1000000

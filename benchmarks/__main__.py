@@ -25,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--full", action="store_true", help="add the 100,000-item cases (tens of minutes)")
     mode.add_argument("--smoke", action="store_true", help="a tiny board on instant (seconds)")
+    mode.add_argument(
+        "--account", action="store_true", help="whole-account syncs, every stream selected (~1 hour)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="results directory")
     parser.add_argument("--stem", help="results file name without extension (default: latest-<mode>)")
     parser.add_argument("--workdir", type=Path, help="keep scratch files here instead of a temp dir")
@@ -36,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    mode_name = "full" if args.full else "smoke" if args.smoke else "quick"
+    mode_name = "full" if args.full else "smoke" if args.smoke else "account" if args.account else "quick"
     plan = build_plan(mode_name, only=tuple(args.only), writer=not args.no_writer)
     command = "python -m benchmarks " + shlex.join(list(argv if argv is not None else sys.argv[1:]))
     with tempfile.TemporaryDirectory(prefix="tap-monday-bench-") as tmp:

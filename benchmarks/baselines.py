@@ -10,8 +10,9 @@ here from the same field lists, because the tap itself never sends it.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,21 +53,103 @@ async def run_naive(
     result = StrategyResult()
     async with BenchClient(url, token, max_connections=1) as client:
         for board_id in board_ids:
-            ids: list[str] = []
-            data = await client.post(
-                "NaiveFirstPage", NAIVE_FIRST_PAGE_QUERY, {"board_ids": [board_id], "limit": page_size}
-            )
-            page = data["boards"][0]["items_page"]
-            ids.extend(item["id"] for item in page["items"])
-            while page["cursor"]:
-                data = await client.post(
-                    "NaiveNextPage", NAIVE_NEXT_PAGE_QUERY, {"cursor": page["cursor"], "limit": page_size}
-                )
-                page = data["next_items_page"]
-                ids.extend(item["id"] for item in page["items"])
-            result.item_ids[board_id] = ids
+            result.item_ids[board_id] = await _naive_chain(client, board_id, page_size)
         result.client = client.stats.as_dict()
     return result
+
+
+async def _naive_chain(client: BenchClient, board_id: str, page_size: int) -> list[str]:
+    """One board's items, full fields, one page after the other."""
+    ids: list[str] = []
+    data = await client.post(
+        "NaiveFirstPage", NAIVE_FIRST_PAGE_QUERY, {"board_ids": [board_id], "limit": page_size}
+    )
+    page = data["boards"][0]["items_page"]
+    ids.extend(item["id"] for item in page["items"])
+    while page["cursor"]:
+        data = await client.post(
+            "NaiveNextPage", NAIVE_NEXT_PAGE_QUERY, {"cursor": page["cursor"], "limit": page_size}
+        )
+        page = data["next_items_page"]
+        ids.extend(item["id"] for item in page["items"])
+    return ids
+
+
+Rows = Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+async def _naive_pages(
+    client: BenchClient, operation: str, query: str, variables: dict[str, Any], limit: int, rows_of: Rows
+) -> list[dict[str, Any]]:
+    """Every page of a ``limit``/``page`` list, one request at a time, until a short page."""
+    rows: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        found = rows_of(await client.post(operation, query, {**variables, "limit": limit, "page": page}))
+        rows.extend(found)
+        if len(found) < limit:
+            return rows
+        page += 1
+
+
+def _root(field: str) -> Rows:
+    return lambda data: list(data.get(field) or [])
+
+
+def _per_board(field: str) -> Rows:
+    return lambda data: list(((data.get("boards") or [{}])[0] or {}).get(field) or [])
+
+
+async def run_naive_all(
+    url: str, token: str, board_ids: Sequence[str], *, page_size: int = NAIVE_PAGE_SIZE
+) -> StrategyResult:
+    """(a) for a whole account: every stream the way loaders usually read it, one request at a time.
+
+    The account lists, the boards page by page (groups and columns in the same answer), then per board its
+    updates, its activity log and its items (full fields, ``items_page`` chain), then each subitems board's
+    items the same way. The tap's own documents where it has one.
+    """
+    result = StrategyResult()
+    async with BenchClient(url, token, max_connections=1) as client:
+        started = time.perf_counter()
+        await _naive_pages(client, "Workspaces", queries.WORKSPACES_QUERY, {}, 100, _root("workspaces"))
+        await _naive_pages(client, "Users", queries.USERS_QUERY, {}, 500, _root("users"))
+        await client.post("Teams", queries.TEAMS_QUERY, {})
+        await client.post("Tags", queries.TAGS_QUERY, {})
+        listing = {"ids": list(board_ids), "workspace_ids": None, "state": "active"}
+        boards = await _naive_pages(client, "Boards", queries.BOARDS_QUERY, listing, 100, _root("boards"))
+        result.phase_seconds["account"] = time.perf_counter() - started
+        subitem_boards: list[str] = []
+        for board in boards:
+            board_id = str(board["id"])
+            per_board = {"board_ids": [board_id]}
+            await _naive_pages(
+                client, "BoardUpdates", queries.BOARD_UPDATES_QUERY, per_board, 100, _per_board("updates")
+            )
+            await _naive_pages(
+                client,
+                "BoardActivityLogs",
+                queries.BOARD_ACTIVITY_LOGS_QUERY,
+                per_board,
+                500,
+                _per_board("activity_logs"),
+            )
+            result.item_ids[board_id] = await _naive_chain(client, board_id, page_size)
+            subitem_boards.extend(_subitem_board_ids(board))
+        for board_id in subitem_boards:
+            await _naive_chain(client, board_id, page_size)
+        result.client = client.stats.as_dict()
+    return result
+
+
+def _subitem_board_ids(board: dict[str, Any]) -> list[str]:
+    """The subitems board named by a board's ``subtasks`` column settings."""
+    found: list[str] = []
+    for column in board.get("columns") or []:
+        if column.get("type") == "subtasks":
+            settings = json.loads(column.get("settings_str") or "{}")
+            found.extend(str(b) for b in settings.get("boardIds") or [])
+    return found
 
 
 async def _harvest(client: BenchClient, board_id: str) -> list[str]:

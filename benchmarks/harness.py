@@ -16,10 +16,18 @@ from typing import Any
 from monday_emulator.cost import DEFAULT_COST_MODEL
 from monday_emulator.limits import PLANS
 
-from benchmarks.baselines import StrategyResult, run_harvest, run_naive, run_two_phase
+from benchmarks.account import (
+    account_ceiling,
+    account_shape,
+    apply_changes,
+    changed_item_ids,
+    item_bookmarks,
+    lookback_item_ids,
+)
+from benchmarks.baselines import StrategyResult, run_harvest, run_naive, run_naive_all, run_two_phase
 from benchmarks.ceiling import ceiling, efficiency
 from benchmarks.processes import EmulatorProcess, EmulatorSpec
-from benchmarks.tap_runner import EVERY_STREAM, run_tap, tap_config
+from benchmarks.tap_runner import EVERY_STREAM, TapRun, run_tap, tap_config
 from benchmarks.truth import ceiling_inputs, check_ids, expected_item_ids, longest_chain, price_list
 
 STRATEGIES = ("naive", "two_phase", "tap_default", "tap_tuned")
@@ -28,7 +36,11 @@ STRATEGIES = ("naive", "two_phase", "tap_default", "tap_tuned")
 DEFAULT_GROUPS = 4
 """Groups per board of a generated board unless a case says otherwise (the emulator's default)."""
 
-BASELINES = ("naive", "two_phase", "harvest")
+ACCOUNT_STRATEGIES = ("naive_all", "tap_all", "tap_all_incremental")
+"""Whole-account syncs (every stream selected): the naive loader of every stream, the tap with defaults, and
+the tap's incremental run after ``BENCH_CHANGES_PER_BOARD`` changed items per board (account.py)."""
+
+BASELINES = ("naive", "two_phase", "harvest", "naive_all")
 """Strategies run by the in-process clients of benchmarks/baselines.py; ``harvest`` is the bare id harvest
 (one chain per board, no detail fetch): the reference for runs bound by the cursor chain."""
 
@@ -49,6 +61,8 @@ PROFILES: dict[str, Profile] = {
     "instant": Profile("instant", "instant", "unlimited"),
     # Every answer ~1.0 s (+-20 %), whatever its size: a slow account where the chain binds.
     "slow-enterprise": Profile("slow-enterprise", "custom:base=1.0,per_object=0,jitter=0.2", "enterprise"),
+    # Every answer ~0.6 s (+-20 %): the median of recorded real monday answers, for whole-account syncs.
+    "p50-enterprise": Profile("p50-enterprise", "custom:base=0.6,per_object=0,jitter=0.2", "enterprise"),
 }
 
 UNLIMITED_TAP_SETTINGS: dict[str, Any] = {
@@ -113,6 +127,10 @@ class _Outcome:
     client: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    expected: dict[str, list[str]] | None = None
+    """What the run must emit when it is not every active item (an incremental run)."""
+    metrics_before: dict[str, Any] | None = None
+    """The emulator's metrics before the measured run, when an unmeasured run came first."""
 
 
 def _run_baseline(case: Case, emulator: EmulatorProcess, boards: list[str]) -> _Outcome:
@@ -123,6 +141,8 @@ def _run_baseline(case: Case, emulator: EmulatorProcess, boards: list[str]) -> _
         result = asyncio.run(run_naive(emulator.url, emulator.token, boards))
     elif case.strategy == "harvest":
         result = asyncio.run(run_harvest(emulator.url, emulator.token, boards))
+    elif case.strategy == "naive_all":
+        result = asyncio.run(run_naive_all(emulator.url, emulator.token, boards))
     else:
         result = asyncio.run(
             run_two_phase(emulator.url, emulator.token, boards, concurrency=plan.concurrency or 100)
@@ -132,14 +152,8 @@ def _run_baseline(case: Case, emulator: EmulatorProcess, boards: list[str]) -> _
     return _Outcome(wall, ids, result.client, {"phase_seconds": result.phase_seconds})
 
 
-def _run_tap(case: Case, emulator: EmulatorProcess, boards: list[str], workdir: Path) -> _Outcome:
-    overrides = tuned_settings(case.profile.plan) if case.strategy == "tap_tuned" else {}
-    if case.faults:
-        # The emulator's slow_response fault waits 20 s; a 10 s timeout makes it a quick retry.
-        overrides["request_timeout"] = 10
-    streams = {EVERY_STREAM} if case.every_stream else None
-    run = run_tap(tap_config(emulator.url, emulator.token, boards, overrides), workdir, streams=streams)
-    extra = {
+def _tap_extra(run: TapRun, overrides: dict[str, Any]) -> dict[str, Any]:
+    return {
         "tap_settings": overrides,
         "tap_cpu_s": run.cpu_s,
         "tap_cpu_s_per_1000_items": run.cpu_s / max(1, len(run.item_ids)) * 1000,
@@ -150,8 +164,59 @@ def _run_tap(case: Case, emulator: EmulatorProcess, boards: list[str], workdir: 
         "tap_returncode": run.returncode,
         "first_record_s": run.first_record_s,
     }
-    error = None if run.returncode == 0 else f"tap exited {run.returncode}: {run.stderr_tail[-1500:]}"
-    return _Outcome(run.wall_s, run.item_ids, {}, extra, error)
+
+
+def _tap_error(run: TapRun) -> str | None:
+    return None if run.returncode == 0 else f"tap exited {run.returncode}: {run.stderr_tail[-1500:]}"
+
+
+def _run_tap(case: Case, emulator: EmulatorProcess, boards: list[str], workdir: Path) -> _Outcome:
+    overrides = tuned_settings(case.profile.plan) if case.strategy == "tap_tuned" else {}
+    if case.faults:
+        # The emulator's slow_response fault waits 20 s; a 10 s timeout makes it a quick retry.
+        overrides["request_timeout"] = 10
+    config = tap_config(emulator.url, emulator.token, boards, overrides)
+    if case.strategy == "tap_all_incremental":
+        return _run_tap_incremental(case, emulator, config, workdir)
+    streams = {EVERY_STREAM} if case.every_stream or case.strategy == "tap_all" else None
+    run = run_tap(config, workdir, streams=streams)
+    return _Outcome(run.wall_s, run.item_ids, {}, _tap_extra(run, overrides), _tap_error(run))
+
+
+def _run_tap_incremental(
+    case: Case, emulator: EmulatorProcess, config: dict[str, Any], workdir: Path
+) -> _Outcome:
+    """A full run (not timed), ``BENCH_CHANGES_PER_BOARD`` renamed items per board, then the timed run.
+
+    The timed run must emit exactly the changed items plus the unchanged ones inside the look-back window
+    of each board's bookmark.
+    """
+    first = run_tap(config, workdir / "first-run", streams={EVERY_STREAM})
+    if first.returncode != 0:
+        return _Outcome(0.0, [], error=f"first run: {_tap_error(first)}")
+    changed = changed_item_ids(case.seed, case.boards, case.items)
+    apply_changes(emulator.base, emulator.token, changed)
+    before = emulator.metrics()
+    run = run_tap(config, workdir, streams={EVERY_STREAM}, state=first.final_state)
+    bookmarks = item_bookmarks(first.final_state)
+    expected = sorted(set(changed) | lookback_item_ids(case.seed, case.boards, case.items, bookmarks))
+    extra = {**_tap_extra(run, {}), "first_run_wall_s": first.wall_s, "changed_items": len(changed),
+             "expected_items": len(expected)}
+    error = _tap_error(run)
+    return _Outcome(run.wall_s, run.item_ids, {}, extra, error, {"all": expected}, before)
+
+
+def _metrics_delta(after: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]:
+    """The measured run's share of the emulator's counters (after minus what an earlier run left)."""
+    if before is None:
+        return after
+    delta = dict(after)
+    for key in ("requests_by_operation", "rejections_by_code", "faults_by_kind", "errors_by_code"):
+        old = before.get(key, {})
+        delta[key] = {k: v - old.get(k, 0) for k, v in after.get(key, {}).items() if v - old.get(k, 0)}
+    for key in ("requests_total", "complexity_spent"):
+        delta[key] = after.get(key, 0) - before.get(key, 0)
+    return delta
 
 
 def phase_timeline(request_log: Path) -> dict[str, float | None]:
@@ -213,6 +278,7 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
         fault_kinds=case.fault_kinds,
         cost_model=case.cost_model,
         groups=case.groups,
+        extra_args=("--admin",) if case.strategy == "tap_all_incremental" else (),
     )
     expected = expected_item_ids(case.seed, case.boards, case.items)
     boards = list(expected)
@@ -227,7 +293,7 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
         except Exception as exc:
             outcome = _Outcome(0.0, [], error=f"{type(exc).__name__}: {exc}")
         emulator_cpu = emulator.cpu_seconds() - cpu_before
-        metrics = emulator.metrics()
+        metrics = _metrics_delta(emulator.metrics(), outcome.metrics_before)
 
     timeline = phase_timeline(emulator.request_log)
     prices = price_list(case.seed, case.profile.latency, cost_model=case.cost_model)
@@ -237,6 +303,18 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
     chain = longest_chain(case.seed, case.boards, case.items, case.groups)
     # T* with the longest chain the tap walks after partitioning; ``single`` is today's one chain per board.
     bound = ceiling(ceiling_inputs(prices, case.profile.plan, active, boards=len(expected), chain=chain))
+    if outcome.expected is not None:
+        expected = outcome.expected
+    if case.strategy in ACCOUNT_STRATEGIES:
+        changed = sum(len(v) for v in expected.values()) if outcome.expected is not None else None
+        bound = account_ceiling(
+            account_shape(case.seed, case.boards, case.items),
+            case.profile.latency,
+            case.profile.plan,
+            seed=case.seed,
+            cost_model=case.cost_model,
+            changed_items=changed,
+        )
     ids = check_ids(expected, outcome.ids)
     items_done = ids["seen"] - ids["duplicates"]
     return {
@@ -251,7 +329,11 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
         "fault_kinds": list(case.fault_kinds),
         "cost_model": case.cost_model,
         "seed": case.seed,
-        "ok": outcome.error is None and ids["missing"] == 0 and ids["duplicates"] == 0,
+        # An incremental run must emit exactly what changed (plus the look-back): nothing else either.
+        "ok": outcome.error is None
+        and ids["missing"] == 0
+        and ids["duplicates"] == 0
+        and (outcome.expected is None or ids["unexpected"] == 0),
         "error": outcome.error,
         "wall_s": outcome.wall_s,
         "items_per_s": items_done / outcome.wall_s if outcome.wall_s > 0 else 0.0,

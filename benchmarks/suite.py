@@ -8,6 +8,10 @@ Modes:
   in-process writer benchmark and the Meltano end-to-end run.
 * ``full`` (``make bench-full``): quick plus 100,000 items (production/enterprise and instant), and one
   board of 100,000 items in 10 groups and in 1 group, every stream, against the bare single chain.
+* ``account`` (``make bench-account``, ~1 hour, mostly waiting): whole-account syncs with every stream
+  selected at ~0.6 s per answer (``p50-enterprise``): 100 boards x 100 items (also incremental, after 5
+  changed items per board), 2 x 5,000 and 1,000 boards x 10 items, each against the bare id harvest and the
+  naive loader of every stream (benchmarks/account.py has the bound T* of a whole sync).
 
 Runs that are mostly waiting (the naive client at 10,000 items: minutes with one request in flight; the
 fault run on production latency, which may wait out a hint-less 429 for 60 s) each get a background lane
@@ -85,8 +89,26 @@ def build_plan(
     return plan if writer else replace(plan, writer_records=0)
 
 
+ACCOUNT_SHAPES = ((100, 100), (2, 5_000), (1_000, 10))
+"""(boards, items per board) of the whole-account cases: many small boards, two big ones, very many tiny."""
+
+
+def _account_plan() -> Plan:
+    foreground: list[Case] = []
+    background: list[Case] = []
+    for boards, items in ACCOUNT_SHAPES:
+        foreground += _cases("p50-enterprise", items, ("harvest", "tap_all"), boards=boards)
+        if boards == 100:
+            foreground += _cases("p50-enterprise", items, ("tap_all_incremental",), boards=boards)
+        # One request at a time: minutes of waiting, beside the foreground runs.
+        background += _cases("p50-enterprise", items, ("naive_all",), boards=boards)
+    return Plan(tuple(foreground), tuple(background))
+
+
 def _full_plan(mode: str, smoke_items: int) -> Plan:
     tap = ("tap_default", "tap_tuned")
+    if mode == "account":
+        return _account_plan()
     if mode == "smoke":
         return Plan(tuple(_cases("instant", smoke_items, STRATEGIES)), writer_records=300)
     foreground = [
@@ -122,7 +144,7 @@ def _full_plan(mode: str, smoke_items: int) -> Plan:
             *_cases("production-enterprise", 100_000, ("tap_default",), groups=1, every_stream=True),
         ]
     elif mode != "quick":
-        raise ValueError(f"unknown mode {mode!r}: smoke, quick or full")
+        raise ValueError(f"unknown mode {mode!r}: smoke, quick, full or account")
     return Plan(tuple(foreground), tuple(background), writer_records=5_000, e2e_items=10_000)
 
 
@@ -181,12 +203,15 @@ def run_plan(plan: Plan, workdir: Path, *, e2e: bool = True, progress: Progress 
     return results
 
 
-def _sort_key(result: dict[str, Any], order: dict[str, int]) -> tuple[str, int, bool, int, float, int]:
+def _sort_key(
+    result: dict[str, Any], order: dict[str, int]
+) -> tuple[str, int, int, bool, int, float, int]:
     profiles = list(PROFILES)
     strategy = STRATEGIES.index(result["strategy"]) if result["strategy"] in STRATEGIES else -1
     return (
         str(profiles.index(result["profile"])),
         result["items"],
+        result.get("boards", 1),
         result.get("cost_model") != "documented",
         strategy,
         result.get("faults", 0.0),

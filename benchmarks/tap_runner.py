@@ -33,6 +33,8 @@ class _Message(msgspec.Struct):
     type: str
     stream: str | None = None
     record: _Record | None = None
+    value: msgspec.Raw = msgspec.Raw(b"null")
+    """A STATE message's state, kept undecoded (only the last one is read)."""
 
 
 _DECODER = msgspec.json.Decoder(_Message)
@@ -52,6 +54,8 @@ class TapRun:
     item_ids: list[str] = field(default_factory=list)
     first_record_s: float | None = None
     stderr_tail: str = ""
+    final_state: dict[str, Any] | None = None
+    """The last STATE message's value: the next incremental run starts from it."""
 
 
 def tap_config(
@@ -95,9 +99,17 @@ def discover(config_path: Path, workdir: Path) -> dict[str, Any]:
 
 
 def run_tap(
-    config: Mapping[str, Any], workdir: Path, *, streams: set[str] | None = None, timeout_s: float = 1800
+    config: Mapping[str, Any],
+    workdir: Path,
+    *,
+    streams: set[str] | None = None,
+    state: Mapping[str, Any] | None = None,
+    timeout_s: float = 3600,
 ) -> TapRun:
-    """Run the tap to completion with only ``streams`` selected and count what it writes."""
+    """Run the tap to completion with only ``streams`` selected (default: items) and count what it writes.
+
+    ``state`` is passed with ``--state`` (an incremental run continuing from a previous one).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "tap-config.json"
     config_path.write_text(json.dumps(config))
@@ -107,6 +119,10 @@ def run_tap(
     stderr_path = workdir / "tap.stderr.log"
 
     argv = [console_script("tap-monday-boards"), "--config", str(config_path), "--catalog", str(catalog_path)]
+    if state is not None:
+        state_path = workdir / "state.json"
+        state_path.write_text(json.dumps(state))
+        argv += ["--state", str(state_path)]
     with stderr_path.open("wb") as stderr_file:
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_file, bufsize=1 << 20)
@@ -116,11 +132,14 @@ def run_tap(
         records: Counter[str] = Counter()
         item_ids: list[str] = []
         first_record: float | None = None
+        last_state = msgspec.Raw(b"null")
         assert process.stdout is not None
         deadline = started + timeout_s
         for line in process.stdout:
             message = _DECODER.decode(line)
             messages[message.type] += 1
+            if message.type == "STATE":
+                last_state = message.value
             if message.type == "RECORD" and message.stream is not None:
                 records[message.stream] += 1
                 if first_record is None:
@@ -146,4 +165,5 @@ def run_tap(
         item_ids=item_ids,
         first_record_s=first_record,
         stderr_tail=tail if usage.returncode != 0 else "",
+        final_state=msgspec.json.decode(last_state),
     )
