@@ -1,4 +1,4 @@
-"""Runs harvest + fetch for all boards on one event loop in a background thread; hands records to the main
+"""Runs harvest + fetch for all boards on the engine's event loop (runtime.py); hands records to the main
 thread through one queue per board.
 
 Why this shape (engine-notes.md, singer_sdk.md §1.13): the SDK writes records and state from the thread that
@@ -13,18 +13,19 @@ buffer a full queue, and a board that is not being drained is never held to its 
 another board drains: its whole read-ahead share is fetched at full speed); the main thread gives credits
 back as it yields records. The harvest itself never waits for the consumer (ids are tiny, cursors age).
 
-Shutdown: ``close()`` (also on ``__exit__``, generator close on ``--test``/record caps, SIGTERM via
-``SystemExit``, errors) cancels every task, closes the aiohttp session and joins the thread.
+The loop is the sync's shared :class:`~tap_monday_boards.engine.runtime.EngineRuntime` when one is given
+(the items and subitems pipelines then run beside the small streams' requests, on one session), else a
+private one. Shutdown: ``close()`` (also on ``__exit__``, generator close on ``--test``/record caps, SIGTERM
+via ``SystemExit``, errors) cancels every task of this pipeline and waits for them; a private runtime is
+also closed (session closed, thread joined).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.harvest import HarvestState, harvest_board
 from tap_monday_boards.engine.idset import IdQueue
 from tap_monday_boards.engine.progress import BoardStats, log_progress
+from tap_monday_boards.engine.runtime import EngineRuntime, Job
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Transport
 
@@ -128,6 +130,7 @@ class ItemsPipeline:
         column_ids: Mapping[str, list[str] | None] | None = None,
         groups: Mapping[str, Sequence[str]] | None = None,
         wall_clock: Callable[[], float] = time.time,
+        runtime: EngineRuntime | None = None,
     ) -> None:
         self.settings = settings
         self.board_ids = list(dict.fromkeys(str(b) for b in board_ids))
@@ -135,6 +138,8 @@ class ItemsPipeline:
         self._column_types = dict(column_types or {})
         self._column_ids = dict(column_ids or {})
         self.governor = governor or get_governor(settings)
+        self._runtime = runtime
+        self._owns_runtime = runtime is None
         expected = dict(expected_items or {})
         self._expected = expected
         self._groups = {str(b): tuple(g) for b, g in (groups or {}).items()}
@@ -144,10 +149,7 @@ class ItemsPipeline:
         self.stats: dict[str, BoardStats] = {b: BoardStats(b, expected.get(b)) for b in self.board_ids}
         self._queues: dict[str, queue.SimpleQueue[Any]] = {b: queue.SimpleQueue() for b in self.board_ids}
         self._runs: dict[str, _BoardRun] = {}
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._main_task: asyncio.Task[None] | None = None
-        self._started = threading.Event()
+        self._job: Job[None] | None = None
         self.error: BaseException | None = None
         self._draining: str | None = None  # the board the main thread is consuming (read across threads)
         self._read_ahead: _Credits | None = None
@@ -161,11 +163,14 @@ class ItemsPipeline:
         self.close()
 
     def start(self) -> None:
-        if self._thread is not None:
+        """Submit the pipeline to its runtime (starting a private one if none was given); never blocks on
+        the network, so the loop thread itself may call it."""
+        if self._job is not None:
             return
-        self._thread = threading.Thread(target=self._run_loop, name="items-engine", daemon=True)
-        self._thread.start()
-        self._started.wait(_JOIN_TIMEOUT_S)
+        if self._runtime is None:
+            self._runtime = EngineRuntime(self.settings, self.governor)
+        self._runtime.start()
+        self._job = self._runtime.submit(self._main())
 
     def records(self, board_id: str) -> Generator[dict[str, Any], None, None]:
         """Raw API items of ``board_id``, each once, on the calling thread; raises the engine's error."""
@@ -178,7 +183,7 @@ class ItemsPipeline:
             try:
                 entry = out.get(timeout=_POLL_S)
             except queue.Empty:
-                if self._thread is None or not self._thread.is_alive():
+                if self._job is None or (self._job.done() and out.empty()):
                     message = f"items engine stopped before board {board_id} finished"
                     raise RuntimeError(message) from self.error
                 continue
@@ -194,20 +199,22 @@ class ItemsPipeline:
                 self._give_back(board_id, entry.own_credit, entry.shared_credit)
 
     def close(self) -> None:
-        """Cancel every task, close the session, join the thread. Idempotent."""
-        thread, loop, task = self._thread, self._loop, self._main_task
-        if thread is None:
-            return
-        if loop is not None and task is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop finished meanwhile
-                loop.call_soon_threadsafe(task.cancel)
-        thread.join(_JOIN_TIMEOUT_S)
-        if thread.is_alive():
-            logger.warning("items engine thread did not stop within %.0f s", _JOIN_TIMEOUT_S)
+        """Cancel every task and wait for them; close a private runtime. Idempotent."""
+        job, runtime = self._job, self._runtime
+        if job is not None and not job.done():
+            job.cancel()
+            try:
+                job.exception(_JOIN_TIMEOUT_S)
+            except TimeoutError:
+                logger.warning("items engine did not stop within %.0f s", _JOIN_TIMEOUT_S)
+            except BaseException:  # noqa: S110 - cancelled: what close() asked for
+                pass
+        if self._owns_runtime and runtime is not None:
+            runtime.close()
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._job is not None and not self._job.done()
 
     def _give_back(self, board_id: str, own: int, shared: int) -> None:
         run = self._runs.get(board_id)
@@ -217,10 +224,8 @@ class ItemsPipeline:
             self._call_in_loop(self._read_ahead.release, shared)
 
     def _call_in_loop(self, callback: Callable[..., None], *args: Any) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop finished meanwhile
-                loop.call_soon_threadsafe(callback, *args)
+        if self._runtime is not None:
+            self._runtime.call_soon(callback, *args)
 
     def _is_drained(self, board_id: str) -> bool:
         """The board the main thread drains never waits for read-ahead credits (else: deadlock)."""
@@ -231,21 +236,10 @@ class ItemsPipeline:
             self._read_ahead.wake()
 
     # --- engine thread -------------------------------------------------------------------------------
-    def _run_loop(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:  # handed to the main thread, never swallowed
-            self.error = exc
-        finally:
-            self._started.set()
-
     async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._main_task = asyncio.current_task()
-        self._started.set()
+        assert self._runtime is not None
         try:
-            async with Transport(self.settings, self.governor) as transport:
-                await self._run_all(transport)
+            await self._run_all(self._runtime.transport)
         except asyncio.CancelledError:
             self._fail_all(RuntimeError("items engine was closed"))
             raise

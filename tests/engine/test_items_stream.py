@@ -17,6 +17,7 @@ from monday_emulator.clock import FakeClock
 from monday_emulator.testing import RunningEmulator
 from singer_sdk import Stream
 
+from tap_monday_boards.engine.runtime import THREAD_NAME
 from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
 from tap_monday_boards.tap import TapMondayBoards
 
@@ -55,7 +56,7 @@ def _last_state(messages: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _engine_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "items-engine"]
+    return [t for t in threading.enumerate() if t.name == THREAD_NAME]
 
 
 def test_full_sync_items_and_subitems(emulator_factory: Factory, caplog: pytest.LogCaptureFixture) -> None:
