@@ -14,6 +14,10 @@ What it adds to ``GraphQLStream`` and why:
   for both HTTP stacks);
 - a page refused as over monday's per-query complexity cap is asked again with a smaller ``limit`` from the
   same row (``request_records``, shrink.py), and the smaller limit is kept for the rest of the stream.
+During a sync the engine fetches the small streams the tap knows (prefetch.py: every list on the engine's
+loop, several boards per request, from the start of the sync); ``request_records`` then reads what it
+fetched instead of sending requests, and turns an engine error into the same SDK exceptions. A stream the
+engine does not fetch sends its own requests through the path above.
 Messages name the stream, board id, HTTP status, monday code and request id; never the token.
 """
 
@@ -37,8 +41,9 @@ from typing_extensions import override
 
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.errors import Decision, DecisionKind, classify, error_for
+from tap_monday_boards.errors import Decision, DecisionKind, MondayAPIError, classify, error_for
 from tap_monday_boards.shrink import PagePosition, over_cap_message
+from tap_monday_boards.sources import engine_source
 
 DEFAULT_PAGE_SIZE = 100
 BACKOFF_BASE_S = 0.5
@@ -161,14 +166,34 @@ class MondayStream(GraphQLStream):
         return request
 
     @override
+    def request_records(self, context: Context | None) -> Iterable[dict]:
+        """What the sync's engine fetched for this stream, else this stream's own paged requests."""
+        source = engine_source(self._tap)
+        rows = None if source is None else source.records(self, context)
+        if rows is None:
+            yield from self._request_pages(context)
+            return
+        self._current_context = context
+        try:
+            yield from rows
+        except MondayAPIError as exc:
+            raise self._sdk_error(exc) from exc
+
+    def _sdk_error(self, error: MondayAPIError) -> Exception:
+        """An engine error as the SDK path raises it, naming this stream (and board)."""
+        message = str(error_for(error.decision, self._where()))
+        if error.decision.retryable:
+            return RetriableAPIError(message)
+        return MondayFatalError(message, error.decision)
+
+    @override
     def get_new_paginator(self) -> BaseAPIPaginator | None:
         if self.page_size is None:
             return None
         limit = self._page_limit or self.page_size
         return ShortPagePaginator(limit, lambda response: len(list(self.parse_response(response))))
 
-    @override
-    def request_records(self, context: Context | None) -> Iterable[dict]:
+    def _request_pages(self, context: Context | None) -> Iterable[dict]:
         """The SDK's page loop (singer-sdk 0.54 ``request_records``), plus a smaller page on a refusal.
 
         Why our own loop: the SDK's cannot send a *different* request after an error; when monday refuses a

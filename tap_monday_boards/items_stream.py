@@ -57,6 +57,7 @@ from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
+from tap_monday_boards.sources import engine_source, read_bookmark
 
 COLUMN_VALUE_BATCH_ITEMS = 500
 """Items handed to the children of ``items`` in one child sync (column-value rows, subscriber ids)."""
@@ -95,6 +96,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         self.column_value_stats = ColumnValueStats()
         self._activate_version: int | None = None
         """The table version of a complete run, sent as ACTIVATE_VERSION after the last board."""
+        self._prefetch_taken = False
 
     @cached_property
     def engine_settings(self) -> EngineSettings:
@@ -115,7 +117,14 @@ class _EngineStream(WideRecordStreamMixin, Stream):
 
     @cached_property
     def _boards(self) -> list[BoardMeta]:
-        return self.selected_boards()
+        prefetched = self._prefetched
+        return prefetched[0] if prefetched is not None else self.selected_boards()
+
+    @cached_property
+    def _prefetched(self) -> tuple[list[BoardMeta], ItemsPipeline] | None:
+        """The boards and the pipeline the sync's engine started for this stream (None: not prefetched)."""
+        source = engine_source(self._tap)
+        return None if source is None else source.pipeline(self)
 
     @property
     @override
@@ -127,10 +136,16 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         return None
 
     def _since(self, context: Mapping[str, Any]) -> str | None:
-        """Bookmark minus the look-back window, else ``start_date``, else None (everything)."""
+        return self.since_for(str(context["board_id"]))
+
+    def since_for(self, board_id: str) -> str | None:
+        """Bookmark minus the look-back window, else ``start_date``, else None (everything).
+
+        Reads the state without writing it, so the engine may ask for every board before the SDK syncs them.
+        """
         if self.replication_method != "INCREMENTAL":
             return None
-        bookmark = _parse(self.get_context_state(context).get("replication_key_value"))
+        bookmark = _parse(read_bookmark(self, board_id))
         if bookmark is not None:
             return _iso(bookmark - timedelta(seconds=self.engine_settings.lookback_window_s))
         start = _parse(self.config.get("start_date"))
@@ -171,7 +186,12 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             self.logger.info("%s: ACTIVATE_VERSION %d sent (complete run)", stream.name, version)
 
     def _start_pipeline(self, from_board: str) -> ItemsPipeline:
+        prefetched = self._prefetched
+        if prefetched is not None and not self._prefetch_taken and from_board in prefetched[1].stats:
+            self._prefetch_taken = True  # started by the sync's engine for every board: used once
+            return prefetched[1]
         ids = [m.board_id for m in self._boards]
+        source = engine_source(self._tap)
         remaining = ids[ids.index(from_board) :]
         metas = {m.board_id: m for m in self._boards}
         since = {b: self._since({"board_id": b}) for b in remaining}
@@ -186,6 +206,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             expected_items={b: metas[b].items_count for b in remaining if not since[b]},
             column_ids={b: self.column_ids_for(b) for b in remaining},
             groups={b: metas[b].group_ids for b in remaining},
+            runtime=None if source is None else source.runtime,
         )
         pipeline.start()
         return pipeline

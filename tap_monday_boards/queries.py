@@ -9,7 +9,10 @@ Rules (see docs/architecture.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 COMPLEXITY_FIELDS = "complexity { before after query reset_in_x_seconds }"
 
@@ -70,11 +73,13 @@ ITEMS_BY_IDS_QUERY = items_by_ids_query()
 # Phase 1: ids only. ``query_params`` and ``cursor`` cannot be combined, so the first page of a chain
 # carries the filter/order and the rest go through root ``next_items_page`` (cheaper than re-nesting).
 # ``updated_at`` is harvested with the id so an expired cursor can be resumed from the last value seen.
+HARVEST_PAGE_FIELDS = "cursor items { id updated_at }"
+
 HARVEST_FIRST_PAGE_QUERY = (
     "query HarvestFirstPage($board_ids: [ID!]!, $limit: Int!, $query_params: ItemsQuery) { "
     f"{COMPLEXITY_FIELDS} "
     "boards(ids: $board_ids) { id items_page(limit: $limit, query_params: $query_params) "
-    "{ cursor items { id updated_at } } } }"
+    f"{{ {HARVEST_PAGE_FIELDS} }} }} }}"
 )
 
 # Partitioned harvest: the first page of one group's chain (``Group.items_page``, documented at
@@ -146,11 +151,13 @@ TEAMS_QUERY = (
 
 TAGS_QUERY = f"query Tags {{ {COMPLEXITY_FIELDS} tags {{ id name color }} }}"
 
+UPDATE_FIELDS = "id body text_body creator_id item_id created_at updated_at"
+ACTIVITY_LOG_FIELDS = "id event entity data user_id account_id created_at"
+
 BOARD_UPDATES_QUERY = (
     "query BoardUpdates($board_ids: [ID!]!, $limit: Int!, $page: Int!) { "
     f"{COMPLEXITY_FIELDS} "
-    "boards(ids: $board_ids) { id updates(limit: $limit, page: $page) "
-    "{ id body text_body creator_id item_id created_at updated_at } } }"
+    f"boards(ids: $board_ids) {{ id updates(limit: $limit, page: $page) {{ {UPDATE_FIELDS} }} }} }}"
 )
 
 BOARD_ACTIVITY_LOGS_QUERY = (
@@ -158,8 +165,79 @@ BOARD_ACTIVITY_LOGS_QUERY = (
     "$from: ISO8601DateTime, $to: ISO8601DateTime) { "
     f"{COMPLEXITY_FIELDS} "
     "boards(ids: $board_ids) { id activity_logs(limit: $limit, page: $page, from: $from, to: $to) "
-    "{ id event entity data user_id account_id created_at } } }"
+    f"{{ {ACTIVITY_LOG_FIELDS} }} }} }}"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PerBoardList:
+    """One list under each board (``updates``, ``activity_logs``, ``items_page``) for several boards at once.
+
+    Why aliases (``b0: boards(ids: $b0) { id updates(limit: $limit, page: $page0) {...} } b1: ...``) and not
+    one ``boards(ids: [...])``: each board keeps its own arguments in the same request - its own page (a
+    board on its third page of updates rides along with others on their first), its own ``from`` (each
+    board's activity-log bookmark) and its own ``query_params`` (each board's ``updated_at`` filter), so an
+    incremental run batches boards whose bookmarks all differ. Each alias is priced as its own
+    ``boards(ids: [one])`` (tests/emulator/test_cost.py). Documents are built per board count and cached.
+    """
+
+    operation: str
+    field: str
+    shared: tuple[tuple[str, str], ...]
+    """(argument, GraphQL type) sent once for every board, e.g. ``limit``."""
+    per_board: tuple[tuple[str, str], ...]
+    """(argument, GraphQL type) sent per board: variable ``<argument><n>`` for the n-th board."""
+    selection: str
+
+    def document(self, boards: int) -> str:
+        """The document for ``boards`` boards (aliases ``b0`` ... ``b<boards-1>``)."""
+        return _per_board_document(self, boards)
+
+    def variables(
+        self, shared: Mapping[str, Any], calls: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> dict[str, Any]:
+        """Variables for ``calls`` = [(board id, its per-board arguments)], in alias order."""
+        variables = dict(shared)
+        for n, (board_id, args) in enumerate(calls):
+            variables[f"b{n}"] = [str(board_id)]
+            for name, _ in self.per_board:
+                variables[f"{name}{n}"] = args.get(name)
+        return variables
+
+
+@functools.lru_cache(maxsize=64)
+def _per_board_document(kind: PerBoardList, boards: int) -> str:
+    declared = [f"${name}: {type_}" for name, type_ in kind.shared]
+    fields = []
+    for n in range(boards):
+        declared.append(f"$b{n}: [ID!]!")
+        declared += [f"${name}{n}: {type_}" for name, type_ in kind.per_board]
+        args = [f"{name}: ${name}" for name, _ in kind.shared]
+        args += [f"{name}: ${name}{n}" for name, _ in kind.per_board]
+        inner = f"{kind.field}({', '.join(args)}) {{ {kind.selection} }}"
+        fields.append(f"b{n}: boards(ids: $b{n}) {{ id {inner} }}")
+    return f"query {kind.operation}({', '.join(declared)}) {{ {COMPLEXITY_FIELDS} {' '.join(fields)} }}"
+
+
+BOARD_UPDATES_LIST = PerBoardList(
+    "BoardUpdatesBatch", "updates", (("limit", "Int!"),), (("page", "Int!"),), UPDATE_FIELDS
+)
+BOARD_ACTIVITY_LOGS_LIST = PerBoardList(
+    "BoardActivityLogsBatch",
+    "activity_logs",
+    (("limit", "Int!"),),
+    (("page", "Int!"), ("from", "ISO8601DateTime")),
+    ACTIVITY_LOG_FIELDS,
+)
+HARVEST_FIRST_PAGES_LIST = PerBoardList(
+    "HarvestFirstPages",
+    "items_page",
+    (("limit", "Int!"),),
+    (("query_params", "ItemsQuery"),),
+    HARVEST_PAGE_FIELDS,
+)
+BOARDS_PER_REQUEST = 100
+"""Most boards in one per-board-list request (documents are validated and priced at this size)."""
 
 ME_QUERY = f"query Me {{ {COMPLEXITY_FIELDS} me {{ id name }} }}"
 
@@ -222,5 +300,8 @@ ALL_QUERIES: dict[str, str] = {
     "UpdateAssetIds": UPDATE_ASSET_IDS_QUERY,
     "Assets": ASSETS_QUERY,
     "ItemSubscribers": ITEM_SUBSCRIBERS_QUERY,
+    "BoardUpdatesBatch": BOARD_UPDATES_LIST.document(BOARDS_PER_REQUEST),
+    "BoardActivityLogsBatch": BOARD_ACTIVITY_LOGS_LIST.document(BOARDS_PER_REQUEST),
+    "HarvestFirstPages": HARVEST_FIRST_PAGES_LIST.document(BOARDS_PER_REQUEST),
 }
 """Name -> document, for the schema-validation test and the emulator's document cache warm-up."""

@@ -415,11 +415,17 @@ class BoardActivityLogsStream(_PerBoardPagedStream):
         self, context: Context | None, next_page_token: PagePosition | None
     ) -> dict[str, Any]:
         variables = super().query_variables(context, next_page_token)
-        start = self.get_starting_timestamp(context)
-        if start is not None:
-            lookback = timedelta(minutes=int(self.config.get("lookback_window_minutes", 5)))
-            variables["from"] = (start - lookback).astimezone(UTC).isoformat().replace("+00:00", "Z")
+        since = self.from_for(self.get_starting_timestamp(context))
+        if since is not None:
+            variables["from"] = since
         return variables
+
+    def from_for(self, start: datetime | None) -> str | None:
+        """The ``from`` of a board's request: its starting timestamp minus the look-back window."""
+        if start is None:
+            return None
+        lookback = timedelta(minutes=int(self.config.get("lookback_window_minutes", 5)))
+        return (start - lookback).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:

@@ -34,6 +34,7 @@ from tap_monday_boards.items_stream import (
     ItemSubscribersStream,
     SubitemsStream,
 )
+from tap_monday_boards.prefetch import Prefetch
 
 DEFAULT_API_URL = "https://api.monday.com/v2"
 DEFAULT_API_VERSION = "2026-10"
@@ -315,6 +316,36 @@ class TapMondayBoards(Tap):
         PluginCapabilities.FLATTENING,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
+
+    _prefetch: Prefetch | None = None
+    _syncing = False
+
+    @override  # type: ignore[misc]  # final in the SDK: see the docstring
+    def sync_all(self) -> None:
+        """The SDK's sync, with the engine (prefetch.py) started by the first stream and closed at the end.
+
+        The SDK marks ``sync_all`` final, but it is the only hook that brackets a whole sync: the engine's
+        thread, session and pipelines must be closed when the sync ends (normally, on an error, on a record
+        cap), also in-process, not when the interpreter exits. Behaviour is otherwise the SDK's own.
+        """
+        self._syncing = True
+        try:
+            super().sync_all()
+        finally:
+            self._syncing = False
+            prefetch, self._prefetch = self._prefetch, None
+            if prefetch is not None:
+                prefetch.close()
+
+    def engine_source(self) -> Prefetch | None:
+        """The sync's engine, started on first use (by then the SDK has prepared state and replication
+        methods); None outside ``sync_all``."""
+        if not self._syncing:
+            return None
+        if self._prefetch is None:
+            self._prefetch = Prefetch(self)
+            self._prefetch.start()
+        return self._prefetch
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

@@ -63,7 +63,8 @@ def _subitem_boards(columns: Sequence[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _meta(raw: dict[str, Any]) -> BoardMeta:
+def board_meta(raw: dict[str, Any]) -> BoardMeta:
+    """A ``BoardMeta`` from a ``boards`` answer row (``BoardsMeta`` or the boards stream's fuller query)."""
     columns = [c for c in raw.get("columns") or [] if isinstance(c, dict)]
     return BoardMeta(
         board_id=str(raw["id"]),
@@ -90,9 +91,12 @@ async def fetch_boards(
     board_ids: Sequence[str] | None,
     workspace_ids: Sequence[str] | None,
     include_archived: bool,
+    priority: int = 0,
 ) -> list[BoardMeta]:
     """Every readable, non-deleted board among ``board_ids`` (or all, filtered by workspaces), in order."""
     found: list[BoardMeta] = []
+    wanted = {str(b) for b in board_ids or ()}
+    seen: set[str] = set()
     page = 1
     while True:
         variables: dict[str, Any] = {
@@ -103,12 +107,19 @@ async def fetch_boards(
             "state": "all" if include_archived else "active",
         }
         request = Request(
-            "BoardsMeta", queries.BOARDS_META_QUERY, variables, kind="BoardsMeta", context="BoardsMeta"
+            "BoardsMeta",
+            queries.BOARDS_META_QUERY,
+            variables,
+            kind="BoardsMeta",
+            priority=priority,
+            context="BoardsMeta",
         )
         data = await transport.send(request)
         boards = [b for b in data.get("boards") or [] if isinstance(b, dict)]
-        found.extend(_meta(b) for b in boards if b.get("state") != "deleted")
-        if len(boards) < PAGE_SIZE:
+        found.extend(board_meta(b) for b in boards if b.get("state") != "deleted")
+        seen.update(str(b.get("id")) for b in boards)
+        # A short page is the last; so is a page that completed the configured ids (no empty page after).
+        if len(boards) < PAGE_SIZE or (wanted and wanted <= seen):
             break
         page += 1
     if board_ids:  # keep the configured order

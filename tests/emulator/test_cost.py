@@ -141,6 +141,35 @@ def test_harvest_pages_cost_at_most_2500_points_per_500_ids() -> None:
     )
 
 
+PER_BOARD_LISTS = (
+    queries.BOARD_UPDATES_LIST,
+    queries.BOARD_ACTIVITY_LOGS_LIST,
+    queries.HARVEST_FIRST_PAGES_LIST,
+)
+PER_BOARD_LIMITS = {
+    "BoardUpdatesBatch": UpdatesStream.page_size,
+    "BoardActivityLogsBatch": BoardActivityLogsStream.page_size,
+    "HarvestFirstPages": 500,
+}
+
+
+def _full_per_board(kind: queries.PerBoardList, boards: int = queries.BOARDS_PER_REQUEST) -> dict[str, Any]:
+    calls = [(str(n + 1), {"page": 1, "from": None, "query_params": None}) for n in range(boards)]
+    return kind.variables({"limit": PER_BOARD_LIMITS[kind.operation]}, calls)
+
+
+@pytest.mark.parametrize("kind", PER_BOARD_LISTS, ids=lambda k: k.operation)
+def test_several_boards_per_request_cost_what_each_board_costs_alone(kind: queries.PerBoardList) -> None:
+    """k boards in one request cost k x one board (~k x (10 + limit x fields)), whatever each board's
+    page: the full 100-board document stays far under the 5,000,000 per-query cap."""
+    executor = _executor("documented")
+    one = executor.estimate_cost(kind.document(1), _full_per_board(kind, 1), None)
+    full = executor.estimate_cost(kind.document(queries.BOARDS_PER_REQUEST), _full_per_board(kind), None)
+    assert full == queries.BOARDS_PER_REQUEST * one
+    assert one <= 10 + 10 + PER_BOARD_LIMITS[kind.operation] * 8
+    assert full <= MAX_QUERY_COMPLEXITY // 10
+
+
 @pytest.mark.parametrize("model", sorted(COST_MODELS))
 def test_every_page_the_tap_sends_stays_under_the_per_query_cap(model: str) -> None:
     """Page sizes as the streams and the engine use them; the model is static, so a board with hundreds
@@ -164,6 +193,7 @@ def test_every_page_the_tap_sends_stays_under_the_per_query_cap(model: str) -> N
         "UpdateAssetIds": {"ids": _ids(IdBatchStream.batch_size), "limit": IdBatchStream.batch_size},
         "Assets": {"ids": _ids(IdBatchStream.batch_size)},
         "ItemSubscribers": {"ids": _ids(IdBatchStream.batch_size), "limit": IdBatchStream.batch_size},
+        **{kind.operation: _full_per_board(kind) for kind in PER_BOARD_LISTS},
     }
     assert set(pages) | {"Teams", "Tags", "Me"} >= set(queries.ALL_QUERIES), "a document without its page"
     for name, document in queries.ALL_QUERIES.items():

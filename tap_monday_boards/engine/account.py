@@ -1,0 +1,421 @@
+"""AccountSync: every stream's requests of one sync, on the engine loop, from the moment the sync starts.
+
+Why: the SDK syncs streams one after the other and asks for a stream's data only when it reaches it; the
+small streams then went one request at a time (boards, then per board its updates and activity log) while
+the items engine waited for its turn. Here the whole sync is planned up front (:class:`AccountPlan`, built
+from the catalog by the tap) and started at once under the one governor:
+
+* the account lists (workspaces, users, teams, tags), each paged until a short page;
+* the boards listing (ids in chunks of a page, side by side; without ids, page after page), handed to the
+  boards stream in order while later pages still load. It also gives the items engine its boards (column
+  types, subitems boards), so there is one listing instead of one per stream;
+* per board, each selected child list (updates, activity logs) through a
+  :class:`~tap_monday_boards.engine.boardlists.BoardListReader`: several boards per request;
+* the items and subitems pipelines, started as soon as their boards are known.
+
+The SDK still writes every record on the main thread, in its own stream order; it reads what this class
+fetched (``root_rows``, ``board_rows``, ``child_rows``, ``pipeline``), waiting only for what is not there
+yet. Errors stay with the data they concern: a failed list raises when its stream reads it, with monday's
+answer, and does not stop the other lists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import queue
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_monday_boards.engine.boardlists import BoardListReader
+from tap_monday_boards.engine.boards import BoardMeta, board_meta, fetch_boards
+from tap_monday_boards.engine.pipeline import ItemsPipeline
+from tap_monday_boards.engine.runtime import EngineRuntime, Job
+from tap_monday_boards.engine.transport import Request, Transport
+from tap_monday_boards.errors import Decision, DecisionKind, FatalAPIError
+from tap_monday_boards.queries import PerBoardList
+
+logger = logging.getLogger(__name__)
+
+LISTING_PRIORITY = 2
+"""Everything else depends on the boards listing: it goes before the lists, harvest pages and batches."""
+LIST_PRIORITY = 1
+"""The account and per-board lists are drained first by the SDK: ahead of item batches, like the harvest."""
+META_CHUNK = 100
+_POLL_S = 0.2
+READ_AHEAD_ROWS = 20_000
+"""Per-board list rows fetched but not yet written, per list (memory bound; the drained board goes on)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RootList:
+    """An account-level list: ``data[field]``, paged with ``limit``/``page`` when ``page_size`` is set."""
+
+    name: str
+    operation: str
+    query: str
+    field: str
+    page_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChildList:
+    """A list under each board (``updates``, ``activity_logs``), read for every listed board."""
+
+    name: str
+    kind: PerBoardList
+    limit: int
+    boards_per_request: int
+    args: Callable[[str], Mapping[str, Any]] = lambda board_id: {}
+    """Per-board arguments besides the page, e.g. ``{"from": ...}`` from that board's bookmark."""
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSpec:
+    """An items pipeline to start once its boards are known (``items`` or ``subitems``)."""
+
+    name: str
+    since: Callable[[str], str | None]
+    """board id -> the ``updated_at`` lower bound of an incremental run (None: every item)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPlan:
+    """What one sync reads (built by the tap from its catalog, state and config)."""
+
+    root_lists: tuple[RootList, ...] = ()
+    boards_query: str | None = None
+    """BOARDS_QUERY when the boards stream (or a stream reading its answer) is selected, else the cheaper
+    BOARDS_META_QUERY when only the items engine needs boards; None: no listing at all."""
+    boards_operation: str = "Boards"
+    boards_page_size: int = 100
+    board_ids: tuple[str, ...] = ()
+    workspace_ids: tuple[str, ...] = ()
+    include_archived: bool = False
+    skip_unreadable: bool = False
+    child_lists: tuple[ChildList, ...] = ()
+    items: PipelineSpec | None = None
+    subitems: PipelineSpec | None = None
+
+
+class _End:
+    """End of the boards listing."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: BaseException
+
+
+@dataclass(slots=True)
+class _Listing:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    pages: queue.SimpleQueue[list[dict[str, Any]] | _End | _Failed] = field(default_factory=queue.SimpleQueue)
+
+
+class AccountSync:
+    """Starts every planned request on ``runtime``; the SDK streams read the results (module docstring)."""
+
+    def __init__(self, runtime: EngineRuntime, plan: AccountPlan) -> None:
+        self.runtime = runtime
+        self.plan = plan
+        self.settings = runtime.settings
+        self._roots: dict[str, concurrent.futures.Future[list[dict[str, Any]]]] = {
+            r.name: concurrent.futures.Future() for r in plan.root_lists
+        }
+        self._listing = _Listing()
+        self._readers: dict[str, BoardListReader] = {
+            child.name: BoardListReader(
+                child.kind,
+                limit=child.limit,
+                boards_per_request=child.boards_per_request,
+                read_ahead_rows=READ_AHEAD_ROWS,
+                priority=LIST_PRIORITY,
+                call_soon=runtime.call_soon,
+            )
+            for child in plan.child_lists
+        }
+        self._pipelines: dict[str, concurrent.futures.Future[tuple[list[BoardMeta], ItemsPipeline]]] = {
+            spec.name: concurrent.futures.Future() for spec in (plan.items, plan.subitems) if spec is not None
+        }
+        self._job: Job[None] | None = None
+
+    # --- main thread --------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.runtime.start()
+        self._job = self.runtime.submit(self._run())
+
+    def close(self) -> None:
+        """Stop fetching: cancel what runs and close the pipelines (the runtime is closed by its owner)."""
+        if self._job is not None and not self._job.done():
+            self._job.cancel()
+            with contextlib.suppress(BaseException):  # cancelled or failed: either way it is over
+                self._job.exception(30.0)
+        for future in self._pipelines.values():
+            if future.done() and future.exception() is None:
+                future.result()[1].close()
+
+    @property
+    def alive(self) -> bool:
+        return self._job is not None and not self._job.done()
+
+    def serves_root(self, name: str) -> bool:
+        return name in self._roots
+
+    def serves_child(self, name: str) -> bool:
+        return any(c.name == name for c in self.plan.child_lists)
+
+    @property
+    def lists_boards(self) -> bool:
+        return self.plan.boards_query is not None
+
+    def serves_pipeline(self, name: str) -> bool:
+        return name in self._pipelines
+
+    def root_rows(self, name: str) -> list[dict[str, Any]]:
+        """Every row of an account list; raises the error of its request."""
+        return self._wait(self._roots[name])
+
+    def board_rows(self) -> Iterator[dict[str, Any]]:
+        """The listed boards, in listing order, as each page arrives; raises the listing's error."""
+        while True:
+            try:
+                entry = self._listing.pages.get(timeout=_POLL_S)
+            except queue.Empty:
+                self._check_alive("the boards listing")
+                continue
+            if isinstance(entry, _End):
+                self._listing.pages.put(entry)  # a second reader also ends
+                return
+            if isinstance(entry, _Failed):
+                self._listing.pages.put(entry)
+                raise entry.error
+            yield from entry
+
+    def child_rows(self, name: str, board_id: str) -> Iterator[dict[str, Any]]:
+        """One board's rows of a child list (updates, activity logs)."""
+        return self._readers[name].rows(board_id, alive=lambda: self.alive)
+
+    def pipeline(self, name: str) -> tuple[list[BoardMeta], ItemsPipeline]:
+        """The boards and the started pipeline of ``items`` / ``subitems``; raises the listing's error."""
+        return self._wait(self._pipelines[name])
+
+    def _wait(self, future: concurrent.futures.Future[Any]) -> Any:
+        while True:
+            try:
+                return future.result(timeout=_POLL_S)
+            except concurrent.futures.TimeoutError:
+                self._check_alive("a list")
+
+    def _check_alive(self, what: str) -> None:
+        if self._job is None or self._job.done():
+            error = None if self._job is None else self._job.exception()
+            raise RuntimeError(f"the engine stopped before {what} was read") from error
+
+    # --- loop ---------------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        transport = self.runtime.transport
+        plan = self.plan
+        tasks = [asyncio.create_task(self._root(transport, r)) for r in plan.root_lists]
+        tasks += [asyncio.create_task(r.run(transport)) for r in self._readers.values()]
+        tasks.append(asyncio.create_task(self._boards(transport)))
+        try:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            for task in tasks:
+                task.cancel()
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                logger.debug("account sync task ended with %r", result)
+
+    async def _root(self, transport: Transport, spec: RootList) -> None:
+        future = self._roots[spec.name]
+        try:
+            rows: list[dict[str, Any]] = []
+            page = 1
+            while True:
+                variables = {} if spec.page_size is None else {"limit": spec.page_size, "page": page}
+                data = await transport.send(
+                    Request(
+                        spec.operation,
+                        spec.query,
+                        variables,
+                        kind=spec.operation,
+                        priority=LIST_PRIORITY,
+                        context=f"{spec.operation} page {page}",
+                    )
+                )
+                found = [r for r in data.get(spec.field) or [] if isinstance(r, dict)]
+                rows.extend(found)
+                if spec.page_size is None or len(found) < spec.page_size:
+                    break
+                page += 1
+        except BaseException as exc:
+            future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        future.set_result(rows)
+
+    async def _boards(self, transport: Transport) -> None:
+        """The listing, then (once complete) the pipelines; a failure reaches whoever waits for it."""
+        try:
+            if self.plan.boards_query is not None:
+                await self._list_boards(transport)
+        except BaseException as exc:
+            error = _as_error(exc, "the boards listing was cancelled")
+            self._listing.pages.put(_Failed(error))
+            for reader in self._readers.values():
+                reader.fail(error)
+            self._fail_pipelines(error)
+            raise
+        self._listing.pages.put(_End())
+        for reader in self._readers.values():
+            reader.no_more_boards()
+        try:
+            await self._start_pipelines(transport)
+        except BaseException as exc:
+            self._fail_pipelines(_as_error(exc, "the items engine was cancelled"))
+            raise
+
+    def _fail_pipelines(self, error: BaseException) -> None:
+        for future in self._pipelines.values():
+            if not future.done():
+                future.set_exception(error)
+
+    async def _list_boards(self, transport: Transport) -> None:
+        plan = self.plan
+        size = plan.boards_page_size
+        if plan.board_ids:
+            # ids bound the answer: a chunk of ``size`` ids is complete in one page. The first chunk goes
+            # alone, so the governor learns the listing's cost before the others go side by side.
+            chunks = [list(plan.board_ids[i : i + size]) for i in range(0, len(plan.board_ids), size)]
+            self._emit(await self._boards_page(transport, chunks[0], 1))
+            rest = [asyncio.create_task(self._boards_page(transport, chunk, 1)) for chunk in chunks[1:]]
+            try:
+                for task in rest:  # handed on in order
+                    self._emit(await task)
+            finally:
+                for task in rest:
+                    task.cancel()
+            return
+        page = 1
+        while True:
+            rows = await self._boards_page(transport, None, page)
+            self._emit(rows)
+            if len(rows) < size:
+                return
+            page += 1
+
+    async def _boards_page(
+        self, transport: Transport, ids: Sequence[str] | None, page: int
+    ) -> list[dict[str, Any]]:
+        plan = self.plan
+        assert plan.boards_query is not None
+        variables = {
+            "ids": list(ids) if ids else None,
+            "workspace_ids": list(plan.workspace_ids) or None,
+            "limit": plan.boards_page_size,
+            "page": page,
+            "state": "all" if plan.include_archived else "active",
+        }
+        data = await transport.send(
+            Request(
+                plan.boards_operation,
+                plan.boards_query,
+                variables,
+                kind=plan.boards_operation,
+                units=len(ids) if ids else plan.boards_page_size,
+                priority=LISTING_PRIORITY,
+                context=f"{plan.boards_operation} page {page}" + (f" ({len(ids)} ids)" if ids else ""),
+            )
+        )
+        return [b for b in data.get("boards") or [] if isinstance(b, dict)]
+
+    def _emit(self, rows: list[dict[str, Any]]) -> None:
+        self._listing.rows.extend(rows)
+        for child in self.plan.child_lists:
+            self._readers[child.name].add_boards([(str(r["id"]), child.args(str(r["id"]))) for r in rows])
+        if rows:
+            self._listing.pages.put(rows)
+
+    # --- items engine ---------------------------------------------------------------------------------
+    async def _start_pipelines(self, transport: Transport) -> None:
+        plan = self.plan
+        if plan.items is None and plan.subitems is None:
+            return
+        metas = self._listed_metas()
+        parents = [m for m in metas if not m.is_subitems_board]
+        if plan.items is not None:
+            self._start_pipeline(plan.items, parents)
+        if plan.subitems is not None:
+            wanted = list(dict.fromkeys(b for m in parents for b in m.subitem_board_ids))
+            listed = {m.board_id: m for m in metas}
+            missing = [b for b in wanted if b not in listed]
+            fetched = {m.board_id: m for m in await self._fetch_metas(transport, missing)}
+            found = [listed.get(b) or fetched.get(b) for b in wanted]
+            subitem_boards = [m for m in found if m is not None]
+            for board_id in (b for b, m in zip(wanted, found, strict=True) if m is None):
+                logger.warning("board %s does not exist or the token cannot read it: skipped", board_id)
+            self._start_pipeline(plan.subitems, subitem_boards)
+
+    def _listed_metas(self) -> list[BoardMeta]:
+        """The listing as the items engine sees it (fetch_boards' rules: no deleted boards, config order)."""
+        plan = self.plan
+        metas = [board_meta(r) for r in self._listing.rows if r.get("state") != "deleted"]
+        if plan.board_ids:
+            order = {b: i for i, b in enumerate(plan.board_ids)}
+            metas.sort(key=lambda m: order.get(m.board_id, len(order)))
+            found = {m.board_id for m in metas}
+            for board_id in (b for b in plan.board_ids if b not in found):
+                if not plan.skip_unreadable:
+                    message = f"board {board_id} does not exist or the token cannot read it"
+                    raise FatalAPIError(
+                        Decision(DecisionKind.FATAL, None, "InvalidBoardIdException", None, message, 200),
+                        f"BoardsMeta board {board_id}",
+                    )
+                logger.warning("board %s does not exist or the token cannot read it: skipped", board_id)
+        return metas
+
+    async def _fetch_metas(self, transport: Transport, ids: list[str]) -> list[BoardMeta]:
+        chunks = [ids[i : i + META_CHUNK] for i in range(0, len(ids), META_CHUNK)]
+        pages = await asyncio.gather(
+            *(
+                fetch_boards(
+                    transport,
+                    board_ids=chunk,
+                    workspace_ids=None,
+                    include_archived=self.plan.include_archived,
+                    priority=LISTING_PRIORITY,
+                )
+                for chunk in chunks
+            )
+        )
+        return [m for page in pages for m in page]
+
+    def _start_pipeline(self, spec: PipelineSpec, boards: list[BoardMeta]) -> None:
+        future = self._pipelines[spec.name]
+        ids = [m.board_id for m in boards]
+        since = {b: spec.since(b) for b in ids}
+        for board_id, value in since.items():
+            if value:
+                logger.info("%s: board %s: extracting items updated since %s", spec.name, board_id, value)
+        pipeline = ItemsPipeline(
+            self.settings,
+            ids,
+            since=since,
+            column_types={m.board_id: set(m.column_types) for m in boards},
+            expected_items={m.board_id: m.items_count for m in boards if not since[m.board_id]},
+            runtime=self.runtime,
+            governor=self.runtime.governor,
+        )
+        pipeline.start()
+        future.set_result((boards, pipeline))
+
+
+def _as_error(exc: BaseException, cancelled: str) -> BaseException:
+    """What waiting readers get: the error itself, or a plain error for a cancellation."""
+    return exc if isinstance(exc, Exception) else RuntimeError(cancelled)

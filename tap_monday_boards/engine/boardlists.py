@@ -1,0 +1,291 @@
+"""Per-board lists (updates, activity logs, first harvest pages) of many boards, several boards per request.
+
+Why: one request per board per list made a 100-board account 300 requests in a row. monday answers one
+document with a list under each of several boards (queries.PerBoardList: each board under its own alias,
+with its own page and filter), so :func:`send_per_board` asks for up to ``boards_per_request`` boards at once.
+
+Paging stays complete per board: a board whose page came back full (``limit`` rows) needs its next page,
+which joins the next request with the other boards' pending pages; a short page is the board's last
+(monday's ``page``/``limit`` lists carry no total). :class:`BoardListReader` runs that for one list of every
+board of the sync and hands each board's rows to the main thread through its own queue, in the order the
+SDK drains the boards (the boards stream's order). Memory is bounded: pages are only requested while fewer
+than ``read_ahead_rows`` fetched rows wait to be drained, except for the board being drained (and any
+before it), which always goes on, so the reader never waits on itself.
+
+A request that keeps timing out is split in halves, as the item batches are (fetch.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import queue
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_monday_boards.engine.transport import Request, RequestTimeoutError, Transport
+from tap_monday_boards.queries import PerBoardList
+
+logger = logging.getLogger(__name__)
+
+TIMEOUTS_BEFORE_SPLIT = 2
+_POLL_S = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class BoardCall:
+    """One board's part of a per-board-list request: its id and its own arguments (page, from, ...)."""
+
+    board_id: str
+    args: Mapping[str, Any]
+
+
+async def send_per_board(
+    transport: Transport,
+    kind: PerBoardList,
+    shared: Mapping[str, Any],
+    calls: Sequence[BoardCall],
+    *,
+    priority: int = 1,
+    units_per_board: int = 1,
+) -> dict[str, dict[str, Any] | None]:
+    """One request (more only after repeated timeouts) for every call; board id -> the board's object as
+    monday returned it (``{"id": ..., <field>: [...]}``), or None when monday did not return the board."""
+    if not calls:
+        return {}
+    boards = ", ".join(c.board_id for c in calls[:5]) + (" ..." if len(calls) > 5 else "")
+    request = Request(
+        kind.operation,
+        kind.document(len(calls)),
+        kind.variables(shared, [(c.board_id, c.args) for c in calls]),
+        kind=kind.operation,
+        units=len(calls) * units_per_board,
+        priority=priority,
+        context=f"{kind.operation} board{'s' if len(calls) > 1 else ''} {boards}",
+        stat_key=calls[0].board_id if len(calls) == 1 else None,
+    )
+    try:
+        data = await transport.send(request, max_timeouts=TIMEOUTS_BEFORE_SPLIT if len(calls) > 1 else None)
+    except RequestTimeoutError:
+        half = len(calls) // 2
+        logger.warning(
+            "%s: a request for %d boards keeps timing out; splitting it in halves", kind.operation, len(calls)
+        )
+        first = await send_per_board(
+            transport, kind, shared, calls[:half], priority=priority, units_per_board=units_per_board
+        )
+        second = await send_per_board(
+            transport, kind, shared, calls[half:], priority=priority, units_per_board=units_per_board
+        )
+        return {**first, **second}
+    found: dict[str, dict[str, Any] | None] = {}
+    for n, call in enumerate(calls):
+        answer = data.get(f"b{n}") or []
+        board = answer[0] if answer and isinstance(answer[0], dict) else None
+        found[call.board_id] = board
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    error: BaseException
+
+
+class _Done:
+    """End of one board's rows."""
+
+
+_DONE = _Done()
+
+
+@dataclass(slots=True)
+class _Board:
+    board_id: str
+    index: int
+    args: dict[str, Any]
+    out: queue.SimpleQueue[list[dict[str, Any]] | _Done | _Failure] = field(default_factory=queue.SimpleQueue)
+    rows: int = 0
+
+
+class BoardListReader:
+    """Reads ``kind``'s list of every added board; ``rows(board_id)`` yields them on the main thread.
+
+    Loop side: :meth:`add_boards` (in drain order, any number of times), then :meth:`no_more_boards`;
+    :meth:`run` is the coroutine that sends the requests. Main thread: :meth:`rows` (from construction on).
+    """
+
+    def __init__(
+        self,
+        kind: PerBoardList,
+        *,
+        limit: int,
+        boards_per_request: int,
+        read_ahead_rows: int,
+        priority: int = 1,
+        max_in_flight: int = 4,
+        call_soon: Any = None,
+    ) -> None:
+        self.transport: Transport | None = None
+        self.kind = kind
+        self.limit = limit
+        self.boards_per_request = max(1, boards_per_request)
+        self.read_ahead_rows = read_ahead_rows
+        self.priority = priority
+        self.max_in_flight = max(1, max_in_flight)
+        self._call_soon = call_soon
+        """``runtime.call_soon``: how the main thread hands credits back to the loop."""
+        self._boards: dict[str, _Board] = {}
+        self._lock = threading.Lock()
+        self._pending: list[tuple[int, int, str]] = []  # heap of (drain index, page, board id)
+        self._changed: asyncio.Event | None = None
+        self._complete = threading.Event()
+        """Set once every board has been added: an unknown board is then an error, not a wait."""
+        self._buffered = 0
+        self._draining = -1
+        self._in_flight = 0
+        self.requests = 0
+        self.error: BaseException | None = None
+
+    # --- loop side ----------------------------------------------------------------------------------
+    def add_boards(self, boards: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Queue the first page of each board (``(board id, its arguments)``), in drain order."""
+        for board_id, args in boards:
+            board = self._board(str(board_id), dict(args))
+            heapq.heappush(self._pending, (board.index, 1, board.board_id))
+        self._wake()
+
+    def no_more_boards(self) -> None:
+        self._complete.set()
+        self._wake()
+
+    def fail(self, error: BaseException) -> None:
+        """Every board not finished gets ``error`` (the listing that feeds this reader failed)."""
+        self.error = error
+        for board in list(self._boards.values()):
+            board.out.put(_Failure(error))
+        self._complete.set()
+        self._pending.clear()
+        self._wake()
+
+    async def run(self, transport: Transport) -> None:
+        """Send the pending pages until every added board is complete."""
+        self.transport = transport
+        self._changed = asyncio.Event()
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                calls = self._take()
+                if calls:
+                    self._in_flight += 1
+                    task = asyncio.get_running_loop().create_task(self._send(calls))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    continue
+                if self._complete.is_set() and not self._pending and not self._in_flight:
+                    return
+                self._changed.clear()
+                await self._changed.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    def _take(self) -> list[BoardCall]:
+        """The next request's calls: pages in drain order, within the read-ahead (see module docstring)."""
+        if self._in_flight >= self.max_in_flight:
+            return []
+        calls: list[BoardCall] = []
+        while self._pending and len(calls) < self.boards_per_request:
+            index, page, board_id = self._pending[0]
+            if index > self._draining and self._buffered >= self.read_ahead_rows:
+                break
+            heapq.heappop(self._pending)
+            board = self._boards[board_id]
+            calls.append(BoardCall(board_id, {**board.args, "page": page}))
+        return calls
+
+    async def _send(self, calls: list[BoardCall]) -> None:
+        assert self.transport is not None
+        try:
+            self.requests += 1
+            found = await send_per_board(
+                self.transport, self.kind, {"limit": self.limit}, calls, priority=self.priority
+            )
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # the boards of this request fail; the others go on
+            for call in calls:
+                self._boards[call.board_id].out.put(_Failure(exc))
+            return
+        finally:
+            self._in_flight -= 1
+            self._wake()
+        for call in calls:
+            board = self._boards[call.board_id]
+            raw = found.get(call.board_id)
+            rows = [r for r in (raw or {}).get(self.kind.field) or [] if isinstance(r, dict)]
+            if rows:
+                self._buffered += len(rows)
+                board.rows += len(rows)
+                board.out.put(rows)
+            if len(rows) >= self.limit:  # a full page: the board goes on with its next page
+                heapq.heappush(self._pending, (board.index, int(call.args["page"]) + 1, board.board_id))
+            else:
+                board.out.put(_DONE)
+
+    def _release(self, rows: int, draining: int) -> None:
+        self._buffered -= rows
+        self._draining = max(self._draining, draining)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+    def _board(self, board_id: str, args: dict[str, Any] | None = None) -> _Board:
+        with self._lock:
+            board = self._boards.get(board_id)
+            if board is None:
+                board = _Board(board_id, len(self._boards), args or {})
+                self._boards[board_id] = board
+            elif args is not None:
+                board.args = args
+            return board
+
+    # --- main thread --------------------------------------------------------------------------------
+    def rows(self, board_id: str, alive: Any = None) -> Iterator[dict[str, Any]]:
+        """Every row of ``board_id``'s list, page by page; raises the error of its request.
+
+        ``alive()`` (optional) is polled while waiting: False means the loop is gone and nothing more comes.
+        """
+        board_id = str(board_id)
+        with self._lock:
+            known = self._boards.get(board_id)
+        if known is None:
+            if self._complete.is_set():
+                raise RuntimeError(f"{self.kind.operation}: board {board_id} was never listed")
+            known = self._board(board_id)
+        self._hand_back(0, known.index)
+        while True:
+            try:
+                entry = known.out.get(timeout=_POLL_S)
+            except queue.Empty:
+                if alive is not None and not alive():
+                    raise RuntimeError(
+                        f"{self.kind.operation}: the engine stopped before board {board_id} was read"
+                    ) from self.error
+                continue
+            if isinstance(entry, _Done):
+                return
+            if isinstance(entry, _Failure):
+                raise entry.error
+            try:
+                yield from entry
+            finally:
+                self._hand_back(len(entry), known.index)
+
+    def _hand_back(self, rows: int, index: int) -> None:
+        if self._call_soon is not None:
+            self._call_soon(self._release, rows, index)
