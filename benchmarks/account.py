@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -241,6 +242,25 @@ def apply_changes(base_url: str, token: str, item_ids: Sequence[str]) -> None:
         with urllib.request.urlopen(request, timeout=30) as response:
             if response.status != 200:  # pragma: no cover - the admin API answers 200 or raises
                 raise RuntimeError(f"rename_item {item_id}: HTTP {response.status}")
+
+
+def wait_for_full_budget(url: str, token: str, budget: int, *, deadline_s: float = 120.0) -> float:
+    """Poll ``complexity { before }`` (free) until the account's budget is whole again; seconds waited.
+
+    A user's next incremental run comes hours after the last one; right after the full run the server's
+    sliding minute still holds that run's points, which would time the budget wait, not the run.
+    """
+    started = time.monotonic()
+    body = json.dumps({"query": "query BudgetCheck { complexity { before reset_in_x_seconds } }"}).encode()
+    headers = {"Authorization": token, "Content-Type": "application/json"}
+    while True:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            complexity = (json.loads(response.read()).get("data") or {}).get("complexity") or {}
+        waited = time.monotonic() - started
+        if int(complexity.get("before") or 0) >= budget or waited > deadline_s:
+            return waited
+        time.sleep(1.0)  # polling the server's own counter, with a deadline
 
 
 def lookback_item_ids(seed: int, boards: int, items: int, bookmarks: Mapping[str, str | None]) -> set[str]:

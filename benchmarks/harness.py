@@ -23,6 +23,7 @@ from benchmarks.account import (
     changed_item_ids,
     item_bookmarks,
     lookback_item_ids,
+    wait_for_full_budget,
 )
 from benchmarks.baselines import StrategyResult, run_harvest, run_naive, run_naive_all, run_two_phase
 from benchmarks.ceiling import ceiling, efficiency
@@ -196,12 +197,14 @@ def _run_tap_incremental(
         return _Outcome(0.0, [], error=f"first run: {_tap_error(first)}")
     changed = changed_item_ids(case.seed, case.boards, case.items)
     apply_changes(emulator.base, emulator.token, changed)
+    budget = PLANS[case.profile.plan].complexity_per_minute
+    waited = wait_for_full_budget(emulator.url, emulator.token, budget) if budget else 0.0
     before = emulator.metrics()
     run = run_tap(config, workdir, streams={EVERY_STREAM}, state=first.final_state)
     bookmarks = item_bookmarks(first.final_state)
     expected = sorted(set(changed) | lookback_item_ids(case.seed, case.boards, case.items, bookmarks))
     extra = {**_tap_extra(run, {}), "first_run_wall_s": first.wall_s, "changed_items": len(changed),
-             "expected_items": len(expected)}
+             "expected_items": len(expected), "budget_wait_s": waited}
     error = _tap_error(run)
     return _Outcome(run.wall_s, run.item_ids, {}, extra, error, {"all": expected}, before)
 

@@ -125,10 +125,11 @@ class EmulatorProcess(testing.EmulatorProcess):
     """``monday-emulator`` for one measurement, from an :class:`EmulatorSpec`; a context manager.
 
     The repository's one process helper (``monday_emulator.testing.EmulatorProcess``) plus what a
-    measurement reads: the JSONL request log and the emulator's own CPU time.
+    measurement reads: the JSONL request log and the emulator's own CPU time. An account of 1,000 boards
+    takes a minute to generate on a busy 2-core machine, hence the generous start-up deadline.
     """
 
-    def __init__(self, spec: EmulatorSpec, workdir: Path, *, startup_timeout_s: float = 60.0) -> None:
+    def __init__(self, spec: EmulatorSpec, workdir: Path, *, startup_timeout_s: float = 300.0) -> None:
         self.spec = spec
         self.workdir = workdir
         self.request_log = workdir / "emulator-requests.jsonl"

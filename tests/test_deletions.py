@@ -21,10 +21,12 @@ from tap_monday_boards.engine.activity import is_leave_event, pulse_ids
 from tap_monday_boards.items_stream import ItemsStream
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support.insync import (
+    ACTIVITY_LOGS,
+    HARVEST_FIRST_PAGES,
     EngineStreamsTap,
     Messages,
+    board_calls,
     records,
-    request_variables,
     run_in_process,
     truth,
 )
@@ -120,11 +122,10 @@ def test_incremental_run_re_reads_deleted_and_archived_items(emulator_factory: F
     assert subitems[deleted_sub]["state"] == "deleted"
     assert subitems[deleted_sub]["_sdc_deleted_at"] is not None
 
-    logs = [r for r in em.emulator.request_log[requests_before:] if r.operation == "BoardActivityLogs"]
-    asked = {request_variables(r)["board_ids"][0]: request_variables(r)["from"] for r in logs}
-    harvests = [r for r in em.emulator.request_log[requests_before:] if r.operation == "HarvestFirstPage"]
-    variables = [request_variables(r) for r in harvests]
-    since = {v["board_ids"][0]: v["query_params"]["rules"][0]["compare_value"][1] for v in variables}
+    logs = board_calls(em.emulator.request_log[requests_before:], ACTIVITY_LOGS)
+    asked = {c["board_id"]: c["from"] for c in logs}
+    harvests = board_calls(em.emulator.request_log[requests_before:], HARVEST_FIRST_PAGES)
+    since = {c["board_id"]: c["query_params"]["rules"][0]["compare_value"][1] for c in harvests}
     assert asked == since, "activity logs must be read from the same moment as the harvest filter"
     assert set(asked) == {board, sub_board}
 
@@ -132,7 +133,7 @@ def test_incremental_run_re_reads_deleted_and_archived_items(emulator_factory: F
 def test_first_sync_reads_no_activity_log(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=1, items_per_board=100, extra_tokens=(TOKEN,))
     _sync(em, include_subitems=False)
-    assert not [r for r in em.emulator.request_log if r.operation == "BoardActivityLogs"]
+    assert not [r for r in em.emulator.request_log if r.operation in ACTIVITY_LOGS]
 
 
 def test_leave_events_and_pulse_ids() -> None:
@@ -219,6 +220,5 @@ def test_activity_log_pages_until_a_short_page(emulator_factory: Factory) -> Non
     requests_before = len(em.emulator.request_log)
     items = {r["id"]: r for r in records(_sync(em, state=state, include_subitems=False), "items")}
     assert {i for i in gone if items.get(i, {}).get("state") == "deleted"} == set(gone)
-    logs = [r for r in em.emulator.request_log[requests_before:] if r.operation == "BoardActivityLogs"]
-    pages = [request_variables(r)["page"] for r in logs]
+    pages = [c["page"] for c in board_calls(em.emulator.request_log[requests_before:], ACTIVITY_LOGS)]
     assert sorted(pages) == [1, 2]

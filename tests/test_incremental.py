@@ -24,10 +24,11 @@ from singer_sdk.helpers.types import Context, Record
 from tap_monday_boards.items_stream import ItemsStream
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support.insync import (
+    HARVEST_FIRST_PAGES,
     EngineStreamsTap,
     Messages,
+    board_calls,
     records,
-    request_variables,
     run_in_process,
     states,
     truth,
@@ -127,8 +128,8 @@ def test_second_sync_fetches_only_the_50_changed_of_10000_items(emulator_factory
         assert record["name"] == f"changed {n}"
         assert record["column_values"][number_column]["number"] == 100_000 + n
         assert record["updated_at"] == truth(store, item_id)["updated_at"]
-    harvest = [r for r in em.emulator.request_log[requests_before:] if r.operation == "HarvestFirstPage"]
-    rule = request_variables(harvest[0])["query_params"]["rules"][0]
+    harvest = board_calls(em.emulator.request_log[requests_before:], HARVEST_FIRST_PAGES)
+    rule = harvest[0]["query_params"]["rules"][0]
     assert (rule["column_id"], rule["operator"]) == ("__last_updated__", "greater_than_or_equals")
     assert _iso(rule["compare_value"][1]) == _iso(bookmark) - timedelta(minutes=5)
     new_bookmark = _bookmarks(states(second)[-1])[board]

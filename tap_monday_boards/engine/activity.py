@@ -16,11 +16,14 @@ import logging
 from typing import Any
 
 from tap_monday_boards import queries
+from tap_monday_boards.engine.boardlists import BoardCall, read_all_pages
 from tap_monday_boards.engine.transport import Request, Transport
 
 logger = logging.getLogger(__name__)
 
 ACTIVITY_PAGE_SIZE = 500
+BOARDS_PER_REQUEST = 20
+"""Boards whose logs share one request (at most 20 x 500 entries in one answer)."""
 MAX_PAGES = 20
 """monday serves at most 10,000 log entries per query window: 20 pages of 500."""
 
@@ -53,6 +56,43 @@ def pulse_ids(entry: dict[str, Any]) -> list[str]:
     return [str(v) for v in found if str(v).isdigit()]
 
 
+def _left_ids(entries: list[dict[str, Any]]) -> list[str]:
+    """The ids of leave events in newest-first ``entries``, each once, oldest first."""
+    ids: dict[str, None] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and is_leave_event(entry.get("event")):
+            for item_id in pulse_ids(entry):
+                ids.setdefault(item_id)
+    return list(reversed(ids))
+
+
+async def left_item_ids_of_boards(transport: Transport, since: dict[str, str]) -> dict[str, list[str]]:
+    """:func:`left_item_ids` for many boards (board id -> its own ``since``), several boards per request."""
+    calls = [BoardCall(board_id, {"from": value}) for board_id, value in since.items()]
+    entries = await read_all_pages(
+        transport,
+        queries.BOARD_ACTIVITY_LOGS_LIST,
+        calls,
+        limit=ACTIVITY_PAGE_SIZE,
+        boards_per_request=BOARDS_PER_REQUEST,
+        max_pages=MAX_PAGES,
+    )
+    for board_id, rows in entries.items():
+        if len(rows) >= MAX_PAGES * ACTIVITY_PAGE_SIZE:
+            _warn_truncated(board_id, since[board_id])
+    return {board_id: _left_ids(rows) for board_id, rows in entries.items()}
+
+
+def _warn_truncated(board_id: str, since: str) -> None:
+    logger.warning(
+        "board %s: more than %d activity-log entries since %s; deletions beyond them are not seen "
+        "(run a full refresh to reconcile)",
+        board_id,
+        MAX_PAGES * ACTIVITY_PAGE_SIZE,
+        since,
+    )
+
+
 async def left_item_ids(transport: Transport, board_id: str, since: str) -> list[str]:
     """Ids of items of ``board_id`` deleted/archived/moved/restored at or after ``since``, oldest first.
 
@@ -60,7 +100,7 @@ async def left_item_ids(transport: Transport, board_id: str, since: str) -> list
     transport raises: a board whose logs cannot be read fails the board, as a failed harvest does, since
     silently skipping it would leave deleted items marked active.
     """
-    ids: dict[str, None] = {}
+    entries: list[dict[str, Any]] = []
     for page in range(1, MAX_PAGES + 1):
         data = await transport.send(
             Request(
@@ -75,19 +115,10 @@ async def left_item_ids(transport: Transport, board_id: str, since: str) -> list
             )
         )
         boards = data.get("boards") or []
-        entries = (boards[0] or {}).get("activity_logs") or [] if boards else []
-        for entry in entries:
-            if isinstance(entry, dict) and is_leave_event(entry.get("event")):
-                for item_id in pulse_ids(entry):
-                    ids.setdefault(item_id)
-        if len(entries) < ACTIVITY_PAGE_SIZE:
+        found = (boards[0] or {}).get("activity_logs") or [] if boards else []
+        entries.extend(e for e in found if isinstance(e, dict))
+        if len(found) < ACTIVITY_PAGE_SIZE:
             break
     else:
-        logger.warning(
-            "board %s: more than %d activity-log entries since %s; deletions beyond them are not seen "
-            "(run a full refresh to reconcile)",
-            board_id,
-            MAX_PAGES * ACTIVITY_PAGE_SIZE,
-            since,
-        )
-    return list(reversed(ids))
+        _warn_truncated(board_id, since)
+    return _left_ids(entries)

@@ -89,6 +89,45 @@ async def send_per_board(
     return found
 
 
+def list_rows(board: Mapping[str, Any] | None, field: str) -> list[dict[str, Any]]:
+    """The rows of ``field`` in one board's answer (none when the board was not returned)."""
+    return [r for r in (board or {}).get(field) or [] if isinstance(r, dict)]
+
+
+async def read_all_pages(
+    transport: Transport,
+    kind: PerBoardList,
+    calls: Sequence[BoardCall],
+    *,
+    limit: int,
+    boards_per_request: int,
+    max_pages: int | None = None,
+    priority: int = 1,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every page of ``kind``'s list of each board (up to ``max_pages``), collected: board id -> rows.
+
+    Round after round: the boards still on a full page ask their next page together, several per request.
+    A board monday does not return has no rows.
+    """
+    rows: dict[str, list[dict[str, Any]]] = {c.board_id: [] for c in calls}
+    todo = [BoardCall(c.board_id, {**c.args, "page": 1}) for c in calls]
+    while todo:
+        chunks = [todo[i : i + boards_per_request] for i in range(0, len(todo), boards_per_request)]
+        answers = await asyncio.gather(
+            *(send_per_board(transport, kind, {"limit": limit}, chunk, priority=priority) for chunk in chunks)
+        )
+        following = []
+        for chunk, found in zip(chunks, answers, strict=True):
+            for call in chunk:
+                page = list_rows(found.get(call.board_id), kind.field)
+                rows[call.board_id].extend(page)
+                number = int(call.args["page"])
+                if len(page) >= limit and (max_pages is None or number < max_pages):
+                    following.append(BoardCall(call.board_id, {**call.args, "page": number + 1}))
+        todo = following
+    return rows
+
+
 @dataclass(frozen=True, slots=True)
 class _Failure:
     error: BaseException
@@ -224,8 +263,7 @@ class BoardListReader:
             self._wake()
         for call in calls:
             board = self._boards[call.board_id]
-            raw = found.get(call.board_id)
-            rows = [r for r in (raw or {}).get(self.kind.field) or [] if isinstance(r, dict)]
+            rows = list_rows(found.get(call.board_id), self.kind.field)
             if rows:
                 self._buffered += len(rows)
                 board.rows += len(rows)

@@ -36,6 +36,8 @@ from tap_monday_boards.engine.fetch import BoardFetcher
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.harvest import HarvestState, harvest_board
 from tap_monday_boards.engine.idset import IdQueue
+from tap_monday_boards.engine.mixed import MixedBatches
+from tap_monday_boards.engine.probe import ProbedBoard, probe_boards, probe_worth
 from tap_monday_boards.engine.progress import BoardStats, log_progress
 from tap_monday_boards.engine.runtime import EngineRuntime, Job
 from tap_monday_boards.engine.settings import EngineSettings
@@ -64,10 +66,12 @@ class _Failure:
 class _Credits:
     """How many more records of one board may be buffered; async acquire, release from any thread."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, on_change: Callable[[], None] | None = None) -> None:
         self.capacity = capacity
         self.available = capacity
         self._changed = asyncio.Event()
+        self._on_change = on_change
+        """Also told of every release and wake (the mixed-batch pool re-checks what can leave)."""
 
     async def acquire(self, n: int, bypass: Callable[[], bool] | None = None) -> bool:
         """Take ``n`` credits (True), or return False without taking any once ``bypass()`` is true."""
@@ -82,13 +86,24 @@ class _Credits:
         self.available -= n
         return True
 
+    def try_acquire(self, n: int) -> bool:
+        """Take ``n`` credits now if they are there (same rule as ``acquire``), without waiting."""
+        if self.available < min(n, self.capacity):
+            return False
+        self.available -= n
+        return True
+
     def release(self, n: int) -> None:
         self.available += n
         self._changed.set()
+        if self._on_change is not None:
+            self._on_change()
 
     def wake(self) -> None:
         """Let waiters re-check their ``bypass`` (the board being drained changed)."""
         self._changed.set()
+        if self._on_change is not None:
+            self._on_change()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +128,8 @@ class _BoardRun:
     """Harvested, not yet fetched: ints in arrays (the harvest can run far ahead of a budget-bound fetch)."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     fetch_tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    probe: ProbedBoard | None = None
+    """Set when the board's first page is asked together with other boards' (probe.py)."""
 
 
 class ItemsPipeline:
@@ -153,6 +170,7 @@ class ItemsPipeline:
         self.error: BaseException | None = None
         self._draining: str | None = None  # the board the main thread is consuming (read across threads)
         self._read_ahead: _Credits | None = None
+        self._mixed: MixedBatches
 
     # --- main-thread API -----------------------------------------------------------------------------
     def __enter__(self) -> ItemsPipeline:
@@ -274,17 +292,50 @@ class ItemsPipeline:
                 stats=stats,
                 since=self._since.get(board_id),
             )
-        self._read_ahead = _Credits(READ_AHEAD_FACTOR * settings.record_queue_size)
         harvest_slots = asyncio.Semaphore(max(1, settings.max_concurrency // 2))
         fetch_slots = asyncio.Semaphore(settings.max_concurrency)
         async with asyncio.TaskGroup() as group:
+            self._mixed = MixedBatches(
+                transport,
+                settings,
+                boards=[b for b, run in self._runs.items() if run.fetcher.column_ids is None],
+                column_types={b: set(self._column_types.get(b) or ()) for b in self._runs},
+                take_credit=self._take_read_ahead,
+                release_credit=self._release_read_ahead,
+                is_drained=self._is_drained,
+                deliver=self._deliver_mixed,
+                slots=fetch_slots,
+                spawn=group.create_task,
+            )
+            self._read_ahead = _Credits(READ_AHEAD_FACTOR * settings.record_queue_size, self._mixed.wake)
             progress = group.create_task(self._progress(transport))
+            probes = self._probes()
+            if probes:
+                group.create_task(probe_boards(transport, probes, settings.harvest_page_size))
+            mixed = group.create_task(self._mixed.run())
             boards = [
                 group.create_task(self._board(run, transport, group, harvest_slots, fetch_slots))
                 for run in self._runs.values()
             ]
             await asyncio.gather(*boards)
+            await mixed
             progress.cancel()
+
+    def _probes(self) -> list[ProbedBoard]:
+        """Boards whose first page is asked together with others' (probe.py decides which)."""
+        probes = []
+        for run in self._runs.values():
+            expected = None if run.since else self.stats[run.board_id].expected_items
+            if probe_worth(run.since, expected, self.settings.harvest_page_size):
+                on_ids = functools.partial(self._on_ids, run)
+                run.probe = ProbedBoard(run.harvest, run.since, expected, on_ids)
+                probes.append(run.probe)
+        return probes
+
+    def _on_ids(self, run: _BoardRun, ids: list[str]) -> None:
+        run.pending.extend(int(i) for i in ids)
+        run.stats.ids_harvested += len(ids)
+        run.changed.set()
 
     async def _board(
         self,
@@ -304,6 +355,7 @@ class ItemsPipeline:
         await harvest  # re-raises a harvest failure
         if run.fetch_tasks:
             await asyncio.gather(*run.fetch_tasks)
+        await self._mixed.settled(run.board_id)
         run.stats.finished_at = time.monotonic()
         self._sync_stats(run, transport)
         log_progress(run.stats, complexity_left=self._complexity_left())
@@ -334,12 +386,11 @@ class ItemsPipeline:
         )
 
     async def _harvest(self, run: _BoardRun, transport: Transport, slots: asyncio.Semaphore) -> None:
-        def on_ids(ids: list[str]) -> None:
-            run.pending.extend(int(i) for i in ids)
-            run.stats.ids_harvested += len(ids)
-            run.changed.set()
-
+        on_ids = functools.partial(self._on_ids, run)
         try:
+            if run.probe is not None and await run.probe.complete:
+                run.harvest.done = True  # the shared first page was the whole harvest
+                return
             await harvest_board(
                 transport,
                 self.settings,
@@ -365,6 +416,11 @@ class ItemsPipeline:
                 run.changed.clear()
                 await run.changed.wait()
             if not run.pending:
+                self._mixed.close_board(run.board_id)
+                return
+            last = run.stats.harvest_done_at and len(run.pending) < run.fetcher.batch_size
+            if last and run.fetcher.column_ids is None:  # the last, partial batch: with other boards'
+                self._mixed.add(run.board_id, run.pending.pop_batch(len(run.pending)))
                 return
             n = min(run.fetcher.batch_size, len(run.pending))
             batch = run.pending.pop_batch(n)
@@ -397,6 +453,23 @@ class ItemsPipeline:
             shared -= unused
         if items:
             run.out.put(_Batch(items, own, shared))
+
+    def _take_read_ahead(self, n: int) -> bool:
+        return self._read_ahead is not None and self._read_ahead.try_acquire(n)
+
+    def _release_read_ahead(self, n: int) -> None:
+        if self._read_ahead is not None:
+            self._read_ahead.release(n)
+
+    def _deliver_mixed(self, board_id: str, items: list[dict[str, Any]], asked: int, credit: int) -> None:
+        """A board's share of a mixed batch: into its queue, counted as its own fetch."""
+        run = self._runs[board_id]
+        stats = run.fetcher.stats
+        stats.requested += asked
+        stats.fetched += len(items)
+        stats.missing += asked - len(items)
+        if items:
+            run.out.put(_Batch(items, 0, credit))
 
     def _sync_stats(self, run: _BoardRun, transport: Transport) -> None:
         stats, fstats = run.stats, run.fetcher.stats

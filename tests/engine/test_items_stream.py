@@ -20,6 +20,7 @@ from singer_sdk import Stream
 from tap_monday_boards.engine.runtime import THREAD_NAME
 from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
 from tap_monday_boards.tap import TapMondayBoards
+from tests.support.insync import HARVEST_FIRST_PAGES, board_calls
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "sekret-token-4711"
@@ -108,8 +109,8 @@ def test_incremental_sync_reads_only_changes_since_bookmark(emulator_factory: Fa
     assert changed in {r["id"] for r in items}
     assert next(r for r in items if r["id"] == changed)["name"] == "Renamed by the test"
     assert len(items) < 10  # only the change and the look-back window, not the board
-    harvests = [r for r in em.emulator.request_log if r.operation == "HarvestFirstPage"]
-    rule = (harvests[-1].variables or {})["query_params"]["rules"][0]
+    harvests = board_calls(em.emulator.request_log, HARVEST_FIRST_PAGES)
+    rule = harvests[-1]["query_params"]["rules"][0]
     assert rule["column_id"] == "__last_updated__"
     assert rule["operator"] == "greater_than_or_equals"
     bookmark = state["bookmarks"]["items"]["partitions"][0]["replication_key_value"]

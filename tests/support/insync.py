@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Sequence
 from contextlib import redirect_stdout
 from typing import Any
@@ -61,3 +62,36 @@ def records(messages: Messages, stream: str) -> list[dict[str, Any]]:
 def states(messages: Messages) -> list[dict[str, Any]]:
     """Every STATE value, in output order."""
     return [m["value"] for m in messages if m["type"] == "STATE"]
+
+
+HARVEST_FIRST_PAGES = ("HarvestFirstPage", "HarvestFirstPages")
+"""A board's first harvest page: alone, or with other boards' in one request."""
+ACTIVITY_LOGS = ("BoardActivityLogs", "BoardActivityLogsBatch")
+"""A board's activity-log page: alone, or with other boards' in one request."""
+_PER_BOARD = re.compile(r"^(page|from|query_params)(\d+)$")
+_BOARD = re.compile(r"^b\d+$")
+
+
+def board_calls(requests: Sequence[Any], operations: Sequence[str]) -> list[dict[str, Any]]:
+    """Each board's part of the logged requests of ``operations``, in order: ``{"board_id": ..., <its
+    arguments>}``, for one-board documents (``board_ids``) and several-boards ones (aliases ``b0``, ...)."""
+    calls: list[dict[str, Any]] = []
+    for request in requests:
+        if request.operation not in operations:
+            continue
+        variables = request_variables(request)
+        if "board_ids" in variables:
+            (board_id,) = variables["board_ids"]
+            calls.append({**{k: v for k, v in variables.items() if k != "board_ids"}, "board_id": board_id})
+            continue
+        shared = {k: v for k, v in variables.items() if not _PER_BOARD.match(k) and not _BOARD.match(k)}
+        per_board: dict[str, dict[str, Any]] = {}
+        for key, value in variables.items():
+            if match := _PER_BOARD.match(key):
+                per_board.setdefault(match.group(2), {})[match.group(1)] = value
+        n = 0
+        while f"b{n}" in variables:
+            (board_id,) = variables[f"b{n}"]
+            calls.append({**shared, **per_board.get(str(n), {}), "board_id": board_id})
+            n += 1
+    return calls
