@@ -142,6 +142,8 @@ class AccountSync:
             spec.name: concurrent.futures.Future() for spec in (plan.items, plan.subitems) if spec is not None
         }
         self._job: Job[None] | None = None
+        self._opened: asyncio.Event
+        """Set by the sync's first successful answer; the account lists wait for it (see ``_run``)."""
 
     # --- main thread --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -219,7 +221,17 @@ class AccountSync:
     async def _run(self) -> None:
         transport = self.runtime.transport
         plan = self.plan
-        tasks = [asyncio.create_task(self._root(transport, r)) for r in plan.root_lists]
+        # The first request goes alone: if the token is wrong, that one 401 ends the sync, instead of one
+        # per list. The listing is that request (everything waits for it anyway); without one, the first
+        # account list.
+        self._opened = asyncio.Event()
+        roots = list(plan.root_lists)
+        if plan.boards_query is None and roots:
+            first = roots.pop(0)
+            tasks = [asyncio.create_task(self._root(transport, first, opens=True))]
+        else:
+            tasks = []
+        tasks += [asyncio.create_task(self._root(transport, r)) for r in roots]
         tasks += [asyncio.create_task(r.run(transport)) for r in self._readers.values()]
         tasks.append(asyncio.create_task(self._boards(transport)))
         try:
@@ -231,9 +243,11 @@ class AccountSync:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                 logger.debug("account sync task ended with %r", result)
 
-    async def _root(self, transport: Transport, spec: RootList) -> None:
+    async def _root(self, transport: Transport, spec: RootList, *, opens: bool = False) -> None:
         future = self._roots[spec.name]
         try:
+            if not opens:
+                await self._opened.wait()
             rows: list[dict[str, Any]] = []
             page = 1
             while True:
@@ -248,6 +262,7 @@ class AccountSync:
                         context=f"{spec.operation} page {page}",
                     )
                 )
+                self._opened.set()
                 found = [r for r in data.get(spec.field) or [] if isinstance(r, dict)]
                 rows.extend(found)
                 if spec.page_size is None or len(found) < spec.page_size:
@@ -294,6 +309,7 @@ class AccountSync:
             # alone, so the governor learns the listing's cost before the others go side by side.
             chunks = [list(plan.board_ids[i : i + size]) for i in range(0, len(plan.board_ids), size)]
             self._emit(await self._boards_page(transport, chunks[0], 1))
+            self._opened.set()
             rest = [asyncio.create_task(self._boards_page(transport, chunk, 1)) for chunk in chunks[1:]]
             try:
                 for task in rest:  # handed on in order
@@ -305,6 +321,7 @@ class AccountSync:
         page = 1
         while True:
             rows = await self._boards_page(transport, None, page)
+            self._opened.set()
             self._emit(rows)
             if len(rows) < size:
                 return

@@ -52,8 +52,9 @@ def test_every_fault_kind_grouped(group: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("rate", [0.05, 0.20])
 def test_mixed_faults(rate: float, tmp_path: Path) -> None:
-    """All fast kinds mixed; seed 3 at 20 % injects several different kinds in one run."""
-    result = run_fault_case(FaultCase("mixed", MIXED_FAST, rate, seed=3), tmp_path, items_per_board=400)
+    """All fast kinds mixed; seed 8 at 20 % injects several different kinds in one run (the faults are drawn
+    per request number, so the seed depends on how many requests a sync makes)."""
+    result = run_fault_case(FaultCase("mixed", MIXED_FAST, rate, seed=8), tmp_path, items_per_board=400)
     _assert_exact(result)
     if rate >= 0.2:
         assert len(result.faults) >= 2, f"expected several kinds in one run, got {result.faults}"
