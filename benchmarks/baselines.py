@@ -116,8 +116,11 @@ async def run_naive_all(
         await _naive_pages(client, "Users", queries.USERS_QUERY, {}, 500, _root("users"))
         await client.post("Teams", queries.TEAMS_QUERY, {})
         await client.post("Tags", queries.TAGS_QUERY, {})
-        listing = {"ids": list(board_ids), "workspace_ids": None, "state": "active"}
-        boards = await _naive_pages(client, "Boards", queries.BOARDS_QUERY, listing, 100, _root("boards"))
+        boards: list[dict[str, Any]] = []
+        for start in range(0, len(board_ids), 100):  # monday prices a list by its ids: 100 at a time
+            listing = {"ids": list(board_ids[start : start + 100]), "workspace_ids": None, "state": "active"}
+            query = queries.BOARDS_QUERY
+            boards += await _naive_pages(client, "Boards", query, listing, 100, _root("boards"))
         result.phase_seconds["account"] = time.perf_counter() - started
         subitem_boards: list[str] = []
         for board in boards:

@@ -35,6 +35,7 @@ from tap_monday_boards.items_stream import (
     SubitemsStream,
 )
 from tap_monday_boards.prefetch import Prefetch
+from tap_monday_boards.statewriter import ThrottledStateWriter
 
 DEFAULT_API_URL = "https://api.monday.com/v2"
 DEFAULT_API_VERSION = "2026-10"
@@ -320,6 +321,11 @@ class TapMondayBoards(Tap):
     _prefetch: Prefetch | None = None
     _syncing = False
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # STATE paced by its size, the newest always written at the end (statewriter.py)
+        self._state_writer = ThrottledStateWriter(self.message_writer)
+
     @override  # type: ignore[misc]  # final in the SDK: see the docstring
     def sync_all(self) -> None:
         """The SDK's sync, with the engine (prefetch.py) started by the first stream and closed at the end.
@@ -334,8 +340,16 @@ class TapMondayBoards(Tap):
         finally:
             self._syncing = False
             prefetch, self._prefetch = self._prefetch, None
-            if prefetch is not None:
-                prefetch.close()
+            try:
+                if prefetch is not None:
+                    prefetch.close()
+            finally:
+                self._flush_state()
+
+    def _flush_state(self) -> None:
+        writer = self._state_writer
+        if isinstance(writer, ThrottledStateWriter):
+            writer.flush()
 
     def engine_source(self) -> Prefetch | None:
         """The sync's engine, started on first use (by then the SDK has prepared state and replication
@@ -357,6 +371,7 @@ class TapMondayBoards(Tap):
         """
         try:
             self._state_writer.write_state(self.state)
+            self._flush_state()
         finally:
             self.logger.warning("Interrupted by signal %d: state written, exit %d", signum, 128 + signum)
             sys.exit(128 + signum)
