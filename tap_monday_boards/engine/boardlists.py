@@ -4,13 +4,17 @@ Why: one request per board per list made a 100-board account 300 requests in a r
 document with a list under each of several boards (queries.PerBoardList: each board under its own alias,
 with its own page and filter), so :func:`send_per_board` asks for up to ``boards_per_request`` boards at once.
 
-Paging stays complete per board: a board whose page came back full (``limit`` rows) needs its next page,
-which joins the next request with the other boards' pending pages; a short page is the board's last
-(monday's ``page``/``limit`` lists carry no total). :class:`BoardListReader` runs that for one list of every
-board of the sync and hands each board's rows to the main thread through its own queue, in the order the
-SDK drains the boards (the boards stream's order). Memory is bounded: pages are only requested while fewer
-than ``read_ahead_rows`` fetched rows wait to be drained, except for the board being drained (and any
-before it), which always goes on, so the reader never waits on itself.
+Paging stays complete per board: a board whose page came back full (``limit`` rows) needs more pages,
+which join the next request with the other boards' pending pages; a short page is the board's last
+(monday's ``page``/``limit`` lists carry no total). Page numbers, unlike cursors, can be asked before the
+page in front of them is back: a board that keeps coming back full asks 2, then 4, up to ``MAX_WINDOW`` pages
+at once (empty pages past its end are cheap and dropped), and its rows are handed on in page order.
+
+:class:`BoardListReader` runs that for one list of every board of the sync and hands each board's rows to
+the main thread through its own queue, in the order the SDK drains the boards (the boards stream's order).
+Memory is bounded: pages are only requested while fewer than ``read_ahead_rows`` fetched rows wait to be
+drained, except for the board being drained (and any before it), which always goes on, so the reader
+never waits on itself.
 
 A request that keeps timing out is split in halves, as the item batches are (fetch.py).
 """
@@ -32,6 +36,8 @@ from tap_monday_boards.queries import PerBoardList
 logger = logging.getLogger(__name__)
 
 TIMEOUTS_BEFORE_SPLIT = 2
+MAX_WINDOW = 16
+"""Most pages of one board asked in one go (see ``BoardListReader``)."""
 _POLL_S = 0.2
 
 
@@ -51,12 +57,13 @@ async def send_per_board(
     *,
     priority: int = 1,
     units_per_board: int = 1,
-) -> dict[str, dict[str, Any] | None]:
-    """One request (more only after repeated timeouts) for every call; board id -> the board's object as
-    monday returned it (``{"id": ..., <field>: [...]}``), or None when monday did not return the board."""
+) -> list[dict[str, Any] | None]:
+    """One request (more only after repeated timeouts) for every call; the answer of each call, in call
+    order: the board's object as monday returned it (``{"id": ..., <field>: [...]}``), or None when monday
+    did not return the board. A board may appear in several calls (different pages)."""
     if not calls:
-        return {}
-    boards = ", ".join(c.board_id for c in calls[:5]) + (" ..." if len(calls) > 5 else "")
+        return []
+    boards = ", ".join(dict.fromkeys(c.board_id for c in calls[:5])) + (" ..." if len(calls) > 5 else "")
     request = Request(
         kind.operation,
         kind.document(len(calls)),
@@ -80,12 +87,11 @@ async def send_per_board(
         second = await send_per_board(
             transport, kind, shared, calls[half:], priority=priority, units_per_board=units_per_board
         )
-        return {**first, **second}
-    found: dict[str, dict[str, Any] | None] = {}
-    for n, call in enumerate(calls):
+        return [*first, *second]
+    found: list[dict[str, Any] | None] = []
+    for n in range(len(calls)):
         answer = data.get(f"b{n}") or []
-        board = answer[0] if answer and isinstance(answer[0], dict) else None
-        found[call.board_id] = board
+        found.append(answer[0] if answer and isinstance(answer[0], dict) else None)
     return found
 
 
@@ -118,8 +124,8 @@ async def read_all_pages(
         )
         following = []
         for chunk, found in zip(chunks, answers, strict=True):
-            for call in chunk:
-                page = list_rows(found.get(call.board_id), kind.field)
+            for call, answer in zip(chunk, found, strict=True):
+                page = list_rows(answer, kind.field)
                 rows[call.board_id].extend(page)
                 number = int(call.args["page"])
                 if len(page) >= limit and (max_pages is None or number < max_pages):
@@ -147,6 +153,17 @@ class _Board:
     args: dict[str, Any]
     out: queue.SimpleQueue[list[dict[str, Any]] | _Done | _Failure] = field(default_factory=queue.SimpleQueue)
     rows: int = 0
+    asked: int = 0
+    """Highest page requested so far."""
+    window: int = 1
+    """Pages asked at once the next time the highest page comes back full (doubles up to MAX_WINDOW)."""
+    delivered: int = 0
+    """Pages handed to the queue, in page order."""
+    held: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    """Pages that came back before a page in front of them."""
+    last: int | None = None
+    """The short page that ends the list, once seen."""
+    failed: bool = False
 
 
 class BoardListReader:
@@ -192,8 +209,7 @@ class BoardListReader:
     def add_boards(self, boards: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         """Queue the first page of each board (``(board id, its arguments)``), in drain order."""
         for board_id, args in boards:
-            board = self._board(str(board_id), dict(args))
-            heapq.heappush(self._pending, (board.index, 1, board.board_id))
+            self._ask(self._board(str(board_id), dict(args)), 1)
         self._wake()
 
     def no_more_boards(self) -> None:
@@ -256,22 +272,47 @@ class BoardListReader:
             raise
         except BaseException as exc:  # the boards of this request fail; the others go on
             for call in calls:
-                self._boards[call.board_id].out.put(_Failure(exc))
+                board = self._boards[call.board_id]
+                if not board.failed:
+                    board.failed = True
+                    board.out.put(_Failure(exc))
             return
         finally:
             self._in_flight -= 1
             self._wake()
-        for call in calls:
-            board = self._boards[call.board_id]
-            rows = list_rows(found.get(call.board_id), self.kind.field)
-            if rows:
-                self._buffered += len(rows)
-                board.rows += len(rows)
-                board.out.put(rows)
-            if len(rows) >= self.limit:  # a full page: the board goes on with its next page
-                heapq.heappush(self._pending, (board.index, int(call.args["page"]) + 1, board.board_id))
-            else:
+        for call, answer in zip(calls, found, strict=True):
+            rows = list_rows(answer, self.kind.field)
+            self._page(self._boards[call.board_id], int(call.args["page"]), rows)
+
+    def _page(self, board: _Board, page: int, rows: list[dict[str, Any]]) -> None:
+        """One page of a board came back: hand on what is now in order; ask more if it was full."""
+        if board.failed or (board.last is not None and page > board.last):
+            return  # after the end (a speculative page) or after a failure: nothing to hand on
+        if len(rows) < self.limit:
+            board.last = page
+        elif page == board.asked:
+            # The highest page asked came back full: the list is longer, ask the next pages together.
+            # Doubling keeps the wasted (empty) pages below the useful ones while a long list takes
+            # log2 of its pages in round trips instead of one round trip per page.
+            board.window = min(MAX_WINDOW, board.window * 2)
+            self._ask(board, board.window)
+        board.held[page] = rows
+        while board.delivered + 1 in board.held:
+            board.delivered += 1
+            ready = board.held.pop(board.delivered)
+            if ready:
+                self._buffered += len(ready)
+                board.rows += len(ready)
+                board.out.put(ready)
+            if board.delivered == board.last:
+                board.held.clear()
                 board.out.put(_DONE)
+                return
+
+    def _ask(self, board: _Board, pages: int) -> None:
+        for page in range(board.asked + 1, board.asked + 1 + pages):
+            heapq.heappush(self._pending, (board.index, page, board.board_id))
+        board.asked += pages
 
     def _release(self, rows: int, draining: int) -> None:
         self._buffered -= rows

@@ -105,8 +105,8 @@ async def _probe_group(transport: Transport, group: list[ProbedBoard], page_size
             if not board.complete.done():
                 board.complete.set_exception(exc)
         return
-    for board in group:
-        _settle(board, found.get(board.state.board_id))
+    for board, answer in zip(group, found, strict=True):
+        _settle(board, answer)
 
 
 def _hand_on(board: ProbedBoard, ids: list[str], *, left: bool = False) -> None:

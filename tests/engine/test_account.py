@@ -93,8 +93,9 @@ def test_a_whole_sync_of_many_boards_is_a_few_requests_and_every_record(emulator
 def test_paging_stays_complete_and_next_pages_share_requests(
     emulator_factory: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Pages of 7 updates over boards of 20, 4 and 8: a full page means another page for that board, a
-    short page is its last; the boards still paging go on together (3 requests, not 6)."""
+    """Pages of 7 updates over boards of 20, 4 and 8: a full page means more pages for that board (the next
+    two at once, then four...), a short page is its last; pages of different boards share requests, and
+    every update arrives once, in order (2 requests, not 6)."""
     monkeypatch.setattr(streams.UpdatesStream, "page_size", 7)
     em = emulator_factory(boards=3, items_per_board=[100, 20, 40], extra_tokens=(TOKEN,))
     store = em.emulator.store
@@ -106,8 +107,24 @@ def test_paging_stays_complete_and_next_pages_share_requests(
     calls = board_calls(em.emulator.request_log, ("BoardUpdatesBatch",))
     first, second, third = (b for b in store.board_ids())
     pages = [(c["board_id"], c["page"]) for c in calls]
-    assert pages == [(first, 1), (second, 1), (third, 1), (first, 2), (third, 2), (first, 3)]
-    assert _operations(em)["BoardUpdatesBatch"] == 3
+    # the third board's page 3 is asked speculatively and comes back empty: dropped
+    assert pages == [(first, 1), (second, 1), (third, 1), (first, 2), (first, 3), (third, 2), (third, 3)]
+    assert _operations(em)["BoardUpdatesBatch"] == 2
+
+
+def test_a_long_list_takes_log2_of_its_pages_in_round_trips(
+    emulator_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 updates in pages of 10: 20 pages in 5 round trips (1, 2, 4, 8, 16 pages), each once, in order."""
+    monkeypatch.setattr(streams.UpdatesStream, "page_size", 10)
+    em = emulator_factory(boards=1, items_per_board=1_000, extra_tokens=(TOKEN,))
+    store = em.emulator.store
+    (board,) = store.board_ids()
+    messages = _sync(em, {"updates"}, board_ids=[board])
+    expected = [u["id"] for u in board_updates(store, store.board_obj(board))]
+    assert len(expected) == 200
+    assert [u["id"] for u in records(messages, "updates")] == expected
+    assert _operations(em)["BoardUpdatesBatch"] == 5
 
 
 def test_activity_logs_of_many_boards_each_from_its_own_bookmark(emulator_factory: Factory) -> None:
