@@ -180,8 +180,9 @@ class MondayStream(GraphQLStream):
             raise self._sdk_error(exc) from exc
 
     def _sdk_error(self, error: MondayAPIError) -> Exception:
-        """An engine error as the SDK path raises it, naming this stream (and board)."""
-        message = str(error_for(error.decision, self._where()))
+        """An engine error as the SDK path raises it, naming this stream (and board) and the request."""
+        where = f"{self._where()}: {error.context}" if error.context else self._where()
+        message = str(error_for(error.decision, where))
         if error.decision.retryable:
             return RetriableAPIError(message)
         return MondayFatalError(message, error.decision)

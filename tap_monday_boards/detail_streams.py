@@ -87,7 +87,7 @@ class BoardViewsStream(MondayStream):
 
 
 class UpdateRepliesStream(IdBatchStream):
-    """Replies to the updates emitted in this run, asked by update ids (100 per request)."""
+    """Replies to the updates emitted in this run, asked by update ids (100 per request, across boards)."""
 
     name = "update_replies"
     parent_stream_type = UpdatesStream
@@ -107,11 +107,17 @@ class UpdateRepliesStream(IdBatchStream):
         th.Property("updated_at", TS),
     ).to_dict()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._boards_of: dict[str, str] = {}
+        """Board of each update id of the batch being synced (a batch mixes boards)."""
+
     @override
     def take_ids(self, context: Context | None) -> list[str]:
         parent = self._tap.streams["updates"]
         assert isinstance(parent, UpdatesStream)
         taken, parent.reply_update_ids = parent.reply_update_ids, []
+        self._boards_of = {i: parent.update_boards.pop(i) for i in taken if i in parent.update_boards}
         return taken
 
     @override
@@ -127,7 +133,8 @@ class UpdateRepliesStream(IdBatchStream):
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         row["id"] = str(row["id"])
-        row["board_id"] = _str_or_none((context or {}).get("board_id"))
+        board = self._boards_of.get(str(row.get("update_id"))) or (context or {}).get("board_id")
+        row["board_id"] = _str_or_none(board)
         row["creator_id"] = _str_or_none(row.get("creator_id"))
         return row
 

@@ -21,6 +21,7 @@ from singer_sdk import Stream, Tap
 
 from tap_monday_boards import queries
 from tap_monday_boards.client import MondayStream
+from tap_monday_boards.detail_streams import BoardViewsStream
 from tap_monday_boards.engine import boards as engine_boards
 from tap_monday_boards.engine.account import AccountPlan, AccountSync, ChildList, PipelineSpec, RootList
 from tap_monday_boards.engine.boards import BoardMeta
@@ -49,6 +50,8 @@ ROOT_LISTS: dict[type[Stream], tuple[str, str]] = {
 """Account-level streams: (operation, field of ``data``)."""
 UPDATES_BOARDS_PER_REQUEST = 100
 """Boards per updates request: at most 100 x 100 updates (~10,000 objects) in one answer."""
+VIEWS_BOARDS_PER_REQUEST = 50
+"""Boards per views request: each board's views cost 7,021 points (an unbounded list, x1,000)."""
 ACTIVITY_BOARDS_PER_REQUEST = 20
 """Boards per activity-log request: at most 20 x 500 entries (~10,000 objects) in one answer, which a
 slow account still answers well within monday's 60 s; a request that times out anyway is split."""
@@ -90,6 +93,9 @@ def build_plan(tap: Tap) -> AccountPlan:
                 UPDATES_BOARDS_PER_REQUEST,
             )
         )
+    views = _of_type(tap, BoardViewsStream)
+    if boards_sync and views is not None and views.selected:
+        children.append(ChildList(views.name, queries.BOARD_VIEWS_LIST, None, VIEWS_BOARDS_PER_REQUEST))
     logs = _of_type(tap, BoardActivityLogsStream)
     if boards_sync and isinstance(logs, BoardActivityLogsStream) and logs.selected:
         children.append(

@@ -214,7 +214,8 @@ def _per_board_document(kind: PerBoardList, boards: int) -> str:
         declared += [f"${name}{n}: {type_}" for name, type_ in kind.per_board]
         args = [f"{name}: ${name}" for name, _ in kind.shared]
         args += [f"{name}: ${name}{n}" for name, _ in kind.per_board]
-        inner = f"{kind.field}({', '.join(args)}) {{ {kind.selection} }}"
+        arguments = f"({', '.join(args)})" if args else ""
+        inner = f"{kind.field}{arguments} {{ {kind.selection} }}"
         fields.append(f"b{n}: boards(ids: $b{n}) {{ id {inner} }}")
     return f"query {kind.operation}({', '.join(declared)}) {{ {COMPLEXITY_FIELDS} {' '.join(fields)} }}"
 
@@ -246,11 +247,12 @@ ME_QUERY = f"query Me {{ {COMPLEXITY_FIELDS} me {{ id name }} }}"
 # ``limit``) and only when its stream is selected; never inside the items, updates or boards pages.
 # Measured costs are in docs/architecture.md ("Costs of the extra streams").
 
+BOARD_VIEW_FIELDS = "id name type settings_str view_specific_data_str source_view_id access_level"
+
 BOARD_VIEWS_QUERY = (
     "query BoardViews($board_ids: [ID!]!) { "
     f"{COMPLEXITY_FIELDS} "
-    "boards(ids: $board_ids) { id views "
-    "{ id name type settings_str view_specific_data_str source_view_id access_level } } }"
+    f"boards(ids: $board_ids) {{ id views {{ {BOARD_VIEW_FIELDS} }} }} }}"
 )
 
 UPDATE_REPLIES_QUERY = (
@@ -279,6 +281,9 @@ ITEM_SUBSCRIBERS_QUERY = (
     "items(ids: $ids, limit: $limit) { id subscribers { id } } }"
 )
 
+BOARD_VIEWS_LIST = PerBoardList("BoardViewsBatch", "views", (), (), BOARD_VIEW_FIELDS)
+"""Views have no page: each board's whole list (monday counts it x1,000 per board: 7,021 points)."""
+
 ALL_QUERIES: dict[str, str] = {
     "ItemsByIds": ITEMS_BY_IDS_QUERY,
     "ItemsByIdsSelectedColumns": items_by_ids_query(["status", "numbers"], with_column_ids=True),
@@ -303,5 +308,6 @@ ALL_QUERIES: dict[str, str] = {
     "BoardUpdatesBatch": BOARD_UPDATES_LIST.document(BOARDS_PER_REQUEST),
     "BoardActivityLogsBatch": BOARD_ACTIVITY_LOGS_LIST.document(BOARDS_PER_REQUEST),
     "HarvestFirstPages": HARVEST_FIRST_PAGES_LIST.document(BOARDS_PER_REQUEST),
+    "BoardViewsBatch": BOARD_VIEWS_LIST.document(BOARDS_PER_REQUEST),
 }
 """Name -> document, for the schema-validation test and the emulator's document cache warm-up."""

@@ -190,6 +190,9 @@ class BoardsStream(MondayStream):
         for record in super().get_records(context):
             seen.add(str(record["id"]))
             yield record
+        for child in self.child_streams:  # children that batch across boards hand on their last batch
+            if isinstance(child, UpdatesStream):
+                child.flush_replies()
         missing = [b for b in wanted if b not in seen]
         if not missing:
             return
@@ -335,9 +338,11 @@ REPLY_BATCH_UPDATES = 100
 class UpdatesStream(_PerBoardPagedStream):
     """Updates (comments) of each board, newest first, 100 per page (monday's maximum since 2025-01).
 
-    Parent of ``update_replies``: when it is selected, the ids of emitted updates are handed to it per 100
-    and at the end of each board (detail_streams.py says why replies are not nested in this page). When
-    ``assets`` is selected, every emitted update id goes to its ``AssetRefs`` (assets.py).
+    Parent of ``update_replies``: when it is selected, the ids of emitted updates are handed to it per 100,
+    whatever their boards (one request per 100 updates, not one per board), and the rest after the last
+    board (``flush_replies``, called by the boards stream); ``update_boards`` names each id's board
+    (detail_streams.py says why replies are not nested in this page). When ``assets`` is selected, every
+    emitted update id goes to its ``AssetRefs`` (assets.py).
     """
 
     name = "updates"
@@ -361,6 +366,8 @@ class UpdatesStream(_PerBoardPagedStream):
         super().__init__(*args, **kwargs)
         self.reply_update_ids: list[str] = []
         """Ids of emitted updates waiting for the ``update_replies`` child; it takes them at its next sync."""
+        self.update_boards: dict[str, str] = {}
+        """Board of each id in ``reply_update_ids`` (a batch mixes boards)."""
 
     def _replies_selected(self) -> bool:
         return any(child.selected for child in self.child_streams)
@@ -373,14 +380,15 @@ class UpdatesStream(_PerBoardPagedStream):
         if not self._replies_selected():
             return
         self.reply_update_ids.append(str(record["id"]))
+        self.update_boards[str(record["id"])] = str(record["board_id"])
         if len(self.reply_update_ids) >= REPLY_BATCH_UPDATES:
             yield {"board_id": str(record["board_id"])}
 
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        yield from super().get_records(context)
-        if self.reply_update_ids:  # the board's last, partial batch
-            self._sync_children({"board_id": str((context or {})["board_id"])})
+    def flush_replies(self) -> None:
+        """The last, partial batch of update ids (after the last board)."""
+        if self.reply_update_ids:
+            last = self.update_boards.get(self.reply_update_ids[-1])
+            self._sync_children({"board_id": last})
 
 
 class BoardActivityLogsStream(_PerBoardPagedStream):

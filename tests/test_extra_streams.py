@@ -29,14 +29,14 @@ from tap_monday_boards import queries
 from tap_monday_boards.streams import BoardsStream, UpdatesStream
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support import extras_truth as truth
-from tests.support.insync import Messages, records, run_in_process, states
+from tests.support.insync import Messages, board_calls, records, run_in_process, states
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "extra-streams-token-2718"
 NEW_STREAMS = ("assets", "update_replies", "board_views", "board_subscribers", "item_subscribers")
-ENGINE_OPERATIONS = ("BoardsMeta", "HarvestFirstPage", "HarvestNextPage", "ItemsByIds")
-PER_ITEM_OPERATIONS = ("HarvestFirstPage", "HarvestNextPage", "ItemsByIds")
-"""The engine's requests that scale with the items (BoardsMeta is one page per run)."""
+PER_ITEM_OPERATIONS = ("HarvestFirstPage", "HarvestFirstPages", "HarvestNextPage", "ItemsByIds")
+"""The engine's requests that scale with the items (its boards come from the one boards listing of the
+sync: BoardsMeta alone, or the boards stream's fuller page when that stream is selected)."""
 
 
 def _tap(
@@ -116,10 +116,11 @@ def test_a_full_sync_emits_exactly_the_ground_truth_of_each_new_stream(emulator_
     assert min(positions["assets"]) > max(positions["items"] + positions["subitems"] + positions["updates"])
 
     boards = truth.readable_board_ids(store)
-    assert len(_requests(em, "BoardViews")) == len(boards), "one views request per board"
+    views = board_calls(em.emulator.request_log, ("BoardViewsBatch",))
+    assert sorted(c["board_id"] for c in views) == sorted(boards), "each board's views asked once"
+    assert len(_requests(em, "BoardViewsBatch")) == 1, "several boards' views in one request"
     replies = _requests(em, "UpdateReplies")
-    per_board = Counter(board for board, _ in truth.updates(store))
-    assert len(replies) == sum(math.ceil(n / 100) for n in per_board.values())
+    assert len(replies) == math.ceil(len(truth.updates(store)) / 100), "100 update ids a request, any board"
     for request in [*replies, *_requests(em, "ItemSubscribers"), *_requests(em, "UpdateAssetIds")]:
         assert 1 <= len(request.variables["ids"]) == request.variables["limit"] <= 100
     assets_requested = [i for r in _requests(em, "Assets") for i in r.variables["ids"]]
@@ -141,13 +142,15 @@ def test_the_items_stream_costs_the_same_points_per_item_with_the_new_streams(
 
     def engine_points(em: RunningEmulator, messages: Messages) -> tuple[float, set[str]]:
         spent = [r for r in em.emulator.request_log if r.operation in PER_ITEM_OPERATIONS]
-        documents = {r.query for r in em.emulator.request_log if r.operation in ENGINE_OPERATIONS}
+        documents = {r.query for r in em.emulator.request_log if r.operation in PER_ITEM_OPERATIONS}
         return sum(r.cost for r in spent) / len(records(messages, "items")), documents
 
     plain_points, plain_documents = engine_points(plain_em, plain)
     full_points, full_documents = engine_points(full_em, full)
     assert len(records(plain, "items")) == len(records(full, "items")) == 882
-    assert full_points == plain_points, (plain_points, full_points)
+    # Equal up to one request's own 10 points: the boards' last partial batches leave together or apart
+    # depending on when the main thread reaches each board (engine/mixed.py).
+    assert full_points == pytest.approx(plain_points, abs=10 / 882), (plain_points, full_points)
     assert full_documents == plain_documents, "the engine's documents must not change"
     assert 100 < plain_points < 150
     subscribers = _requests(full_em, "ItemSubscribers")
@@ -181,7 +184,7 @@ def test_assets_without_items_warns_and_never_extracts_items(
     em = emulator_factory(boards=1, items_per_board=200, extra_tokens=(TOKEN,))
     caplog.set_level(logging.WARNING)
     messages = _sync(em, {"boards", "updates", "assets"})
-    assert not {r.operation for r in em.emulator.request_log} & set(ENGINE_OPERATIONS)
+    assert not {r.operation for r in em.emulator.request_log} & {*PER_ITEM_OPERATIONS, "BoardsMeta"}
     update_assets = truth.assets(em.emulator.store, [], with_updates=True)
     assert _canon(records(messages, "assets")) == _canon(update_assets) and update_assets
     for name in ("items", "subitems"):

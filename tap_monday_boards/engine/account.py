@@ -35,8 +35,9 @@ from tap_monday_boards.engine.boards import BoardMeta, board_meta, fetch_boards
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.runtime import EngineRuntime, Job
 from tap_monday_boards.engine.transport import Request, Transport
-from tap_monday_boards.errors import Decision, DecisionKind, FatalAPIError
+from tap_monday_boards.errors import Decision, DecisionKind, FatalAPIError, QueryTooComplexAPIError
 from tap_monday_boards.queries import PerBoardList
+from tap_monday_boards.shrink import PagePosition
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class ChildList:
 
     name: str
     kind: PerBoardList
-    limit: int
+    limit: int | None
+    """Rows per page; None for a list without pages."""
     boards_per_request: int
     args: Callable[[str], Mapping[str, Any]] = lambda board_id: {}
     """Per-board arguments besides the page, e.g. ``{"from": ...}`` from that board's bookmark."""
@@ -248,10 +250,23 @@ class AccountSync:
         try:
             if not opens:
                 await self._opened.wait()
-            rows: list[dict[str, Any]] = []
-            page = 1
-            while True:
-                variables = {} if spec.page_size is None else {"limit": spec.page_size, "page": page}
+            rows = await self._root_rows(transport, spec)
+        except BaseException as exc:
+            future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        future.set_result(rows)
+
+    async def _root_rows(self, transport: Transport, spec: RootList) -> list[dict[str, Any]]:
+        """Every page until a short one; a page refused as over the per-query cap is asked again with a
+        smaller ``limit`` from the same row (shrink.py, as the SDK streams do), said once per list."""
+        rows: list[dict[str, Any]] = []
+        position = None if spec.page_size is None else PagePosition(0, spec.page_size)
+        told = False
+        while True:
+            variables = {} if position is None else {"limit": position.limit, "page": position.page}
+            try:
                 data = await transport.send(
                     Request(
                         spec.operation,
@@ -259,21 +274,23 @@ class AccountSync:
                         variables,
                         kind=spec.operation,
                         priority=LIST_PRIORITY,
-                        context=f"{spec.operation} page {page}",
+                        context=f"query {spec.operation}",
                     )
                 )
-                self._opened.set()
-                found = [r for r in data.get(spec.field) or [] if isinstance(r, dict)]
-                rows.extend(found)
-                if spec.page_size is None or len(found) < spec.page_size:
-                    break
-                page += 1
-        except BaseException as exc:
-            future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        future.set_result(rows)
+            except QueryTooComplexAPIError as exc:
+                smaller = None if position is None else position.smaller(exc.decision)
+                if position is None or smaller is None:
+                    rows_note = "" if position is None else f" with {position.limit} row(s) per page"
+                    raise QueryTooComplexAPIError(exc.decision, f"query {spec.operation}{rows_note}") from exc
+                _say_smaller(spec, position.limit, smaller.limit, exc, loud=not told)
+                told, position = True, smaller
+                continue
+            self._opened.set()
+            found = [r for r in data.get(spec.field) or [] if isinstance(r, dict)]
+            rows.extend(found)
+            if position is None or len(found) < position.limit:
+                return rows
+            position = position.next()
 
     async def _boards(self, transport: Transport) -> None:
         """The listing, then (once complete) the pipelines; a failure reaches whoever waits for it."""
@@ -426,11 +443,29 @@ class AccountSync:
             since=since,
             column_types={m.board_id: set(m.column_types) for m in boards},
             expected_items={m.board_id: m.items_count for m in boards if not since[m.board_id]},
+            groups={m.board_id: m.group_ids for m in boards},
             runtime=self.runtime,
             governor=self.runtime.governor,
         )
         pipeline.start()
         future.set_result((boards, pipeline))
+
+
+def _say_smaller(
+    spec: RootList, refused: int, smaller: int, exc: QueryTooComplexAPIError, *, loud: bool
+) -> None:
+    """The SDK streams' words for the same event (client.py), once per list at WARNING."""
+    decision = exc.decision
+    (logger.warning if loud else logger.debug)(
+        "stream %s: query %s with %d rows per page costs %s points, over monday's per-query complexity "
+        "cap%s; asking for the same rows %d per page from now on",
+        spec.name,
+        spec.operation,
+        refused,
+        f"{decision.complexity:,}" if decision.complexity is not None else "more",
+        f" of {decision.max_complexity:,}" if decision.max_complexity is not None else "",
+        smaller,
+    )
 
 
 def _as_error(exc: BaseException, cancelled: str) -> BaseException:

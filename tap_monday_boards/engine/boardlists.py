@@ -16,7 +16,8 @@ Memory is bounded: pages are only requested while fewer than ``read_ahead_rows``
 drained, except for the board being drained (and any before it), which always goes on, so the reader
 never waits on itself.
 
-A request that keeps timing out is split in halves, as the item batches are (fetch.py).
+A request that keeps timing out, or is refused as over monday's per-query complexity cap, is split in
+halves (fewer boards), as the item batches are made smaller (fetch.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tap_monday_boards.engine.transport import Request, RequestTimeoutError, Transport
+from tap_monday_boards.errors import QueryTooComplexAPIError
 from tap_monday_boards.queries import PerBoardList
 
 logger = logging.getLogger(__name__)
@@ -76,11 +78,12 @@ async def send_per_board(
     )
     try:
         data = await transport.send(request, max_timeouts=TIMEOUTS_BEFORE_SPLIT if len(calls) > 1 else None)
-    except RequestTimeoutError:
+    except (RequestTimeoutError, QueryTooComplexAPIError) as exc:
+        if len(calls) == 1:
+            raise  # one board's list alone: nothing smaller to ask (the error names query, cost and cap)
         half = len(calls) // 2
-        logger.warning(
-            "%s: a request for %d boards keeps timing out; splitting it in halves", kind.operation, len(calls)
-        )
+        why = "keeps timing out" if isinstance(exc, RequestTimeoutError) else "is over the per-query cap"
+        logger.warning("%s: a request for %d boards %s; asking in halves", kind.operation, len(calls), why)
         first = await send_per_board(
             transport, kind, shared, calls[:half], priority=priority, units_per_board=units_per_board
         )
@@ -169,6 +172,8 @@ class _Board:
 class BoardListReader:
     """Reads ``kind``'s list of every added board; ``rows(board_id)`` yields them on the main thread.
 
+    ``limit`` None: the list has no pages (``views``): one answer per board is all of it.
+
     Loop side: :meth:`add_boards` (in drain order, any number of times), then :meth:`no_more_boards`;
     :meth:`run` is the coroutine that sends the requests. Main thread: :meth:`rows` (from construction on).
     """
@@ -177,7 +182,7 @@ class BoardListReader:
         self,
         kind: PerBoardList,
         *,
-        limit: int,
+        limit: int | None,
         boards_per_request: int,
         read_ahead_rows: int,
         priority: int = 1,
@@ -265,9 +270,8 @@ class BoardListReader:
         assert self.transport is not None
         try:
             self.requests += 1
-            found = await send_per_board(
-                self.transport, self.kind, {"limit": self.limit}, calls, priority=self.priority
-            )
+            shared = {} if self.limit is None else {"limit": self.limit}
+            found = await send_per_board(self.transport, self.kind, shared, calls, priority=self.priority)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # the boards of this request fail; the others go on
@@ -288,7 +292,7 @@ class BoardListReader:
         """One page of a board came back: hand on what is now in order; ask more if it was full."""
         if board.failed or (board.last is not None and page > board.last):
             return  # after the end (a speculative page) or after a failure: nothing to hand on
-        if len(rows) < self.limit:
+        if self.limit is None or len(rows) < self.limit:  # a short page, or a list without pages
             board.last = page
         elif page == board.asked:
             # The highest page asked came back full: the list is longer, ask the next pages together.

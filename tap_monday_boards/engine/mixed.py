@@ -46,7 +46,7 @@ class MixedBatches:
         settings: EngineSettings,
         *,
         boards: Iterable[str],
-        column_types: dict[str, set[str]],
+        column_types: dict[str, set[str] | None],
         take_credit: Callable[[int], bool],
         release_credit: Callable[[int], None],
         is_drained: Callable[[str], bool],
@@ -149,9 +149,13 @@ class MixedBatches:
 
     async def _fetch(self, parts: list[_Part], credit: int) -> None:
         boards = [p.board_id for p in parts]
-        types = set().union(*(self._column_types.get(b, set()) for b in boards))
+        # the union of the boards' column types; unknown for any board: every known type (as alone)
+        known = [self._column_types.get(b) for b in boards]
+        types = None if any(t is None for t in known) else set().union(*(t for t in known if t is not None))
         label = ", ".join(boards[:3]) + (f" and {len(boards) - 3} more" if len(boards) > 3 else "")
-        fetcher = BoardFetcher(self.transport, self.settings, f"{label} (mixed batch)", types)
+        if len(boards) > 1:
+            label += " (mixed batch)"
+        fetcher = BoardFetcher(self.transport, self.settings, label, types)
         fetcher.kind = "ItemsByIds:mixed"
         ids = [i for p in parts for i in p.ids]
         try:

@@ -299,7 +299,7 @@ class ItemsPipeline:
                 transport,
                 settings,
                 boards=[b for b, run in self._runs.items() if run.fetcher.column_ids is None],
-                column_types={b: set(self._column_types.get(b) or ()) for b in self._runs},
+                column_types={b: self._column_types.get(b) for b in self._runs},
                 take_credit=self._take_read_ahead,
                 release_credit=self._release_read_ahead,
                 is_drained=self._is_drained,
