@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections import Counter
@@ -18,6 +19,7 @@ from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.pipeline import READ_AHEAD_FACTOR, ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import AuthenticationAPIError, FatalAPIError
+from tap_monday_boards.records import item_record
 
 Factory = Callable[..., RunningEmulator]
 
@@ -368,3 +370,27 @@ def test_column_ids_limit_the_fetched_column_values(emulator_factory: Factory) -
     fetches = [r for r in em.emulator.request_log if r.operation == "ItemsByIds"]
     assert (fetches[-1].variables or {})["column_ids"] == wanted
     assert fetches[-1].cost < fetches[0].cost  # unselected columns cost nothing
+
+
+@pytest.mark.parametrize("known_types", [True, False], ids=["column-types-known", "column-types-unknown"])
+def test_small_boards_share_batches_and_every_item_is_exact(
+    emulator_factory: Factory, known_types: bool
+) -> None:
+    """25 boards of ~10 items: their first pages go several boards per request and their items in batches
+    that mix boards (3 requests for ~250 items, not 25); each record is the emulator's item exactly, typed
+    column values included, whether or not the pipeline was told the boards' column types."""
+    em = emulator_factory(boards=25, items_per_board=10, subitems=False)
+    store = em.emulator.store
+    boards = _boards(em)
+    types = {b: {c["type"] for c in store.board(b)["columns"]} for b in boards} if known_types else None
+    counts = {b: len(store.item_ids(b)) for b in boards}
+    records, _ = _run(_settings(em), boards, expected_items=counts, column_types=types)
+    _assert_complete(em, records)
+    for board in boards:
+        for item in records[board]:
+            truth = store.render_item(item["id"])
+            assert truth is not None
+            assert item_record(item) == item_record(truth), f"board {board}: item {item['id']} differs"
+    asked = Counter(str(r.operation) for r in em.emulator.request_log)
+    assert asked["HarvestFirstPages"] == 1 and "HarvestFirstPage" not in asked
+    assert asked["ItemsByIds"] == math.ceil(sum(counts.values()) / 100)
