@@ -17,6 +17,7 @@ from monday_emulator.cost import DEFAULT_COST_MODEL
 from monday_emulator.limits import PLANS
 
 from benchmarks.account import (
+    CORE_STREAMS,
     account_ceiling,
     account_shape,
     apply_changes,
@@ -37,9 +38,10 @@ STRATEGIES = ("naive", "two_phase", "tap_default", "tap_tuned")
 DEFAULT_GROUPS = 4
 """Groups per board of a generated board unless a case says otherwise (the emulator's default)."""
 
-ACCOUNT_STRATEGIES = ("naive_all", "tap_all", "tap_all_incremental")
-"""Whole-account syncs (every stream selected): the naive loader of every stream, the tap with defaults, and
-the tap's incremental run after ``BENCH_CHANGES_PER_BOARD`` changed items per board (account.py)."""
+ACCOUNT_STRATEGIES = ("naive_all", "tap_core", "tap_core_incremental", "tap_all", "tap_all_incremental")
+"""Whole-account syncs: the naive loader of the core streams, the tap with defaults on the core streams
+(account.CORE_STREAMS, what issue 12 measured) and on every stream, each also as the incremental run after
+``BENCH_CHANGES_PER_BOARD`` changed items per board (account.py)."""
 
 BASELINES = ("naive", "two_phase", "harvest", "naive_all")
 """Strategies run by the in-process clients of benchmarks/baselines.py; ``harvest`` is the bare id harvest
@@ -177,11 +179,20 @@ def _run_tap(case: Case, emulator: EmulatorProcess, boards: list[str], workdir: 
         # The emulator's slow_response fault waits 20 s; a 10 s timeout makes it a quick retry.
         overrides["request_timeout"] = 10
     config = tap_config(emulator.url, emulator.token, boards, overrides)
-    if case.strategy == "tap_all_incremental":
+    if case.strategy.endswith("_incremental"):
         return _run_tap_incremental(case, emulator, config, workdir)
-    streams = {EVERY_STREAM} if case.every_stream or case.strategy == "tap_all" else None
+    streams = _account_streams(case.strategy) or ({EVERY_STREAM} if case.every_stream else None)
     run = run_tap(config, workdir, streams=streams)
     return _Outcome(run.wall_s, run.item_ids, {}, _tap_extra(run, overrides), _tap_error(run))
+
+
+def _account_streams(strategy: str) -> set[str] | None:
+    """The streams a whole-account strategy selects (None: not one)."""
+    if strategy.startswith("tap_core"):
+        return set(CORE_STREAMS)
+    if strategy.startswith("tap_all"):
+        return {EVERY_STREAM}
+    return None
 
 
 def _run_tap_incremental(
@@ -192,7 +203,8 @@ def _run_tap_incremental(
     The timed run must emit exactly the changed items plus the unchanged ones inside the look-back window
     of each board's bookmark.
     """
-    first = run_tap(config, workdir / "first-run", streams={EVERY_STREAM})
+    streams = _account_streams(case.strategy)
+    first = run_tap(config, workdir / "first-run", streams=streams)
     if first.returncode != 0:
         return _Outcome(0.0, [], error=f"first run: {_tap_error(first)}")
     changed = changed_item_ids(case.seed, case.boards, case.items)
@@ -200,7 +212,7 @@ def _run_tap_incremental(
     budget = PLANS[case.profile.plan].complexity_per_minute
     waited = wait_for_full_budget(emulator.url, emulator.token, budget) if budget else 0.0
     before = emulator.metrics()
-    run = run_tap(config, workdir, streams={EVERY_STREAM}, state=first.final_state)
+    run = run_tap(config, workdir, streams=streams, state=first.final_state)
     bookmarks = item_bookmarks(first.final_state)
     expected = sorted(set(changed) | lookback_item_ids(case.seed, case.boards, case.items, bookmarks))
     extra = {**_tap_extra(run, {}), "first_run_wall_s": first.wall_s, "changed_items": len(changed),
@@ -281,7 +293,7 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
         fault_kinds=case.fault_kinds,
         cost_model=case.cost_model,
         groups=case.groups,
-        extra_args=("--admin",) if case.strategy == "tap_all_incremental" else (),
+        extra_args=("--admin",) if case.strategy.endswith("_incremental") else (),
     )
     expected = expected_item_ids(case.seed, case.boards, case.items)
     boards = list(expected)
@@ -317,6 +329,7 @@ def run_case(case: Case, workdir: Path) -> dict[str, Any]:
             seed=case.seed,
             cost_model=case.cost_model,
             changed_items=changed,
+            every_stream=case.strategy.startswith("tap_all"),
         )
     ids = check_ids(expected, outcome.ids)
     items_done = ids["seen"] - ids["duplicates"]

@@ -159,3 +159,20 @@ def _fake_environment() -> dict[str, object]:
         "timestamp": "t", "git_commit": "c", "platform": "p", "cpu_count": 2, "memory_gb": 1.0,
         "python": "3", "versions": {"singer-sdk": "x"},
     }
+
+
+def test_whole_account_bound_counts_shared_requests_and_the_longest_chain() -> None:
+    """100 boards of 100 items: about a hundred requests when boards share them (not one per board and
+    stream); two boards of 5,000: the chain is one board's ten pages and its last batch."""
+    from benchmarks.account import account_ceiling, account_shape  # noqa: PLC0415 - builds stores
+
+    latency = "custom:base=0.6,per_object=0,jitter=0.2"
+    many = account_ceiling(account_shape(7, 100, 100), latency, "enterprise", seed=7, cost_model="documented")
+    assert 100 <= many.requests <= 140 and many.chain_s == pytest.approx(4 * 0.6)
+    big = account_ceiling(account_shape(7, 2, 5_000), latency, "enterprise", seed=7, cost_model="documented")
+    assert big.chain_s == pytest.approx((10 + 1) * 0.6)
+    every = account_ceiling(
+        account_shape(7, 100, 100), latency, "enterprise", seed=7, cost_model="documented", every_stream=True
+    )
+    assert every.total_cost > 2 * many.total_cost  # replies: 6,012 points per update (x1,000 inside each)
+    assert every.binding == "budget" and every.strict_s >= 60
