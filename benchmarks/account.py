@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tap_monday_boards import queries
 from monday_emulator.clock import SystemClock
 from monday_emulator.cost import cost_model_named
 from monday_emulator.data import Store
@@ -41,6 +40,8 @@ from monday_emulator.execute import Executor
 from monday_emulator.latency import latency_from_spec
 from monday_emulator.limits import PLANS
 from monday_emulator.resolvers import board_updates
+
+from tap_monday_boards import queries
 
 BOARDS_PER_REQUEST = 100
 """Boards whose per-board lists (updates, activity logs, first harvest page, metadata) share one request."""

@@ -37,7 +37,7 @@ from tap_monday_boards.engine.runtime import EngineRuntime, Job
 from tap_monday_boards.engine.transport import Request, Transport
 from tap_monday_boards.errors import Decision, DecisionKind, FatalAPIError, QueryTooComplexAPIError
 from tap_monday_boards.queries import PerBoardList
-from tap_monday_boards.shrink import PagePosition
+from tap_monday_boards.shrink import PagePosition, over_cap_message
 
 logger = logging.getLogger(__name__)
 
@@ -454,17 +454,15 @@ class AccountSync:
 def _say_smaller(
     spec: RootList, refused: int, smaller: int, exc: QueryTooComplexAPIError, *, loud: bool
 ) -> None:
-    """The SDK streams' words for the same event (client.py), once per list at WARNING."""
-    decision = exc.decision
+    """The SDK streams' line for the same event (shrink.over_cap_message), once per list at WARNING."""
     (logger.warning if loud else logger.debug)(
-        "stream %s: query %s with %d rows per page costs %s points, over monday's per-query complexity "
-        "cap%s; asking for the same rows %d per page from now on",
-        spec.name,
-        spec.operation,
-        refused,
-        f"{decision.complexity:,}" if decision.complexity is not None else "more",
-        f" of {decision.max_complexity:,}" if decision.max_complexity is not None else "",
-        smaller,
+        "%s",
+        over_cap_message(
+            f"stream {spec.name}",
+            f"query {spec.operation} with {refused} rows per page",
+            exc.decision,
+            f"asking for the same rows {smaller} per page from now on",
+        ),
     )
 
 

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from monday_emulator.clock import FakeClock
+from monday_emulator.resolvers import board_updates
+from monday_emulator.testing import RunningEmulator
 
 from tap_monday_boards import streams
-from tap_monday_boards.emulator.clock import FakeClock
-from tap_monday_boards.emulator.resolvers import board_updates
-from tap_monday_boards.emulator.testing import RunningEmulator
 from tap_monday_boards.engine.boardlists import BoardListReader
 from tap_monday_boards.queries import BOARD_UPDATES_LIST
 from tap_monday_boards.tap import TapMondayBoards
