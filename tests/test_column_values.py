@@ -11,6 +11,7 @@ import itertools
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
 from tap_monday_boards.column_values import (
@@ -22,6 +23,8 @@ from tap_monday_boards.column_values import (
     parse_column_value,
     parse_column_values,
 )
+from tap_monday_boards.wire import WireColumnValue
+from tap_monday_boards.wire_values import BUILDERS, wire_column_values
 
 BIG_ID = 2**53 + 17  # 9007199254740009: not representable as a double
 
@@ -379,6 +382,80 @@ def test_fast_path_matches_reference_on_emulator_items() -> None:
             raw = store.render_item(board.item_base + position)
             if raw is not None:
                 _compare(raw["column_values"])
+                compared += 1
+    assert compared > 100
+
+
+# --- wire structs (the engine's path) == reference ---------------------------------------------------------
+# The engine decodes answers into wire.WireColumnValue structs and wire_values.py builds the entries from
+# their attributes. Same entries, same problem counts as the reference on the same values decoded as dicts.
+
+_WIRE = msgspec.json.Decoder(list[WireColumnValue])
+
+WIRE_EDGE_VALUES: list[dict[str, Any]] = [
+    # reference parsers evaluate _obj(value) eagerly even when the typed field is there: still malformed
+    {"id": "s", "type": "status", "text": "D", "value": "[1]", "index": 1, "label": "D", "is_done": True},
+    {"id": "r", "type": "rating", "text": "2", "value": "[1]", "rating": 2},
+    {"id": "t", "type": "tags", "text": "a", "value": "[1]", "tag_ids": [1]},
+    {"id": "p", "type": "people", "text": "a", "value": "[1]"},
+    {"id": "e", "type": "email", "text": "a", "value": "[1]", "email": "a@b.c", "label": "a"},
+    # typed fields the query no longer selects: the reference reads them
+    {"id": "pt", "type": "people", "text": "A", "value": None, "persons_and_teams": [{"id": "1"}]},
+    {"id": "dv", "type": "dropdown", "text": "A", "value": None, "values": [{"id": 1, "label": "A"}]},
+    {"id": "fa", "type": "file", "text": "f", "value": None, "files": [{"asset_id": 9}]},
+    # nulls and absences
+    {"id": "cn", "type": "checkbox", "text": "v", "value": '{"checked": "true"}', "checked": None},
+    {"id": "sl", "type": "status", "text": "", "value": None, "index": None, "label": None, "is_done": None},
+    {"id": "nt", "type": "status", "value": None, "index": 1, "label": "x", "is_done": False},
+    {"id": "nv", "type": "text", "text": "no value key"},
+    {"id": "dt", "type": "date", "text": "d", "value": None, "date": "2025-01-02", "time": 5},
+    {"id": "rf", "type": "rating", "text": "1.5", "value": None, "rating": 1.5},
+    {"id": "nf", "type": "numbers", "text": "2", "value": None, "number": 2.0},
+    {"id": "nb", "type": "numbers", "text": "t", "value": None, "number": True},
+    {"id": "tl", "type": "timeline", "text": "", "value": None, "from": "2025-01-01T00:00:00Z", "to": None},
+    {"id": "lp", "type": "board_relation", "text": None, "value": '{"linkedPulseIds":[{"linkedPulseId":7}]}'},
+    {"id": "lb", "type": "dependency", "text": None, "value": '{"linkedPulseIds":[3]}', "display_value": "x"},
+    {"id": "sb", "type": "subtasks", "text": "", "value": '{"linkedPulseIds": "x"}'},
+    {"id": "fl", "type": "file", "text": "f", "value": '{"files": [{"assetId": null}, {"assetId": 5}]}'},
+    {"id": "fb", "type": "file", "text": "f", "value": '{"files": [1]}'},
+]  # fmt: skip
+
+
+def _compare_wire(raw_values: list[dict[str, Any]], labels: dict[str, dict[str, str]] | None = None) -> None:
+    wire_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
+    wire = wire_column_values(_WIRE.decode(json.dumps(raw_values)), wire_stats, labels)
+    ref = parse_column_values(raw_values, ref_stats, labels) if labels else _reference(raw_values, ref_stats)
+    assert json.dumps(wire, allow_nan=True) == json.dumps(ref, allow_nan=True)
+    assert (wire_stats.parsed, wire_stats.unknown_types, wire_stats.malformed) == (
+        ref_stats.parsed,
+        ref_stats.unknown_types,
+        ref_stats.malformed,
+    )
+
+
+def test_wire_builders_cover_every_parser() -> None:
+    assert set(BUILDERS) == set(PARSERS)
+
+
+def test_wire_path_matches_reference_on_cases_and_edge_cases() -> None:
+    every = [case.values[0] for case in CASES] + EDGE_VALUES + WIRE_EDGE_VALUES
+    for raw in every:
+        _compare_wire([raw])
+    _compare_wire(every)
+    labels = {"dropdown_col": {"1": "Red, dark", "2": "Blue"}}
+    _compare_wire([cv("dropdown", "Red, dark, Blue", {"ids": [1, 2]})], labels)
+
+
+def test_wire_path_matches_reference_on_emulator_items() -> None:
+    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
+    store = store_mod.Store(seed=9, boards=2, items_per_board=60)
+    compared = 0
+    for board_id in store.board_ids(include_subitem_boards=True):
+        board = store.board_obj(board_id)
+        for position in range(board.generated):
+            raw = store.render_item(board.item_base + position)
+            if raw is not None:
+                _compare_wire(raw["column_values"])
                 compared += 1
     assert compared > 100
 

@@ -38,6 +38,7 @@ from tap_monday_boards.engine.idset import IdQueue
 from tap_monday_boards.engine.progress import BoardStats, log_progress
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Transport
+from tap_monday_boards.wire import RawItem
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class _Credits:
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
-    items: list[dict[str, Any]]
+    items: list[RawItem]
     own_credit: int
     """credits of the board's own buffer this batch holds (fetched while the board was being drained)."""
     shared_credit: int
@@ -167,8 +168,12 @@ class ItemsPipeline:
         self._thread.start()
         self._started.wait(_JOIN_TIMEOUT_S)
 
-    def records(self, board_id: str) -> Generator[dict[str, Any], None, None]:
-        """Raw API items of ``board_id``, each once, on the calling thread; raises the engine's error."""
+    def records(self, board_id: str) -> Generator[RawItem, None, None]:
+        """Raw API items of ``board_id``, each once, on the calling thread; raises the engine's error.
+
+        Items are ``wire.WireItem`` structs (``records.item_record`` takes them; ``wire.item_id`` reads the
+        id), or decoded dicts for an answer the structs did not fit.
+        """
         board_id = str(board_id)
         out = self._queues[board_id]
         stats = self.stats[board_id]
