@@ -15,13 +15,16 @@ import msgspec
 import pytest
 
 from tap_monday_boards.column_values import (
+    CARRIED_VALUE_KEYS,
     PARSERS,
+    SCALAR_CARRIED_TYPES,
     TEXT_ONLY_TYPES,
     TYPED_FIELDS,
     ColumnValueStats,
     dropdown_labels,
     parse_column_value,
     parse_column_values,
+    residual_value,
 )
 from tap_monday_boards.wire import WireColumnValue
 from tap_monday_boards.wire_values import BUILDERS, wire_column_values
@@ -183,11 +186,51 @@ def test_typed_fields_per_column_type(raw: dict[str, Any], expected: dict[str, A
     entry = parse_column_value(raw, stats)
     assert entry["type"] == raw["type"]
     assert entry["text"] == raw["text"]
-    assert entry["value"] == (None if raw["value"] is None else json.loads(raw["value"], parse_int=exact_int))
+    decoded = None if raw["value"] is None else json.loads(raw["value"], parse_int=exact_int)
+    _assert_value_kept_or_carried(entry, decoded)
     for key, want in expected.items():
         assert entry[key] == want, key
     assert stats.parsed == 1
     assert stats.problems == 0
+
+
+def _assert_value_kept_or_carried(entry: dict[str, Any], decoded: Any) -> None:
+    """Nothing of monday's ``value`` is lost: each key is still in ``value`` or a typed field carries it."""
+    kept = entry["value"]
+    if isinstance(decoded, dict):
+        carried = set(CARRIED_VALUE_KEYS.get(entry["type"], ()))
+        if entry["type"] == "long_text" and decoded.get("text") == entry["text"]:
+            carried = {"text"}
+        assert kept is None or isinstance(kept, dict)
+        for key, item in decoded.items():
+            if key in carried:
+                assert kept is None or key not in kept, f"{key} carried twice"
+            else:
+                assert kept is not None and kept[key] == item, f"{key} lost"
+    elif decoded is not None and (entry["type"] in SCALAR_CARRIED_TYPES or decoded == entry["text"]):
+        assert kept is None
+    else:
+        assert kept == decoded
+
+
+def test_value_keeps_only_what_no_other_field_carries() -> None:
+    value = {"index": 1, "post_id": None, "changed_at": "2025-10-09T12:16:21.130Z"}
+    entry = parse_column_value(cv("status", "Done", value, index=1, label="Done", is_done=True))
+    assert entry["value"] == {"post_id": None, "changed_at": "2025-10-09T12:16:21.130Z"}
+    assert entry["index"] == 1
+    assert parse_column_value(cv("text", "Sprint 1", "Sprint 1"))["value"] is None
+    assert parse_column_value(cv("text", "shown", "stored"))["value"] == "stored"
+    assert parse_column_value(cv("numbers", "12.5", "12.5", number=12.5))["value"] is None
+    assert parse_column_value(cv("tags", "a", {"tag_ids": [1]}))["value"] is None
+    long_text = parse_column_value(cv("long_text", "Notes", {"text": "Notes", "changed_at": "x"}))
+    assert long_text["value"] == {"changed_at": "x"}
+    place = {"lat": "1.5", "lng": "2", "address": "A", "city": {"long_name": "B"}}
+    assert parse_column_value(cv("location", "A", place))["value"] == {"city": {"long_name": "B"}}
+    # a value that does not parse is kept whole, as sent
+    assert parse_column_value(cv("status", "?", [1, 2]))["value"] == [1, 2]
+    raw = {"id": "s", "type": "status", "text": "a", "value": {"index": 2, "x": 1}}
+    assert parse_column_value(raw)["value"] == {"x": 1}
+    assert raw["value"] == {"index": 2, "x": 1}  # the caller's dict is not changed
 
 
 def test_every_parser_has_a_case() -> None:
@@ -292,6 +335,7 @@ def _reference_entry(raw: dict[str, Any], stats: ColumnValueStats) -> dict[str, 
     parser = PARSERS.get(col_type)
     if parser is None:
         if col_type in TEXT_ONLY_TYPES:
+            entry["value"] = residual_value(col_type, value, entry["text"])
             stats.parsed += 1
         else:
             stats.unknown_types[col_type or "<none>"] += 1
@@ -301,6 +345,7 @@ def _reference_entry(raw: dict[str, Any], stats: ColumnValueStats) -> dict[str, 
     except (ValueError, TypeError, KeyError):
         stats.malformed[col_type] += 1
         return entry
+    entry["value"] = residual_value(col_type, value, entry["text"])
     stats.parsed += 1
     return entry
 
