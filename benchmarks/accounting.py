@@ -95,6 +95,8 @@ class RunAccounting:
     _thread: threading.Thread | None = None
     _start: dict[str, float] = field(default_factory=dict)
     _end: dict[str, float] = field(default_factory=dict)
+    _busy: list[tuple[float, float]] = field(default_factory=list)
+    """(time, machine busy CPU seconds) at every sample, to measure the load from the first process on."""
 
     def __enter__(self) -> RunAccounting:
         self._start = self._snapshot()
@@ -128,6 +130,7 @@ class RunAccounting:
     def _sample(self) -> None:
         excluded = set(self.exclude)
         now = time.perf_counter()
+        self._busy.append((now, _machine_busy()[0]))
         for proc in psutil.Process().children(recursive=True):
             if proc.pid in excluded:
                 continue
@@ -144,7 +147,12 @@ class RunAccounting:
 
     def summary(self) -> dict[str, Any]:
         """CPU seconds per role, the exact totals, the phases seen and the machine's load."""
-        start, end = self._start, self._end
+        start, end = dict(self._start), self._end
+        first = min((s.started for s in self._seen.values()), default=start["wall"])
+        # measure from the first process on (a caller may wait for a lock before it starts anything)
+        start["wall"], start["machine_busy"] = next(
+            ((t, busy) for t, busy in self._busy if t >= first), (start["wall"], start["machine_busy"])
+        )
         wall = end["wall"] - start["wall"]
         roles: dict[str, float] = {}
         for seen in self._seen.values():
