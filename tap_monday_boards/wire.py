@@ -22,20 +22,43 @@ from msgspec import UNSET, UnsetType
 Id = str | int | None
 
 
-class Ref(msgspec.Struct, gc=False):
+class _ByKey:
+    """Read access by GraphQL field name, like the dict a generic decode gives (tests and tools index raw
+    items by key; the record path reads attributes). An absent field raises KeyError / gives ``default``."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        value = getattr(self, _ATTRIBUTE.get(key, key), UNSET)
+        if value is UNSET or key.startswith("_"):
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``dict.get`` for a field name."""
+        try:
+            return self[key]
+        except (KeyError, AttributeError):
+            return default
+
+
+_ATTRIBUTE = {"from": "from_"}
+
+
+class Ref(_ByKey, msgspec.Struct, gc=False):
     """``board { id }`` / ``parent_item { id }``."""
 
     id: Id = None
 
 
-class Group(msgspec.Struct, gc=False):
+class Group(_ByKey, msgspec.Struct, gc=False):
     """``group { id title }``."""
 
     id: Id = None
     title: Any = None
 
 
-class WireColumnValue(msgspec.Struct, gc=False):
+class WireColumnValue(_ByKey, msgspec.Struct, gc=False):
     """One ``column_values`` entry: ``id type text value`` and every typed fragment field (UNSET if absent).
 
     ``value`` is monday's JSON *string*; column_values.py decodes it. ``from`` is a Python keyword, hence
@@ -81,7 +104,7 @@ class WireColumnValue(msgspec.Struct, gc=False):
         return out
 
 
-class WireItem(msgspec.Struct, gc=False):
+class WireItem(_ByKey, msgspec.Struct, gc=False):
     """One item of ``items(ids:)`` with the fields of ``queries.ITEM_SCALAR_FIELDS`` and its column values."""
 
     id: Id = None

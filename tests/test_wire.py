@@ -63,3 +63,16 @@ def test_non_json_and_empty_bodies_are_unchanged() -> None:
     assert _decode(b'{"data": {}}', None) == {"data": {}}
     with pytest.raises(msgspec.ValidationError):
         msgspec.json.decode(b'{"id": []}', type=WireItem)
+
+
+def test_structs_read_by_field_name_like_the_decoded_dict() -> None:
+    body = decode_answer(encode({"data": {"items": [ITEM]}}))
+    assert body is not None
+    item = body["data"]["items"][0]
+    assert item["id"] == "11" and item["group"]["title"] == "G" and item.get("parent_item") is None
+    value = item["column_values"][0]
+    assert value["from"] is None and value["type"] == "timeline" and value.get("label", "absent") == "absent"
+    with pytest.raises(KeyError):
+        value["label"]  # a typed field the query did not select: absent, as in the dict
+    with pytest.raises(KeyError):
+        item["__struct_fields__"]
