@@ -140,6 +140,8 @@ class RunAccounting:
                     seen = self._seen.get(proc.pid)
                     if seen is None:
                         seen = self._seen[proc.pid] = _Seen(self.classify(proc.cmdline()), started=now)
+                    elif seen.role == "other":  # first seen between fork and exec: look again
+                        seen.role = self.classify(proc.cmdline())
             except psutil.Error:
                 continue
             seen.cpu_s = max(seen.cpu_s, cpu)

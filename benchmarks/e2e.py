@@ -50,6 +50,8 @@ class E2ESpec:
     """target-postgres settings to override (``TARGET_POSTGRES_<NAME>`` environment variables)."""
     tap: Mapping[str, str] = field(default_factory=dict)
     """tap settings to override (``TAP_MONDAY_BOARDS_<NAME>``) on top of the raised budget and rate."""
+    select: tuple[str, ...] = ()
+    """Meltano select patterns (``TAP_MONDAY_BOARDS__SELECT``) instead of meltano.yml's ``*.*``."""
     tap_alone: bool = True
     check: bool = True
 
@@ -67,6 +69,7 @@ def pipeline_env(emulator: EmulatorProcess, spec: E2ESpec) -> dict[str, str]:
         "TAP_MONDAY_BOARDS_REQUESTS_PER_MINUTE": str(RAISED_RATE),
         **_setting_env("TAP_MONDAY_BOARDS", spec.tap),
         **_setting_env("TARGET_POSTGRES", spec.target),
+        **({"TAP_MONDAY_BOARDS__SELECT": json.dumps(list(spec.select))} if spec.select else {}),
     }
 
 
@@ -80,7 +83,7 @@ def run_e2e(spec: E2ESpec, workdir: Path) -> dict[str, Any]:
         # First run in a fresh clone: install the plugins (from PyPI) before anything is timed.
         run_meltano(["install"], timeout_s=900, log_path=workdir / "meltano-install.log").check()
     result: dict[str, Any] = {
-        "spec": {**asdict(spec), "target": dict(spec.target), "tap": dict(spec.tap)},
+        "spec": {**asdict(spec), "target": {**spec.target}, "tap": {**spec.tap}, "select": [*spec.select]},
         "items": spec.boards * spec.items,
         "profile": f"{spec.latency}-{spec.plan}",
         "command": "meltano --environment=demo run --full-refresh tap-monday-boards target-postgres",
@@ -251,6 +254,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="target-postgres setting override, e.g. validate_records=true (repeatable)")
     parser.add_argument("--tap", action="append", default=[], metavar="NAME=VALUE",
                         help="tap setting override, e.g. max_concurrency=8 (repeatable)")
+    parser.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="Meltano select pattern instead of meltano.yml's *.* (repeatable), e.g. items.*",
+    )
     parser.add_argument("--no-tap-alone", action="store_true", help="skip the tap-alone run")
     parser.add_argument("--no-check", action="store_true", help="skip the ground-truth check")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/tap-monday-e2e"))
@@ -262,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         target=_pairs(args.target),
         tap=_pairs(args.tap),
+        select=tuple(args.select),
         tap_alone=not args.no_tap_alone,
         check=not args.no_check,
     )

@@ -314,7 +314,8 @@ def e2e_section(e2e: dict[str, Any]) -> list[str]:
     lines = [
         f"`{e2e['command']}`, {spec.get('boards')} boards x {spec.get('items', 0):,} items "
         f"({e2e['profile']}; the tap's budget and rate raised through the environment"
-        f"{'; target settings ' + str(spec.get('target')) if spec.get('target') else ''}): "
+        f"{'; target settings ' + str(spec.get('target')) if spec.get('target') else ''}"
+        f"{'; streams ' + ', '.join(spec['select']) if spec.get('select') else '; every stream'}): "
         f"**{e2e['wall_s']:.1f} s, {e2e['rows']:,} items + subitems rows, {e2e['rows_per_s']:,.0f} rows/s** "
         "(start-up, discovery and load included).",
         "",
