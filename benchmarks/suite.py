@@ -2,10 +2,11 @@
 
 Modes:
 * ``smoke``: a tiny board on ``instant`` through every strategy; seconds; what the CI test runs.
-* ``quick`` (``make bench``, < 5 minutes): 1,000 and 10,000 items on production/enterprise, 10,000 on
+* ``quick`` (``make bench``): 1,000 and 10,000 items on production/enterprise, 10,000 on
   production/standard and on instant, one 2% fault run (10,000 on production/enterprise), one board of
   20,000 items in 10 groups at ~1 s per answer (every stream vs the bare single-chain harvest), the
-  in-process writer benchmark and the Meltano end-to-end run.
+  in-process writer benchmark and the Meltano end-to-end run (benchmarks/e2e.py: 4 boards x 12,500 items
+  on ``instant``/``unlimited``, then the tap alone on the same emulator).
 * ``full`` (``make bench-full``): quick plus 100,000 items (production/enterprise and instant), and one
   board of 100,000 items in 10 groups and in 1 group, every stream, against the bare single chain.
 * ``account`` (``make bench-account``, ~1.5 hours, mostly waiting): whole-account syncs at ~0.6 s per
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks.e2e import E2ESpec
 from benchmarks.harness import DEFAULT_GROUPS, PROFILES, STRATEGIES, Case, run_case
 
 SEED = 7
@@ -44,8 +46,7 @@ class Plan:
     foreground: tuple[Case, ...]
     background: tuple[Case, ...] = ()
     writer_records: int = 0
-    e2e_items: int = 0
-    e2e_latency: str = "instant"
+    e2e: E2ESpec | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -147,7 +148,7 @@ def _full_plan(mode: str, smoke_items: int) -> Plan:
         ]
     elif mode != "quick":
         raise ValueError(f"unknown mode {mode!r}: smoke, quick, full or account")
-    return Plan(tuple(foreground), tuple(background), writer_records=5_000, e2e_items=10_000)
+    return Plan(tuple(foreground), tuple(background), writer_records=5_000, e2e=E2ESpec(seed=SEED))
 
 
 def _run_lane(cases: tuple[Case, ...], workdir: Path, sink: list[dict[str, Any]], progress: Progress) -> None:
@@ -188,15 +189,16 @@ def run_plan(plan: Plan, workdir: Path, *, e2e: bool = True, progress: Progress 
         progress(f"start writer benchmark ({plan.writer_records:,} records per variant)")
         results["writer"] = [r.as_dict() for r in run_writer_bench(plan.writer_records, SEED)]
         progress("done  writer benchmark")
-    if e2e and plan.e2e_items:
-        from benchmarks.e2e import run_e2e  # noqa: PLC0415 - needs the repository's tests/support
+    if e2e and plan.e2e is not None:
+        from benchmarks.e2e import run_e2e, summary_lines  # noqa: PLC0415 - needs tests/support
 
-        progress(f"start end-to-end meltano run ({plan.e2e_items:,} items)")
+        items = plan.e2e.boards * plan.e2e.items
+        progress(f"start end-to-end meltano run ({plan.e2e.boards} x {plan.e2e.items:,} = {items:,} items)")
         try:
-            results["e2e"] = run_e2e(plan.e2e_items, plan.e2e_latency, "enterprise", SEED, workdir)
+            results["e2e"] = run_e2e(plan.e2e, workdir / "e2e")
         except Exception as exc:  # a missing target or database is a reported gap, not a crash
-            results["e2e"] = {"items": plan.e2e_items, "error": f"{type(exc).__name__}: {exc}"}
-        progress(f"done  end-to-end: {results['e2e']}")
+            results["e2e"] = {"items": items, "error": f"{type(exc).__name__}: {exc}"}
+        progress("done  end-to-end: " + "; ".join(summary_lines(results["e2e"])))
     for lane in lanes:
         lane.join()
     order = {case.label: index for index, case in enumerate((*plan.foreground, *plan.background))}

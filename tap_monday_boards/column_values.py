@@ -4,7 +4,8 @@ monday returns every column value as ``{id, type, text, value}`` where ``value``
 shape depends on the column type, plus (when the query selects them) typed fields from inline fragments
 such as ``StatusValue.label`` or ``BoardRelationValue.linked_item_ids`` (``queries.COLUMN_VALUE_FRAGMENTS``).
 Downstream SQL wants real numbers, dates and id lists, so each entry becomes
-``{type, text, value (parsed JSON), ...typed fields}``.
+``{type, text, value, ...typed fields}`` where ``value`` is the parsed JSON minus what ``text`` and the
+typed fields already carry (:func:`residual_value`: no value is carried twice).
 
 Rules:
 - people and dropdown come from ``value`` JSON (``personsAndTeams``, option ``ids``): their typed fields are
@@ -403,6 +404,57 @@ TYPED_FIELDS: dict[str, tuple[str, ...]] = {
 """Every typed field a parser can emit and its JSON type (arrays hold strings); schemas.py builds on this."""
 
 
+CARRIED_VALUE_KEYS: dict[str, tuple[str, ...]] = {
+    "status": ("index",),
+    "date": ("date", "time"),
+    "timeline": ("from", "to"),
+    "checkbox": ("checked",),
+    "people": ("personsAndTeams",),
+    "dropdown": ("ids",),
+    "email": ("email", "text"),
+    "phone": ("phone", "countryShortName"),
+    "link": ("url", "text"),
+    "location": ("lat", "lng", "address"),
+    "rating": ("rating",),
+    "tags": ("tag_ids",),
+    "board_relation": ("linkedPulseIds",),
+    "dependency": ("linkedPulseIds",),
+    "subtasks": ("linkedPulseIds",),
+}
+"""Keys of a parsed entry's ``value`` object that its typed fields already carry (not carried twice)."""
+
+SCALAR_CARRIED_TYPES = frozenset({"numbers"})
+"""Types whose scalar ``value`` (``"12.5"``) a typed field (``number``) carries whole."""
+
+
+def residual_value(col_type: str, value: Any, text: Any, *, owned: bool = False) -> Any:
+    """What ``value`` says beyond the entry's ``text`` and typed fields (None when nothing is left).
+
+    Why: every typed field is derived from ``value`` (or from the typed fragment that mirrors it), so
+    keeping both carried each value twice in every record, into every target's JSON parser and into the
+    warehouse (docs/benchmarks.md: about a tenth of the target's CPU and a quarter of PostgreSQL's). What
+    only ``value`` has stays: ``changed_at``, ``post_id``, a location's city, a file's names. Only for an
+    entry that parsed: malformed and unknown-type entries keep ``value`` whole. ``owned``: ``value`` was
+    decoded for this entry alone, so keys can be dropped in place.
+    """
+    kind = type(value)
+    if kind is dict:
+        carried = CARRIED_VALUE_KEYS.get(col_type)
+        if col_type == "long_text" and value.get("text") == text:
+            carried = ("text",)
+        if carried is None:
+            return value
+        rest = value if owned else dict(value)
+        for key in carried:
+            rest.pop(key, None)
+        return rest or None
+    if col_type in SCALAR_CARRIED_TYPES and (kind is str or kind is int or kind is float):
+        return None
+    if col_type == "text" and kind is str and value == text:
+        return None
+    return value
+
+
 def dropdown_labels(settings_str: str | None) -> dict[str, str]:
     """Option id -> label from a dropdown column's ``settings_str``; ``{}`` when it has none or is not JSON.
 
@@ -446,11 +498,12 @@ def parse_column_value(raw: Mapping[str, Any], stats: ColumnValueStats | None = 
     entry: dict[str, Any] = {"type": col_type, "text": text, "value": value}
     parser = PARSERS.get(col_type)
     if parser is None:
-        if stats is not None:
-            if col_type in TEXT_ONLY_TYPES:
+        if col_type in TEXT_ONLY_TYPES:
+            entry["value"] = residual_value(col_type, value, text)
+            if stats is not None:
                 stats.parsed += 1
-            else:
-                stats.unknown_types[col_type or "<none>"] += 1
+        elif stats is not None:
+            stats.unknown_types[col_type or "<none>"] += 1
         return entry
     try:
         typed = parser(raw, value)
@@ -458,6 +511,7 @@ def parse_column_value(raw: Mapping[str, Any], stats: ColumnValueStats | None = 
         if stats is not None:
             stats.malformed[col_type] += 1
         return entry
+    entry["value"] = residual_value(col_type, value, text)
     entry.update(typed)
     if stats is not None:
         stats.parsed += 1
@@ -484,6 +538,7 @@ def parse_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on pu
     text_only = TEXT_ONLY_TYPES
     decode = _FAST_DECODER.decode
     unsafe_int = _has_unsafe_int
+    residual = residual_value
     parsed = 0
     for raw in raw_values:
         try:  # the query always selects these four; a missing one takes the general path below
@@ -519,7 +574,8 @@ def parse_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on pu
             if col_type not in text_only:
                 result[column_id] = parse_column_value(raw, stats)
                 continue
-            result[column_id] = {"type": col_type, "text": text, "value": value}
+            rest = residual(col_type, value, text, owned=True)
+            result[column_id] = {"type": col_type, "text": text, "value": rest}
         else:
             try:
                 typed = parser(raw, value)
@@ -528,7 +584,8 @@ def parse_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on pu
                     stats.malformed[col_type] += 1
                 result[column_id] = {"type": col_type, "text": text, "value": value}
                 continue
-            result[column_id] = {"type": col_type, "text": text, "value": value, **typed}
+            rest = residual(col_type, value, text, owned=True)
+            result[column_id] = {"type": col_type, "text": text, "value": rest, **typed}
         parsed += 1
     if stats is not None:
         stats.parsed += parsed

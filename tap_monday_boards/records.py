@@ -17,6 +17,8 @@ from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import Breadcrumb, SelectionMask
 
 from tap_monday_boards.column_values import ColumnValueStats, parse_column_values
+from tap_monday_boards.wire import Group, Ref, WireItem
+from tap_monday_boards.wire_values import wire_column_values
 
 _PLAIN_TYPES = frozenset({str, type(None), dict})
 """Value types root-only conformance returns unchanged (for a property that is not boolean-only)."""
@@ -145,17 +147,21 @@ def column_value_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def item_record(
-    raw_item: Mapping[str, Any],
+    raw_item: Mapping[str, Any] | WireItem,
     stats: ColumnValueStats | None = None,
     labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The items/subitems record for one item exactly as ``items(ids:)`` returns it.
 
+    ``raw_item`` is the engine's ``wire.WireItem`` (decoded straight from the answer) or the item as a
+    decoded dict (tests, the emulator's ground truth, answers the structs did not fit): the same record.
     ``_sdc_deleted_at`` is set from ``updated_at`` for deleted items: monday has no deletion timestamp on the
     item, and deleting bumps ``updated_at``, so it is the best available time of the delete.
     ``stats`` (optional) collects unknown/malformed column values for the end-of-stream log; ``labels``
     (optional, column id -> option id -> label) names dropdown options from the board's column settings.
     """
+    if isinstance(raw_item, WireItem):
+        return _wire_item_record(raw_item, stats, labels)
     group = raw_item.get("group")
     group_id = _nested_id(raw_item, "group")
     group_title = group.get("title") if isinstance(group, Mapping) else None
@@ -174,4 +180,32 @@ def item_record(
         "parent_item_id": _nested_id(raw_item, "parent_item"),
         "column_values": parse_column_values(raw_item.get("column_values"), stats, labels),
         "_sdc_deleted_at": raw_item.get("updated_at") if state == "deleted" else None,
+    }
+
+
+def _ref_id(ref: Ref | Group | None) -> str | None:
+    return None if ref is None or ref.id is None else str(ref.id)
+
+
+def _wire_item_record(
+    item: WireItem, stats: ColumnValueStats | None, labels: Mapping[str, Mapping[str, str]] | None
+) -> dict[str, Any]:
+    """:func:`item_record` for a struct: the same fields from attributes (tests/test_records.py compares)."""
+    group = item.group
+    state = item.state
+    creator = item.creator_id
+    updated = item.updated_at
+    return {
+        "id": str(item.id),
+        "board_id": _ref_id(item.board),
+        "group_id": _ref_id(group),
+        "group_title": None if group is None else group.title,
+        "name": item.name,
+        "state": state,
+        "created_at": item.created_at,
+        "updated_at": updated,
+        "creator_id": None if creator is None or creator == "" else str(creator),
+        "parent_item_id": _ref_id(item.parent_item),
+        "column_values": wire_column_values(item.column_values, stats, labels),
+        "_sdc_deleted_at": updated if state == "deleted" else None,
     }

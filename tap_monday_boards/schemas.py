@@ -41,8 +41,9 @@ COLUMN_VALUE_SCHEMA: dict[str, Any] = {
     "properties": {
         "type": {"type": "string"},
         "text": STRING,
-        # ``value`` is monday's column JSON decoded as-is: its shape differs per column type (and stays the
-        # raw string when it was not valid JSON), so it is deliberately untyped; typed fields carry meaning.
+        # ``value`` is monday's column JSON decoded, minus what ``text`` and the typed fields carry (often
+        # just ``changed_at``, or null): its shape differs per column type (and stays the raw string when it
+        # was not valid JSON), so it is deliberately untyped; typed fields carry meaning.
         "value": {},
         **{name: _typed_field_schema(name, types) for name, types in TYPED_FIELDS.items()},
     },

@@ -9,12 +9,13 @@ is never echoed.
 from __future__ import annotations
 
 import copy
+import gc
 import re
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import FrameType
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -23,6 +24,7 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
+from singer_sdk.plugin_base import _ConfigInput
 from typing_extensions import override
 
 from tap_monday_boards import __version__, detail_streams, streams
@@ -44,6 +46,8 @@ SECRET_SETTINGS = frozenset({"api_token"})
 ID_LIST_SETTINGS = ("board_ids", "workspace_ids")
 
 _ID_PATTERN = r"^\d+$"
+GC_YOUNG_THRESHOLD = 20_000
+"""Allocations between young-generation collections during a sync (CPython's default is 700)."""
 
 
 def _id_list(description: str, title: str) -> th.Property:
@@ -360,6 +364,36 @@ class TapMondayBoards(Tap):
             self._prefetch = Prefetch(self)
             self._prefetch.start()
         return self._prefetch
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        state: IO[str] | None = None,
+        catalog: IO[str] | None = None,
+    ) -> None:
+        """The CLI's sync, with the cyclic garbage collector tuned for a stream of short-lived records.
+
+        Why: a sync builds ~30 dicts and lists per item that die as soon as the record is written, and
+        nearly none of them form cycles; with the default young-generation threshold (700 allocations) the
+        collector ran thousands of times per 50,000 items, each time also re-walking what the SDK and the
+        imports left alive. Freezing what exists before the sync and collecting young objects every
+        20,000 allocations cut the tap's CPU by ~5 % (docs/benchmarks.md). Only here, in the process the CLI
+        owns: an in-process caller of ``sync_all`` (tests) keeps its collector as it is.
+        """
+        threshold = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *threshold[1:])
+        try:
+            super().invoke(
+                about=about, about_format=about_format, config=config, state=state, catalog=catalog
+            )
+        finally:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

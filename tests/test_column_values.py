@@ -11,17 +11,23 @@ import itertools
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
 from tap_monday_boards.column_values import (
+    CARRIED_VALUE_KEYS,
     PARSERS,
+    SCALAR_CARRIED_TYPES,
     TEXT_ONLY_TYPES,
     TYPED_FIELDS,
     ColumnValueStats,
     dropdown_labels,
     parse_column_value,
     parse_column_values,
+    residual_value,
 )
+from tap_monday_boards.wire import WireColumnValue
+from tap_monday_boards.wire_values import BUILDERS, wire_column_values
 
 BIG_ID = 2**53 + 17  # 9007199254740009: not representable as a double
 
@@ -180,11 +186,51 @@ def test_typed_fields_per_column_type(raw: dict[str, Any], expected: dict[str, A
     entry = parse_column_value(raw, stats)
     assert entry["type"] == raw["type"]
     assert entry["text"] == raw["text"]
-    assert entry["value"] == (None if raw["value"] is None else json.loads(raw["value"], parse_int=exact_int))
+    decoded = None if raw["value"] is None else json.loads(raw["value"], parse_int=exact_int)
+    _assert_value_kept_or_carried(entry, decoded)
     for key, want in expected.items():
         assert entry[key] == want, key
     assert stats.parsed == 1
     assert stats.problems == 0
+
+
+def _assert_value_kept_or_carried(entry: dict[str, Any], decoded: Any) -> None:
+    """Nothing of monday's ``value`` is lost: each key is still in ``value`` or a typed field carries it."""
+    kept = entry["value"]
+    if isinstance(decoded, dict):
+        carried = set(CARRIED_VALUE_KEYS.get(entry["type"], ()))
+        if entry["type"] == "long_text" and decoded.get("text") == entry["text"]:
+            carried = {"text"}
+        assert kept is None or isinstance(kept, dict)
+        for key, item in decoded.items():
+            if key in carried:
+                assert kept is None or key not in kept, f"{key} carried twice"
+            else:
+                assert kept is not None and kept[key] == item, f"{key} lost"
+    elif decoded is not None and (entry["type"] in SCALAR_CARRIED_TYPES or decoded == entry["text"]):
+        assert kept is None
+    else:
+        assert kept == decoded
+
+
+def test_value_keeps_only_what_no_other_field_carries() -> None:
+    value = {"index": 1, "post_id": None, "changed_at": "2025-10-09T12:16:21.130Z"}
+    entry = parse_column_value(cv("status", "Done", value, index=1, label="Done", is_done=True))
+    assert entry["value"] == {"post_id": None, "changed_at": "2025-10-09T12:16:21.130Z"}
+    assert entry["index"] == 1
+    assert parse_column_value(cv("text", "Sprint 1", "Sprint 1"))["value"] is None
+    assert parse_column_value(cv("text", "shown", "stored"))["value"] == "stored"
+    assert parse_column_value(cv("numbers", "12.5", "12.5", number=12.5))["value"] is None
+    assert parse_column_value(cv("tags", "a", {"tag_ids": [1]}))["value"] is None
+    long_text = parse_column_value(cv("long_text", "Notes", {"text": "Notes", "changed_at": "x"}))
+    assert long_text["value"] == {"changed_at": "x"}
+    place = {"lat": "1.5", "lng": "2", "address": "A", "city": {"long_name": "B"}}
+    assert parse_column_value(cv("location", "A", place))["value"] == {"city": {"long_name": "B"}}
+    # a value that does not parse is kept whole, as sent
+    assert parse_column_value(cv("status", "?", [1, 2]))["value"] == [1, 2]
+    raw = {"id": "s", "type": "status", "text": "a", "value": {"index": 2, "x": 1}}
+    assert parse_column_value(raw)["value"] == {"x": 1}
+    assert raw["value"] == {"index": 2, "x": 1}  # the caller's dict is not changed
 
 
 def test_every_parser_has_a_case() -> None:
@@ -289,6 +335,7 @@ def _reference_entry(raw: dict[str, Any], stats: ColumnValueStats) -> dict[str, 
     parser = PARSERS.get(col_type)
     if parser is None:
         if col_type in TEXT_ONLY_TYPES:
+            entry["value"] = residual_value(col_type, value, entry["text"])
             stats.parsed += 1
         else:
             stats.unknown_types[col_type or "<none>"] += 1
@@ -298,6 +345,7 @@ def _reference_entry(raw: dict[str, Any], stats: ColumnValueStats) -> dict[str, 
     except (ValueError, TypeError, KeyError):
         stats.malformed[col_type] += 1
         return entry
+    entry["value"] = residual_value(col_type, value, entry["text"])
     stats.parsed += 1
     return entry
 
@@ -379,6 +427,80 @@ def test_fast_path_matches_reference_on_emulator_items() -> None:
             raw = store.render_item(board.item_base + position)
             if raw is not None:
                 _compare(raw["column_values"])
+                compared += 1
+    assert compared > 100
+
+
+# --- wire structs (the engine's path) == reference ---------------------------------------------------------
+# The engine decodes answers into wire.WireColumnValue structs and wire_values.py builds the entries from
+# their attributes. Same entries, same problem counts as the reference on the same values decoded as dicts.
+
+_WIRE = msgspec.json.Decoder(list[WireColumnValue])
+
+WIRE_EDGE_VALUES: list[dict[str, Any]] = [
+    # reference parsers evaluate _obj(value) eagerly even when the typed field is there: still malformed
+    {"id": "s", "type": "status", "text": "D", "value": "[1]", "index": 1, "label": "D", "is_done": True},
+    {"id": "r", "type": "rating", "text": "2", "value": "[1]", "rating": 2},
+    {"id": "t", "type": "tags", "text": "a", "value": "[1]", "tag_ids": [1]},
+    {"id": "p", "type": "people", "text": "a", "value": "[1]"},
+    {"id": "e", "type": "email", "text": "a", "value": "[1]", "email": "a@b.c", "label": "a"},
+    # typed fields the query no longer selects: the reference reads them
+    {"id": "pt", "type": "people", "text": "A", "value": None, "persons_and_teams": [{"id": "1"}]},
+    {"id": "dv", "type": "dropdown", "text": "A", "value": None, "values": [{"id": 1, "label": "A"}]},
+    {"id": "fa", "type": "file", "text": "f", "value": None, "files": [{"asset_id": 9}]},
+    # nulls and absences
+    {"id": "cn", "type": "checkbox", "text": "v", "value": '{"checked": "true"}', "checked": None},
+    {"id": "sl", "type": "status", "text": "", "value": None, "index": None, "label": None, "is_done": None},
+    {"id": "nt", "type": "status", "value": None, "index": 1, "label": "x", "is_done": False},
+    {"id": "nv", "type": "text", "text": "no value key"},
+    {"id": "dt", "type": "date", "text": "d", "value": None, "date": "2025-01-02", "time": 5},
+    {"id": "rf", "type": "rating", "text": "1.5", "value": None, "rating": 1.5},
+    {"id": "nf", "type": "numbers", "text": "2", "value": None, "number": 2.0},
+    {"id": "nb", "type": "numbers", "text": "t", "value": None, "number": True},
+    {"id": "tl", "type": "timeline", "text": "", "value": None, "from": "2025-01-01T00:00:00Z", "to": None},
+    {"id": "lp", "type": "board_relation", "text": None, "value": '{"linkedPulseIds":[{"linkedPulseId":7}]}'},
+    {"id": "lb", "type": "dependency", "text": None, "value": '{"linkedPulseIds":[3]}', "display_value": "x"},
+    {"id": "sb", "type": "subtasks", "text": "", "value": '{"linkedPulseIds": "x"}'},
+    {"id": "fl", "type": "file", "text": "f", "value": '{"files": [{"assetId": null}, {"assetId": 5}]}'},
+    {"id": "fb", "type": "file", "text": "f", "value": '{"files": [1]}'},
+]  # fmt: skip
+
+
+def _compare_wire(raw_values: list[dict[str, Any]], labels: dict[str, dict[str, str]] | None = None) -> None:
+    wire_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
+    wire = wire_column_values(_WIRE.decode(json.dumps(raw_values)), wire_stats, labels)
+    ref = parse_column_values(raw_values, ref_stats, labels) if labels else _reference(raw_values, ref_stats)
+    assert json.dumps(wire, allow_nan=True) == json.dumps(ref, allow_nan=True)
+    assert (wire_stats.parsed, wire_stats.unknown_types, wire_stats.malformed) == (
+        ref_stats.parsed,
+        ref_stats.unknown_types,
+        ref_stats.malformed,
+    )
+
+
+def test_wire_builders_cover_every_parser() -> None:
+    assert set(BUILDERS) == set(PARSERS)
+
+
+def test_wire_path_matches_reference_on_cases_and_edge_cases() -> None:
+    every = [case.values[0] for case in CASES] + EDGE_VALUES + WIRE_EDGE_VALUES
+    for raw in every:
+        _compare_wire([raw])
+    _compare_wire(every)
+    labels = {"dropdown_col": {"1": "Red, dark", "2": "Blue"}}
+    _compare_wire([cv("dropdown", "Red, dark, Blue", {"ids": [1, 2]})], labels)
+
+
+def test_wire_path_matches_reference_on_emulator_items() -> None:
+    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
+    store = store_mod.Store(seed=9, boards=2, items_per_board=60)
+    compared = 0
+    for board_id in store.board_ids(include_subitem_boards=True):
+        board = store.board_obj(board_id)
+        for position in range(board.generated):
+            raw = store.render_item(board.item_base + position)
+            if raw is not None:
+                _compare_wire(raw["column_values"])
                 compared += 1
     assert compared > 100
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import jsonschema
+import msgspec
 import pytest
 from singer_sdk import Stream, Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -17,6 +18,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
+from tap_monday_boards.wire import WireItem
 
 RAW_ITEM: dict[str, Any] = {
     "id": "18265981856",
@@ -184,3 +186,25 @@ def test_long_format_rows_one_per_column_and_valid() -> None:
         assert (row["item_id"], row["board_id"]) == ("18265981856", "18265960713")
     assert rows[1]["number"] == 7 and rows[2]["linked_item_ids"] == ["9007199254740993"]
     assert column_value_rows({**record, "column_values": {}}) == []
+
+
+def test_struct_items_give_the_same_records_as_dicts() -> None:
+    """The engine hands over ``wire.WireItem`` structs: the same record as the item decoded as a dict."""
+    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
+    store = store_mod.Store(seed=13, boards=2, items_per_board=50)
+    raws: list[dict[str, Any]] = [
+        RAW_ITEM,
+        {**RAW_ITEM, "id": 42, "parent_item": {"id": 7}, "state": "deleted", "creator_id": ""},
+        {**RAW_ITEM, "group": None, "board": None, "creator_id": 5, "column_values": None},
+    ]
+    for board_id in store.board_ids(include_subitem_boards=True):
+        raws += [item for item_id in store.item_ids(board_id, "all") if (item := store.render_item(item_id))]
+    decoder = msgspec.json.Decoder(WireItem)
+    labels = {"dropdown_x": {"1": "One"}}
+    for raw in raws:
+        struct_stats, dict_stats = ColumnValueStats(), ColumnValueStats()
+        from_struct = item_record(decoder.decode(json.dumps(raw)), struct_stats, labels)
+        from_dict = item_record(raw, dict_stats, labels)
+        assert json.dumps(from_struct) == json.dumps(from_dict), raw["id"]
+        assert struct_stats == dict_stats
+    assert len(raws) > 100

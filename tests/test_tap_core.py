@@ -8,13 +8,15 @@ deletes a few items, so that ``board_activity_logs`` has records to test too.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from tap_monday_boards.tap import TapMondayBoards
+from tap_monday_boards.tap import GC_YOUNG_THRESHOLD, TapMondayBoards
 
 try:
     from monday_emulator.server import EmulatorConfig
@@ -45,3 +47,23 @@ def emulator_config() -> Iterator[dict[str, Any]]:
             store.delete_item(active[1])
         CONFIG.update({"api_token": emu.token, "api_url": emu.url})
         yield CONFIG
+
+
+def test_the_cli_sync_gives_the_garbage_collector_back() -> None:
+    """``invoke`` tunes the collector for the sync (tap.py) and restores it, also when the run ends early."""
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    seen: list[tuple[tuple[int, int, int], int]] = []
+    original = TapMondayBoards.sync_all
+
+    def spy(self: TapMondayBoards) -> None:
+        seen.append((gc.get_threshold(), gc.get_freeze_count()))
+        raise RuntimeError("stop here")
+
+    TapMondayBoards.sync_all = spy  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RuntimeError, match="stop here"):
+            TapMondayBoards.invoke(config=_ConfigInput(config={"api_token": "t"}))
+    finally:
+        TapMondayBoards.sync_all = original  # type: ignore[method-assign]
+    assert seen and seen[0][0][0] == GC_YOUNG_THRESHOLD and seen[0][1] > before[1]
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before

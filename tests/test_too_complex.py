@@ -26,6 +26,7 @@ from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import FatalAPIError, QueryTooComplexAPIError
 from tap_monday_boards.tap import TapMondayBoards
+from tap_monday_boards.wire import as_dict
 
 Factory = Callable[..., RunningEmulator]
 OVER_CAP = "over monday's per-query complexity cap"
@@ -41,7 +42,7 @@ def _pipeline_records(settings: EngineSettings, boards: list[str]) -> dict[str, 
     out: dict[str, list[dict[str, Any]]] = {}
     with ItemsPipeline(settings, boards, governor=Governor(settings)) as pipeline:
         for board in boards:
-            out[board] = list(pipeline.records(board))
+            out[board] = [as_dict(item) for item in pipeline.records(board)]
     return out
 
 

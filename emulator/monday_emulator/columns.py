@@ -10,11 +10,12 @@ changed value looks exactly like a generated one.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 TYPENAMES: dict[str, str] = {
@@ -88,6 +89,11 @@ class ColumnDef:
     title: str
     type: str
     settings: Mapping[str, Any]
+    settings_str: str = field(init=False, repr=False, compare=False)
+    """``settings`` as monday's JSON string, encoded once: every rendered value carries its column."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings_str", json.dumps(dict(self.settings), separators=(",", ":")))
 
     def as_dict(self) -> dict[str, Any]:
         """The GraphQL ``Column`` object."""
@@ -98,13 +104,19 @@ class ColumnDef:
             "description": None,
             "width": 160,
             "archived": False,
-            "settings_str": json.dumps(dict(self.settings), separators=(",", ":")),
+            "settings_str": self.settings_str,
         }
 
 
 def iso(ts: float) -> str:
     """Epoch seconds -> monday's ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(ts)))
+    return _iso(int(ts))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _iso(seconds: int) -> str:
+    # cached: every rendered value carries a timestamp and items share them (a sixteenth of the CPU)
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def _day(ts: int) -> str:

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 CURRENT_VERSION = "2026-10"
 """Served when the header is missing or names a well-formed version that does not exist (VER26)."""
 
@@ -138,7 +140,16 @@ class Reply:
             return self.body
         if isinstance(self.body, str):
             return self.body.encode()
-        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+        # msgspec writes the same compact UTF-8 JSON as json.dumps at a fraction of the cost (on ``instant``
+        # encoding was a sixth of the emulator's CPU). One difference: a non-finite float becomes null,
+        # where json.dumps writes NaN, which is not JSON and which monday never sends.
+        try:
+            return _ENCODER.encode(self.body)
+        except (TypeError, msgspec.EncodeError):  # a type msgspec does not know: json.dumps decides
+            return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 def _top(version: str, request_id: str, account_id: int) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tap_monday_boards import queries
+from tap_monday_boards import queries, wire
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Request, RequestTimeoutError, Transport
 from tap_monday_boards.errors import QueryTooComplexAPIError
@@ -74,13 +74,13 @@ class BoardFetcher:
         self.stats = FetchStats()
         self._told_too_complex = False
 
-    async def fetch(self, ids: list[str]) -> list[dict[str, Any]]:
+    async def fetch(self, ids: list[str]) -> list[wire.RawItem]:
         """Every item of ``ids`` that still exists, each once; splits the request on repeated timeouts."""
         self.stats.requested += len(ids)
         items = await self._fetch(ids)
         return self._check(ids, items)
 
-    async def _fetch(self, ids: list[str]) -> list[dict[str, Any]]:
+    async def _fetch(self, ids: list[str]) -> list[wire.RawItem]:
         if len(ids) > self.batch_size:  # the board's size shrank after a split: honour it for queued batches
             head, tail = ids[: self.batch_size], ids[self.batch_size :]
             return [*(await self._fetch(head)), *(await self._fetch(tail))]
@@ -95,6 +95,7 @@ class BoardFetcher:
             units=len(ids),
             context=f"ItemsByIds board {self.board_id} ({len(ids)} ids)",
             stat_key=self.board_id,
+            decode=wire.decode_answer,  # items as structs: no dict per value, nothing for the GC to track
         )
         try:
             data = await self.transport.send(
@@ -144,11 +145,11 @@ class BoardFetcher:
             self.stats.points += float(cost)
             self.stats.priced_ids += ids
 
-    def _check(self, ids: list[str], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _check(self, ids: list[str], items: list[wire.RawItem]) -> list[wire.RawItem]:
         wanted = set(ids)
-        result: list[dict[str, Any]] = []
+        result: list[wire.RawItem] = []
         for item in items:
-            item_id = str(item.get("id"))
+            item_id = wire.item_id(item)
             if item_id in wanted:
                 wanted.discard(item_id)  # a repeated id in one answer is kept once
                 result.append(item)

@@ -24,10 +24,11 @@ from typing import Any
 from tap_monday_boards.engine.fetch import BoardFetcher
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Transport
+from tap_monday_boards.wire import RawItem
 
 logger = logging.getLogger(__name__)
 
-Deliver = Callable[[str, list[dict[str, Any]], int, int], None]
+Deliver = Callable[[str, list[RawItem], int, int], None]
 """``deliver(board_id, items, asked, credit)``: the board's share of an answer and the credits it holds."""
 
 
@@ -164,7 +165,7 @@ class MixedBatches:
         finally:
             self._slots.release()
         owner = {i: p.board_id for p in parts for i in p.ids}
-        shares: dict[str, list[dict[str, Any]]] = {b: [] for b in boards}
+        shares: dict[str, list[RawItem]] = {b: [] for b in boards}
         for item in items:
             shares[owner[str(item.get("id"))]].append(item)
         for part in parts:

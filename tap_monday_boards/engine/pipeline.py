@@ -42,6 +42,7 @@ from tap_monday_boards.engine.progress import BoardStats, log_progress
 from tap_monday_boards.engine.runtime import EngineRuntime, Job
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Transport
+from tap_monday_boards.wire import RawItem
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class _Credits:
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
-    items: list[dict[str, Any]]
+    items: list[RawItem]
     own_credit: int
     """credits of the board's own buffer this batch holds (fetched while the board was being drained)."""
     shared_credit: int
@@ -190,8 +191,12 @@ class ItemsPipeline:
         self._runtime.start()
         self._job = self._runtime.submit(self._main())
 
-    def records(self, board_id: str) -> Generator[dict[str, Any], None, None]:
-        """Raw API items of ``board_id``, each once, on the calling thread; raises the engine's error."""
+    def records(self, board_id: str) -> Generator[RawItem, None, None]:
+        """Raw API items of ``board_id``, each once, on the calling thread; raises the engine's error.
+
+        Items are ``wire.WireItem`` structs (``records.item_record`` takes them; ``wire.item_id`` reads the
+        id), or decoded dicts for an answer the structs did not fit.
+        """
         board_id = str(board_id)
         out = self._queues[board_id]
         stats = self.stats[board_id]
@@ -461,7 +466,7 @@ class ItemsPipeline:
         if self._read_ahead is not None:
             self._read_ahead.release(n)
 
-    def _deliver_mixed(self, board_id: str, items: list[dict[str, Any]], asked: int, credit: int) -> None:
+    def _deliver_mixed(self, board_id: str, items: list[RawItem], asked: int, credit: int) -> None:
         """A board's share of a mixed batch: into its queue, counted as its own fetch."""
         run = self._runs[board_id]
         stats = run.fetcher.stats

@@ -50,6 +50,20 @@ _DECODER = msgspec.json.Decoder()
 _TIMEOUT_STATUSES = frozenset({408, 504})
 
 
+def _decode(raw: bytes, typed: Callable[[bytes], dict[str, Any] | None] | None) -> Any:
+    """The parsed body: typed when ``typed`` accepts it, else generic JSON, else the raw bytes (not JSON)."""
+    if not raw:
+        return None
+    if typed is not None:
+        body = typed(raw)
+        if body is not None:
+            return body
+    try:
+        return _DECODER.decode(raw)
+    except msgspec.DecodeError:
+        return raw
+
+
 class RequestTimeoutError(MondayAPIError):
     """The same request timed out ``max_timeouts`` times in a row: the caller should make it smaller."""
 
@@ -96,6 +110,9 @@ class Request:
     """retries are counted under this key (the board id)."""
     observer: AttemptObserver | None = field(default=None, compare=False)
     """per-attempt timeout and latency reports (harvest pages); None = session defaults."""
+    decode: Callable[[bytes], dict[str, Any] | None] | None = field(default=None, compare=False)
+    """typed decoder of a successful answer (e.g. ``wire.decode_answer``): returns the body with typed
+    ``data`` or None, and then the answer is decoded generically (and classified as usual)."""
 
 
 class Transport:
@@ -160,11 +177,8 @@ class Transport:
             timeout=timeout,
         ) as response:
             raw = await response.read()
-            try:
-                body: Any = _DECODER.decode(raw) if raw else None
-            except msgspec.DecodeError:
-                body = raw
-            return response.status, response.headers, body
+            typed = request.decode if response.status == 200 else None
+            return response.status, response.headers, _decode(raw, typed)
 
     async def send(self, request: Request, *, max_timeouts: int | None = None) -> dict[str, Any]:
         """Send until a usable answer; returns the body's ``data`` (``complexity`` included)."""

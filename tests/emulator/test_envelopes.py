@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from monday_emulator import envelopes as env
+from monday_emulator.data import Store
 
 RID = "11111111-2222-4333-8444-555555555555"
 ACC = 123
@@ -258,3 +260,22 @@ def test_field_limit_exceeded_legacy_shape() -> None:
 def test_reply_encode_is_compact_json() -> None:
     assert env.Reply(200, {"a": [1, 2]}).encode() == b'{"a":[1,2]}'
     assert env.Reply(429, "").encode() == b""
+
+
+def test_reply_bytes_are_exactly_what_json_dumps_writes() -> None:
+    """msgspec encodes replies (cheaper); the bytes stay json.dumps' compact UTF-8 (but never NaN)."""
+    def dumps(body: object) -> bytes:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+    store = Store(seed=3, boards=1, items_per_board=120)
+    board = store.board_ids()[0]
+    items = [store.render_item(i) for i in store.item_ids(board, "all")]
+    bodies: list[object] = [
+        {"data": {"items": items, "complexity": {"query": 1}}, "account_id": 7},
+        {"data": {"x": [1.5, -0.0, 2**60, "é\u2028\x01\"\\/"]}},
+        {"errors": [{"message": "m", "extensions": {"code": "X"}}], "value": 0.1},
+    ]
+    for body in bodies:
+        assert env.Reply(200, body).encode() == dumps(body)
+    assert env.Reply(200, {"a": float("nan"), "b": [float("inf")]}).encode() == b'{"a":null,"b":[null]}'
+    assert env.Reply(200, b"{truncated").encode() == b"{truncated"

@@ -20,6 +20,7 @@ from tap_monday_boards.engine.pipeline import READ_AHEAD_FACTOR, ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import AuthenticationAPIError, FatalAPIError
 from tap_monday_boards.records import item_record
+from tap_monday_boards.wire import as_dict
 
 Factory = Callable[..., RunningEmulator]
 
@@ -49,7 +50,7 @@ def _run(
     # a private governor per run: limits are learned per emulator, not carried between tests
     with ItemsPipeline(settings, boards, governor=Governor(settings), **kw) as pipeline:
         for board in boards:
-            out[board] = list(pipeline.records(board))
+            out[board] = [as_dict(item) for item in pipeline.records(board)]
     return out, pipeline
 
 
@@ -150,7 +151,7 @@ def test_faults_are_retried_without_loss_or_duplicates(
     board = _boards(em)[0]
     out: list[dict[str, Any]] = []
     with ItemsPipeline(settings, [board], governor=governor) as pipeline:
-        out.extend(pipeline.records(board))
+        out.extend(as_dict(item) for item in pipeline.records(board))
     _assert_complete(em, {board: out})
     faults = [r for r in em.emulator.request_log if r.fault == kind.value]
     assert faults, "the emulator injected no fault"
@@ -207,7 +208,7 @@ def test_rate_limits_and_budget_are_waited_out(
     out: list[dict[str, Any]] = []
     board = _boards(em)[0]
     with ItemsPipeline(settings, [board], governor=governor) as pipeline:
-        out.extend(pipeline.records(board))
+        out.extend(as_dict(item) for item in pipeline.records(board))
     _assert_complete(em, {board: out})
     log = em.emulator.request_log
     seen_codes = {r.code for r in log if r.code}
@@ -226,7 +227,7 @@ def test_closing_early_cancels_and_joins(emulator_factory: Factory, caplog: pyte
     pipeline = ItemsPipeline(settings, _boards(em), governor=Governor(settings))
     pipeline.start()
     gen = pipeline.records(_boards(em)[0])
-    first = [next(gen) for _ in range(15)]
+    first = [as_dict(next(gen)) for _ in range(15)]
     assert len({r["id"] for r in first}) == 15
     gen.close()
     with caplog.at_level(logging.WARNING):
@@ -335,7 +336,8 @@ def test_many_boards_share_one_read_ahead_buffer(emulator_factory: Factory) -> N
             time.sleep(0.01)
         fetched = sum(pipeline._runs[b].fetcher.stats.fetched for b in boards)
         assert 0 < fetched <= READ_AHEAD_FACTOR * 50  # not 5 boards x a full buffer each
-        records = {b: list(pipeline.records(b)) for b in boards}  # the drained board bypasses: no deadlock
+        # the drained board bypasses: no deadlock
+        records = {b: [as_dict(i) for i in pipeline.records(b)] for b in boards}
     _assert_complete(em, records)
 
 
@@ -346,14 +348,14 @@ def test_a_board_is_not_held_to_its_own_queue_while_another_drains(emulator_fact
     first, second = _boards(em)
     settings = _settings(em, record_queue_size=200)  # read-ahead 800 >= the 600 of board B; own queue 200
     with ItemsPipeline(settings, [first, second], governor=Governor(settings)) as pipeline:
-        records = {first: list(pipeline.records(first))}
+        records = {first: [as_dict(i) for i in pipeline.records(first)]}
         expected = len(em.emulator.store.item_ids(second))
         deadline = time.monotonic() + 20
         while pipeline._runs[second].fetcher.stats.fetched < expected:  # B not consumed yet
             assert time.monotonic() < deadline, "board B stopped at its own queue size"
             time.sleep(0.01)
         assert expected > 200
-        records[second] = list(pipeline.records(second))
+        records[second] = [as_dict(i) for i in pipeline.records(second)]
     _assert_complete(em, records)
 
 

@@ -22,6 +22,7 @@ from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.tap import TapMondayBoards
+from tap_monday_boards.wire import item_id
 
 Factory = Callable[..., RunningEmulator]
 
@@ -44,7 +45,7 @@ def test_five_percent_empty_429s_are_waited_out_in_seconds_and_every_item_comes_
     out: dict[str, list[str]] = {}
     with ItemsPipeline(settings, boards, governor=governor) as pipeline:
         for board in boards:
-            out[board] = [str(item["id"]) for item in pipeline.records(board)]
+            out[board] = [item_id(item) for item in pipeline.records(board)]
 
     for board in boards:
         assert len(out[board]) == len(set(out[board])), f"board {board}: an item twice"

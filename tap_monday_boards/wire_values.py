@@ -1,0 +1,301 @@
+"""Column entries straight from the decoded wire structs (wire.py): the fast path of column_values.py.
+
+Why a second implementation: the engine decodes batch answers into ``wire.WireColumnValue`` structs, and
+reading their attributes is cheaper than building a dict per value and calling the reference parsers'
+``raw.get``. Each builder below mirrors its reference parser in column_values.py line for line, with the
+struct's ``UNSET`` standing for "key absent". The reference defines the result: a builder returns None for
+any shape it does not handle, and any exception sends the entry to the reference path too, which then
+decides (and counts) exactly as it always did. tests/test_column_values.py checks that both paths give
+byte-identical entries and the same problem counts, on emulator items and on every edge case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from tap_monday_boards.column_values import (
+    TEXT_ONLY_TYPES,
+    ColumnValueStats,
+    MalformedValueError,
+    _bool,
+    _date,
+    _has_unsafe_int,
+    _id,
+    _ids,
+    _number,
+    _obj,
+    _relabel,
+    parse_column_value,
+    residual_value,
+)
+from tap_monday_boards.wire import WireColumnValue
+
+Entry = dict[str, Any]
+Builder = Callable[[WireColumnValue, Any, str, Any], Entry | None]
+"""(struct, decoded value, column type, text) -> the whole entry, or None for "take the reference path"."""
+_DECODE = msgspec.json.Decoder().decode
+
+
+def _or(value: Any, default: Any) -> Any:
+    """``raw.get(key, default)`` for a struct field: the default when the key was absent."""
+    return default if value is UNSET else value
+
+
+_EMPTY: Mapping[str, Any] = {}
+"""``_obj(None)``: read only."""
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``column_values._obj`` with its two common cases first (raises MalformedValueError the same way)."""
+    if type(value) is dict:
+        return value
+    return _EMPTY if value is None else _obj(value)
+
+
+def _num(value: Any) -> int | float | None:
+    """``column_values._number`` with its common cases first."""
+    return value if value is None or type(value) is int else _number(value)
+
+
+def _status(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry:
+    obj = _mapping(value)  # evaluated eagerly, as in the reference
+    index = cv.index if cv.index is not UNSET else obj.get("index")
+    label = cv.label if cv.label is not UNSET else (_or(text, None) or None)
+    if type(index) is not int and index is not None:
+        index = int(_number(index) or 0)
+    done = _or(cv.is_done, None)
+    return {"type": t, "text": text, "value": value, "label": label, "index": index, "is_done": done}
+
+
+def _numbers(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry:
+    return {"type": t, "text": text, "value": value, "number": _num(_or(cv.number, value))}
+
+
+def _date_col(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry | None:
+    obj = _mapping(value)
+    day = _date(cv.date if cv.date is not UNSET else obj.get("date"))
+    time = (cv.time if cv.time is not UNSET else obj.get("time")) or None
+    if time is not None and type(time) is not str:
+        return None
+    stamp = f"{day}T{time}Z" if day and time else None
+    return {"type": t, "text": text, "value": value, "date": day, "time": time, "date_time": stamp}
+
+
+def _timeline(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry:
+    obj = _mapping(value)
+    start = _date(cv.from_ if cv.from_ is not UNSET else obj.get("from"))
+    return {"type": t, "text": text, "value": value, "from": start, "to": _date(_or(cv.to, obj.get("to")))}
+
+
+def _checkbox(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry:
+    checked = cv.checked
+    if checked is UNSET or checked is None:
+        checked = _mapping(value).get("checked")
+    checked = checked if type(checked) is bool else _bool(checked)
+    return {"type": t, "text": text, "value": value, "checked": checked}
+
+
+def _people(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry | None:
+    obj = _mapping(value)
+    entries = _or(cv.persons_and_teams, obj.get("personsAndTeams")) or []
+    if type(entries) is not list:
+        return None
+    persons: list[str] = []
+    teams: list[str] = []
+    for entry in entries:
+        if type(entry) is not dict:
+            return None
+        (teams if entry.get("kind") == "team" else persons).append(_id(entry.get("id")))
+    return {"type": t, "text": text, "value": value, "person_ids": persons, "team_ids": teams}
+
+
+def _dropdown(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry | None:
+    if cv.values is not UNSET and cv.values is not None:
+        return None  # the typed ``values`` list: the reference handles it (the query does not select it)
+    labels = [part.strip() for part in (_or(text, None) or "").split(",") if part.strip()]
+    ids = _ids(_mapping(value).get("ids"))
+    return {"type": t, "text": text, "value": value, "labels": labels, "label_ids": ids}
+
+
+def _email(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry:
+    obj = _mapping(value)
+    email = cv.email if cv.email is not UNSET else obj.get("email")
+    label = cv.label if cv.label is not UNSET else obj.get("text")
+    return {"type": t, "text": text, "value": value, "email": email, "label": label}
+
+
+def _phone(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry:
+    obj = _mapping(value)
+    phone = cv.phone if cv.phone is not UNSET else obj.get("phone")
+    country = _or(cv.country_short_name, obj.get("countryShortName"))
+    return {"type": t, "text": text, "value": value, "phone": phone, "country_short_name": country}
+
+
+def _link(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry:
+    obj = _mapping(value)
+    url = cv.url if cv.url is not UNSET else obj.get("url")
+    url_text = cv.url_text if cv.url_text is not UNSET else obj.get("text")
+    return {"type": t, "text": text, "value": value, "url": url, "url_text": url_text}
+
+
+def _location(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry:
+    obj = _mapping(value)
+    lat = _num(cv.lat if cv.lat is not UNSET else obj.get("lat"))
+    lng = _num(cv.lng if cv.lng is not UNSET else obj.get("lng"))
+    address = cv.address if cv.address is not UNSET else obj.get("address")
+    return {"type": t, "text": text, "value": value, "lat": lat, "lng": lng, "address": address}
+
+
+def _rating(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry | None:
+    obj = _mapping(value)
+    rating = _num(cv.rating if cv.rating is not UNSET else obj.get("rating"))
+    if rating is not None and type(rating) is not int:
+        return None
+    return {"type": t, "text": text, "value": value, "rating": rating}
+
+
+def _tags(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry:
+    obj = _mapping(value)
+    ids = _ids(cv.tag_ids if cv.tag_ids is not UNSET else obj.get("tag_ids"))
+    return {"type": t, "text": text, "value": value, "tag_ids": ids}
+
+
+def _file(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry | None:
+    if cv.files is not UNSET:
+        return None  # the typed ``files`` field: the reference handles it (the query does not select it)
+    files = _mapping(value).get("files") or []
+    if type(files) is not list or not all(type(f) is dict for f in files):
+        return None
+    assets = [_id(f["assetId"]) for f in files if f.get("assetId") is not None]
+    return {"type": t, "text": text, "value": value, "asset_ids": assets}
+
+
+def _display(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry:
+    return {"type": t, "text": text, "value": value, "display_value": _or(cv.display_value, None)}
+
+
+def _pulse_ids(value: Any) -> list[str] | None:
+    """``linkedPulseIds`` of the pre-2025-03 ``value`` shape; None when it is not a list of objects."""
+    pulses = _mapping(value).get("linkedPulseIds") or []
+    if type(pulses) is not list or not all(type(p) is dict for p in pulses):
+        return None
+    return [_id(p.get("linkedPulseId")) for p in pulses]
+
+
+def _linked(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry | None:
+    linked = cv.linked_item_ids
+    ids = _ids(linked) if linked is not UNSET and linked is not None else _pulse_ids(value)
+    if ids is None:
+        return None
+    display = _or(cv.display_value, None)
+    return {"type": t, "text": text, "value": value, "display_value": display, "linked_item_ids": ids}
+
+
+def _subtasks(cv: WireColumnValue, value: Any, t: str, text: Any) -> Entry | None:
+    sub = cv.subitems_ids
+    ids = _ids(sub) if sub is not UNSET and sub is not None else _pulse_ids(value)
+    return None if ids is None else {"type": t, "text": text, "value": value, "subitem_ids": ids}
+
+
+BUILDERS: dict[str, Builder] = {
+    "status": _status,
+    "numbers": _numbers,
+    "date": _date_col,
+    "timeline": _timeline,
+    "checkbox": _checkbox,
+    "people": _people,
+    "dropdown": _dropdown,
+    "email": _email,
+    "phone": _phone,
+    "link": _link,
+    "location": _location,
+    "rating": _rating,
+    "tags": _tags,
+    "file": _file,
+    "mirror": _display,
+    "formula": _display,
+    "board_relation": _linked,
+    "dependency": _linked,
+    "subtasks": _subtasks,
+}
+"""Column type -> builder; the keys are exactly column_values.PARSERS' (tests check it)."""
+
+_PROBLEMS = (MalformedValueError, TypeError, ValueError, KeyError, AttributeError)
+
+
+def wire_column_values(  # noqa: PLR0912 - one hot loop, inlined on purpose (module docstring)
+    values: list[WireColumnValue] | None,
+    stats: ColumnValueStats | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """An item's wire column values -> ONE object keyed by column id, equal to
+    ``column_values.parse_column_values`` on the same values decoded as dicts."""
+    result: dict[str, dict[str, Any]] = {}
+    if not values:
+        return result
+    builders = BUILDERS
+    text_only = TEXT_ONLY_TYPES
+    decode = _DECODE
+    residual = residual_value
+    parsed = 0
+    for cv in values:
+        column_id, col_type, raw_value, text = cv.id, cv.type, cv.value, cv.text
+        if type(column_id) is not str or type(col_type) is not str or text is UNSET or raw_value is UNSET:
+            _reference(cv, result, stats)
+            continue
+        if type(raw_value) is str:
+            try:
+                value = decode(raw_value)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                _reference(cv, result, stats)
+                continue
+            if _has_unsafe_int(value):
+                _reference(cv, result, stats)
+                continue
+        elif raw_value is None:
+            value = None
+        else:
+            _reference(cv, result, stats)
+            continue
+        builder = builders.get(col_type)
+        if builder is None:
+            if col_type not in text_only:
+                _reference(cv, result, stats)
+                continue
+            rest = residual(col_type, value, text, owned=True)
+            result[column_id] = {"type": col_type, "text": text, "value": rest}
+        else:
+            try:
+                entry = builder(cv, value, col_type, text)
+            except _PROBLEMS:
+                entry = None
+            if entry is None:
+                _reference(cv, result, stats)
+                continue
+            entry["value"] = residual(col_type, value, text, owned=True)
+            result[column_id] = entry
+        parsed += 1
+    if stats is not None:
+        stats.parsed += parsed
+    if labels:
+        for column_id, options in labels.items():
+            entry = result.get(column_id)
+            if entry is not None and entry.get("type") == "dropdown":
+                _relabel(entry, options)
+    return result
+
+
+def _reference(
+    cv: WireColumnValue, result: dict[str, dict[str, Any]], stats: ColumnValueStats | None
+) -> None:
+    """The reference path for one entry, exactly as ``parse_column_values`` takes it for a dict."""
+    raw = cv.as_mapping()
+    if raw.get("id") is None:
+        if stats is not None:
+            stats.malformed["<no id>"] += 1
+        return
+    result[str(raw["id"])] = parse_column_value(raw, stats)

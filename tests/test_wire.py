@@ -1,0 +1,78 @@
+"""wire.py: which answers decode into structs, and that everything else is left to the generic path."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+
+from tap_monday_boards.engine.transport import _decode
+from tap_monday_boards.wire import WireItem, as_dict, decode_answer, item_id
+
+ITEM = {
+    "id": "11",
+    "name": "n",
+    "state": "active",
+    "created_at": "2024-01-01T00:00:00Z",
+    "updated_at": "2024-01-02T00:00:00Z",
+    "creator_id": "5",
+    "group": {"id": "g", "title": "G"},
+    "board": {"id": "1"},
+    "parent_item": None,
+    "column_values": [{"id": "d", "type": "timeline", "text": "", "value": None, "from": None, "to": None}],
+}
+COMPLEXITY = {"before": 10, "after": 5, "query": 5, "reset_in_x_seconds": 60}
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body).encode()
+
+
+def test_a_plain_answer_decodes_into_structs() -> None:
+    answer = {"data": {"complexity": COMPLEXITY, "items": [ITEM, None]}, "extensions": {}}
+    body = decode_answer(encode(answer))
+    assert body is not None
+    items = body["data"]["items"]
+    assert isinstance(items[0], WireItem) and items[1] is None
+    assert body["data"]["complexity"] == COMPLEXITY and body["extensions"] == {}
+    assert item_id(items[0]) == "11" and item_id({"id": 12}) == "12"
+    assert as_dict(items[0]) == ITEM  # the absent typed fields stay absent; "from" keeps its name
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"data": {"items": [ITEM]}, "errors": [{"message": "x"}]}, id="partial-data"),
+        pytest.param({"data": None, "errors": [{"message": "x"}]}, id="errors"),
+        pytest.param({"error_code": "ComplexityException", "error_message": "x"}, id="legacy-envelope"),
+        pytest.param({"data": {"items": [{**ITEM, "group": [1]}]}}, id="unexpected-shape"),
+        pytest.param({"data": {"items": "nope"}}, id="items-not-a-list"),
+    ],
+)
+def test_anything_else_is_left_to_the_generic_decode(body: dict[str, Any]) -> None:
+    raw = encode(body)
+    assert decode_answer(raw) is None
+    assert _decode(raw, decode_answer) == body  # the transport decodes it as before (then classify decides)
+
+
+def test_non_json_and_empty_bodies_are_unchanged() -> None:
+    assert _decode(b'{"data": {"items": [', decode_answer) == b'{"data": {"items": ['
+    assert _decode(b"", decode_answer) is None
+    assert _decode(b'{"data": {}}', None) == {"data": {}}
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.json.decode(b'{"id": []}', type=WireItem)
+
+
+def test_structs_read_by_field_name_like_the_decoded_dict() -> None:
+    body = decode_answer(encode({"data": {"items": [ITEM]}}))
+    assert body is not None
+    item = body["data"]["items"][0]
+    assert item["id"] == "11" and item["group"]["title"] == "G" and item.get("parent_item") is None
+    value = item["column_values"][0]
+    assert value["from"] is None and value["type"] == "timeline" and value.get("label", "absent") == "absent"
+    with pytest.raises(KeyError):
+        value["label"]  # a typed field the query did not select: absent, as in the dict
+    with pytest.raises(KeyError):
+        item["__struct_fields__"]
