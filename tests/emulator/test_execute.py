@@ -10,6 +10,7 @@ from monday_emulator.clock import FakeClock
 from monday_emulator.data import Store
 from monday_emulator.execute import Executor
 
+from tap_monday_boards import queries
 from tap_monday_boards.queries import (
     ALL_QUERIES,
     HARVEST_FIRST_PAGE_QUERY,
@@ -76,6 +77,17 @@ def _variables(store: Store, name: str) -> dict[str, Any]:
         "Assets": {"ids": [str(int(i) * 10) for i in ids[:20]]},
         "ItemSubscribers": {"ids": ids[:10], "limit": 10},
     }
+    lists = {
+        "BoardUpdatesBatch": (queries.BOARD_UPDATES_LIST, {"limit": 10}, {"page": 1}),
+        "BoardActivityLogsBatch": (
+            queries.BOARD_ACTIVITY_LOGS_LIST, {"limit": 10}, {"page": 1, "from": None}
+        ),
+        "HarvestFirstPages": (queries.HARVEST_FIRST_PAGES_LIST, {"limit": 50}, {"query_params": None}),
+        "BoardViewsBatch": (queries.BOARD_VIEWS_LIST, {}, {}),
+    }
+    if name in lists:  # documents priced at BOARDS_PER_REQUEST boards: every alias gets the same board
+        kind, shared, args = lists[name]
+        return kind.variables(shared, [(board_id, args)] * queries.BOARDS_PER_REQUEST)
     return per_query.get(name, common)
 
 
