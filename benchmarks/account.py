@@ -55,9 +55,9 @@ CORE_STREAMS = frozenset({
     "workspaces", "users", "teams", "tags", "boards", "groups", "columns", "updates", "board_activity_logs",
     "items", "subitems",
 })
-"""The streams of a whole sync as issue 12 measured it: every stream except those asked by ids of other
-streams' records (``update_replies``, ``assets``) and the two added with them (``board_views``,
-``board_subscribers``). ``update_replies`` alone costs 6,012 points per update under monday's published
+"""The core streams of a whole sync: every stream except those asked by ids of other streams' records
+(``update_replies``, ``assets``) and the two added with them (``board_views``, ``board_subscribers``).
+``update_replies`` alone costs 6,012 points per update under monday's published
 rule (a list inside each update counts x1,000): on 2,000 updates more than a minute's budget, so a sync
 with it is bound by the budget, whatever the request shapes."""
 LOOKBACK_S = 300.0

@@ -40,7 +40,7 @@ DEFAULT_GROUPS = 4
 
 ACCOUNT_STRATEGIES = ("naive_all", "tap_core", "tap_core_incremental", "tap_all", "tap_all_incremental")
 """Whole-account syncs: the naive loader of the core streams, the tap with defaults on the core streams
-(account.CORE_STREAMS, what issue 12 measured) and on every stream, each also as the incremental run after
+(account.CORE_STREAMS) and on every stream, each also as the incremental run after
 ``BENCH_CHANGES_PER_BOARD`` changed items per board (account.py)."""
 
 BASELINES = ("naive", "two_phase", "harvest", "naive_all")

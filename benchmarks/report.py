@@ -259,7 +259,7 @@ def _goal_pipelined(runs: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _goal_account(runs: Sequence[dict[str, Any]]) -> list[str]:
-    """Issue 12's whole-account goals, each with the measured value."""
+    """The whole-account goals, each with the measured value."""
     lines = []
 
     def find(boards: int, items: int, strategy: str) -> dict[str, Any] | None:

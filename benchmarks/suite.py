@@ -10,7 +10,7 @@ Modes:
 * ``full`` (``make bench-full``): quick plus 100,000 items (production/enterprise and instant), and one
   board of 100,000 items in 10 groups and in 1 group, every stream, against the bare single chain.
 * ``account`` (``make bench-account``, ~1.5 hours, mostly waiting): whole-account syncs at ~0.6 s per
-  answer (``p50-enterprise``), the core streams (what issue 12 measured) and every stream: 100 boards x 100
+  answer (``p50-enterprise``), the core streams (account.CORE_STREAMS) and every stream: 100 boards x 100
   items (also incremental, after 5 changed items per board), 2 x 5,000 and 1,000 boards x 10 items, each
   against the bare id harvest and the naive loader of the core streams (benchmarks/account.py has the bound
   T* of a whole sync).
