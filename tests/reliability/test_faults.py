@@ -38,15 +38,20 @@ GROUPS = {
     "transport": ("connection_reset", "truncated_json", "slow_response"),
     "body": ("internal_error_200", "partial_too_many_requests"),
 }
+SEEDS = {"gateway": 89, "transport": 8, "body": 89}
+"""Faults are drawn per request number, so a seed meets every kind of its group only for a given request
+count: these were chosen for the current sync shape (several boards per request) and must be re-chosen when
+the number of requests of this small sync changes."""
 
 
 @pytest.mark.parametrize("group", sorted(GROUPS))
 def test_every_fault_kind_grouped(group: str, tmp_path: Path) -> None:
     """Every fast kind, grouped by where it strikes; each kind of the group is met at least once."""
     kinds = GROUPS[group]
-    result = run_fault_case(FaultCase(group, kinds, 0.20, seed=89), tmp_path, items_per_board=400)
+    seed = SEEDS[group]
+    result = run_fault_case(FaultCase(group, kinds, 0.20, seed=seed), tmp_path, items_per_board=400)
     _assert_exact(result)
-    assert set(kinds) <= set(result.faults), f"seed 89 did not inject every kind: {result.faults}"
+    assert set(kinds) <= set(result.faults), f"seed {seed} did not inject every kind: {result.faults}"
     assert result.retries >= sum(result.faults.values()) - 1, "faults were injected but not retried"
 
 
