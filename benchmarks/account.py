@@ -29,7 +29,7 @@ import math
 import time
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,7 @@ from monday_emulator.latency import latency_from_spec
 from monday_emulator.limits import PLANS
 from monday_emulator.resolvers import board_updates
 
+from benchmarks.ceiling import Ceiling
 from tap_monday_boards import queries
 
 BOARDS_PER_REQUEST = 100
@@ -102,37 +103,6 @@ def account_shape(seed: int, boards: int, items: int) -> AccountShape:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AccountCeiling:
-    """T* of a whole sync and each term, JSON-ready through :meth:`as_dict`."""
-
-    chain_s: float
-    budget_s: float
-    rate_s: float
-    concurrency_s: float
-    burst_budget_s: float
-    burst_rate_s: float
-    total_cost: int
-    requests: int
-
-    @property
-    def t_star_s(self) -> float:
-        return max(self.chain_s, self.budget_s, self.rate_s, self.concurrency_s)
-
-    @property
-    def strict_s(self) -> float:
-        return max(self.chain_s, self.burst_budget_s, self.burst_rate_s, self.concurrency_s)
-
-    @property
-    def binding(self) -> str:
-        terms = {"chain": self.chain_s, "budget": self.budget_s, "rate": self.rate_s,
-                 "concurrency": self.concurrency_s}
-        return max(terms, key=lambda name: terms[name])
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "t_star_s": self.t_star_s, "strict_s": self.strict_s, "binding": self.binding}
-
-
 def _chunks(n: int, size: int = BOARDS_PER_REQUEST) -> int:
     return math.ceil(n / size) if n else 0
 
@@ -185,7 +155,7 @@ def account_ceiling(
     cost_model: str,
     changed_items: int | None = None,
     every_stream: bool = False,
-) -> AccountCeiling:
+) -> Ceiling:
     """T* of a whole sync of ``shape``; with ``changed_items`` the incremental run's (only those fetched).
 
     ``every_stream`` adds the streams outside CORE_STREAMS that cost most: board views (several boards per
@@ -229,7 +199,7 @@ def account_ceiling(
     budget = limits.complexity_per_minute or unbounded
     rate = limits.requests_per_minute or unbounded
     concurrency = limits.concurrency or unbounded
-    return AccountCeiling(
+    return Ceiling(
         chain_s=chain,
         budget_s=cost / budget * 60.0,
         rate_s=requests / rate * 60.0,
