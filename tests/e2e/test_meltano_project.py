@@ -115,3 +115,18 @@ def test_meltano_resolves_environments_offline(tmp_path: Path) -> None:
     # Read from the environment (it is set: Meltano shows it redacted), and never printed.
     assert tap["api_token"] == "*****"
     assert "t0k3n-never-printed" not in prod.output + demo.output
+
+
+def test_readme_plugin_snippet_says_what_meltano_yml_says() -> None:
+    """The README's plugin definition is a copy for other projects: each setting it shows must carry
+    meltano.yml's kind, default and sensitivity (a default changed in one place only misleads users)."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Meltano Hub plugin definition", 1)[1]
+    snippet = section.split("```yaml", 1)[1].split("```", 1)[0]
+    shown = yaml.safe_load(snippet)["plugins"]["extractors"][0]["settings"]
+    declared = {s["name"]: s for s in _plugin("extractors", "tap-monday-boards")["settings"]}
+    assert len(shown) >= 5
+    for setting in shown:
+        expected = declared[setting["name"]]
+        for key in ("kind", "value", "sensitive"):
+            assert setting.get(key) == expected.get(key), f"README snippet {setting['name']}.{key}"
