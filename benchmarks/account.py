@@ -6,7 +6,7 @@ activity logs, the items and the subitems. This module counts, from the emulator
 ``Store`` (same seed as the emulator process), the fewest requests such a sync needs when several boards
 share one request (monday accepts ``boards(ids: [...])`` with a per-board list under it, 100 boards per
 request here) and ``items(ids:)`` batches of 100 that mix boards, and prices them with the emulator's cost
-model. From those counts it derives the bound T* of a whole sync (engine-notes.md's terms):
+model. From those counts it derives the bound T* of a whole sync:
 
     T* = max( chain: the longest sequence of dependent round trips,
               budget: total complexity / budget per minute,

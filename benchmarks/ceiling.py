@@ -1,4 +1,4 @@
-"""The ceiling T*: the best wall time the emulator's limits allow for one board (engine-notes.md).
+"""The ceiling T*: the best wall time the emulator's limits allow for one board.
 
     T* = max( pages * L_p + L_b,                  the longest cursor chain, then the last batch
               total_cost / B * 60 s,              complexity budget per minute

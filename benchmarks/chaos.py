@@ -1,4 +1,4 @@
-"""``python -m benchmarks.chaos``: the full fault matrix (issue 7) with a summary table.
+"""``python -m benchmarks.chaos``: the full fault matrix with a summary table.
 
 Every fault kind the emulator can inject, alone and all mixed, at 5 % and 20 %, with three seeds each: the
 real ``tap-monday-boards`` process runs against a seeded emulator over loopback, and every emitted record is

@@ -330,7 +330,7 @@ def _goal_cpu_memory(results: dict[str, Any]) -> list[str]:
 
 
 def goals(results: dict[str, Any]) -> list[str]:
-    """Each goal of issue 5 with the measured value (reported, not asserted)."""
+    """Each benchmark goal with the measured value (reported, not asserted)."""
     runs = results.get("runs", [])
     bad = [r["label"] for r in runs if any(r["ids"][k] for k in ("missing", "duplicates", "unexpected"))]
     faulted = [r for r in runs if r.get("faults")]

@@ -4,7 +4,7 @@ The gateway's throttle answers 429 with no body and no Retry-After. The tap wait
 doubling only while they follow each other (engine/governor.py). This runs the real ``tap-monday-boards``
 process (items stream only, default settings) against a ``monday-emulator`` process that answers a share of
 requests (default 5 %) with exactly that, and prints per seed: wall time, items (missing / duplicated
-against the ground truth), 429s injected, the pauses the tap logged and the longest one. Issue 11's goal:
+against the ground truth), 429s injected, the pauses the tap logged and the longest one. The goal:
 2 boards x 2,000 items at 0.1 s latency within 30 s, every item once.
 
 ``--tap-setting rate_limit_first_wait_s=60`` (with ``rate_limit_max_wait_s=60``) reproduces the former

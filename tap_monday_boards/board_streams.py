@@ -1,4 +1,4 @@
-"""Per-board typed streams (issue 8): one stream per configured board, one typed property per column.
+"""Per-board typed streams: one stream per configured board, one typed property per column.
 
 Why: the ``items`` stream keeps every board in one table with ``column_values`` as ``jsonb``, which is
 general but makes every SQL query unpack JSON. A board stream is a staging table shaped like the board:

@@ -1,4 +1,4 @@
-"""Typed parsing of monday.com column values (issue 6 §4).
+"""Typed parsing of monday.com column values.
 
 monday returns every column value as ``{id, type, text, value}`` where ``value`` is a JSON *string* whose
 shape depends on the column type, plus (when the query selects them) typed fields from inline fragments

@@ -1,4 +1,4 @@
-"""Naming rules for per-board streams and their properties (issue 8, docs/board_streams.md).
+"""Naming rules for per-board streams and their properties (docs/board_streams.md).
 
 Why these rules: board streams become PostgreSQL tables through target-postgres, which does not conform
 names (``conform_name`` returns the name as-is) while PostgreSQL silently truncates identifiers to 63 bytes,

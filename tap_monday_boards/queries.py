@@ -120,7 +120,7 @@ BOARDS_META_QUERY = (
     "id name type state workspace_id items_count groups { id } columns { id type settings_str } } }"
 )
 
-# Board streams (issue 8): column titles name the typed properties, so discovery reads them per board.
+# Board streams: column titles name the typed properties, so discovery reads them per board.
 BOARD_COLUMNS_QUERY = (
     "query BoardColumns($ids: [ID!], $limit: Int!, $page: Int!) { "
     f"{COMPLEXITY_FIELDS} "

@@ -1,4 +1,4 @@
-"""Typed column-value parsing: one case per column type, in the shapes monday returns (monday_api.md §6).
+"""Typed column-value parsing: one case per column type, in the shapes monday returns.
 
 ``value`` is a JSON *string* on the wire; typed fragment fields (``label``, ``linked_item_ids``...) come next
 to it when the query selects them. Each case checks the typed fields, that nothing was counted as a problem,

@@ -1,4 +1,4 @@
-"""Table tests for errors.classify: every envelope in monday_api.md §4-5, across API versions."""
+"""Table tests for errors.classify: every error envelope monday documents, across API versions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Column definitions and column-value rendering (monday_api.md §6).
+"""Column definitions and column-value rendering.
 
 A column value is produced in two steps: a *raw* Python value (what a user typed: a label, a number, a list
 of ids...) and :func:`render_value`, which turns it into the dict ``items { column_values { ... } }`` returns,

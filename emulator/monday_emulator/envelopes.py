@@ -1,6 +1,6 @@
 """Version routing and response bodies, exactly as monday.com shapes them per ``API-Version``.
 
-monday changed its error format three times (see ../shared/reference/monday_api.md §1.3, §4.4, §5.2, §5.3):
+monday changed its error format three times:
 up to 2024-07 errors were a flat legacy object (``error_code``, ``error_message``, ``status_code``,
 ``account_id``); 2024-10 sent that object *and* a GraphQL ``errors`` array; 2025-01 kept only the GraphQL
 array; 2025-07 moved budget exhaustion to HTTP 429 with a slimmer ``extensions``. A tap has to survive all of

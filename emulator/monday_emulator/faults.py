@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 
 class FaultKind(enum.StrEnum):
-    """Every fault the emulator can inject (monday_api.md §5.2, §5.3, §10)."""
+    """Every fault the emulator can inject."""
 
     HTTP_500 = "http_500"
     HTTP_502 = "http_502"

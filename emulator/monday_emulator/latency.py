@@ -1,6 +1,6 @@
 """How long the emulator takes to answer, so pacing and timeouts are exercised like on the real API.
 
-Real monday answers a cheap read in about half a second server-side (monday_api.md §14) and heavy requests
+Real monday answers a cheap read in about half a second server-side and heavy requests
 grow worse than linearly until they hit the 60 s gateway timeout (§10, §14: "500 items with subitems and all
 column values can hit 504s"). The model: ``base + per_object * n * max(1, n / knee) ** exponent +
 per_subitems_list * s``, times a seeded jitter factor, where ``n`` is the number of objects in the answer and

@@ -1,4 +1,4 @@
-"""monday.com's account limits, per token, on an injected clock (monday_api.md §4.1, §5.1).
+"""monday.com's account limits, per token, on an injected clock.
 
 A tap that is fast on a friendly server and dies on the real one is useless, so every limit monday enforces is
 modelled: the per-query complexity cap, the sliding 60 s complexity budget, requests per minute, concurrent

@@ -1,4 +1,4 @@
-"""``items_page`` / ``next_items_page``: order, ``query_params`` filters and cursors (monday_api.md §2, §8).
+"""``items_page`` / ``next_items_page``: order, ``query_params`` filters and cursors.
 
 ``Board.items_page`` lists a board's items, ``Group.items_page`` one group's (the same chain with a group
 rule added); both continue through ``next_items_page``.

@@ -1,6 +1,6 @@
 """Incremental runs: ids of items that left the board's active list since the bookmark, from activity logs.
 
-Why: ``items_page`` lists **active** items only (monday_api.md §2), so a filter on ``__last_updated__`` never
+Why: ``items_page`` lists **active** items only, so a filter on ``__last_updated__`` never
 sees an item that was deleted, archived or moved away since the last run, and the warehouse would keep it as
 active forever. monday writes such changes to the board's activity log (``delete_pulse``, ``archive_pulse``,
 ...), with the item id in ``data.pulse_id``. Those ids join the harvest of that board, and phase 2 re-reads
@@ -30,7 +30,7 @@ MAX_PAGES = 20
 LEAVE_EVENT_MARKERS = ("delete", "archive", "move_pulse", "restore")
 """Item events whose item may have left (or re-entered) the active list: ``delete_pulse``, ``archive_pulse``,
 their ``batch_*`` forms, ``move_pulse_from_board``/``move_pulse_into_board``, ``restore_pulse``. monday does
-not publish the full event list (monday_api.md §8.2), so events are matched by these name fragments."""
+not publish the full event list, so events are matched by these name fragments."""
 
 
 def is_leave_event(event: Any) -> bool:

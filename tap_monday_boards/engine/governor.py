@@ -1,10 +1,10 @@
 """One process-wide governor for every request to monday.com: in-flight cap, request rate, complexity budget.
 
-Why one: monday's limits are per account and token, not per request or stream (monday_api.md §4-5), so the
+Why one: monday's limits are per account and token, not per request or stream, so the
 SDK streams (blocking, on the SDK's thread) and the items engine (async, on its own loop thread) must draw
 from the same counters. :func:`get_governor` returns the one instance per (api_url, token).
 
-How it paces (engine-notes.md "One governor"):
+How it paces:
 
 * every request reserves an *expected* cost before it is sent; the expectation is learned per kind of query
   (cost per unit, e.g. per id of a batch) from the ``complexity { query }`` of earlier answers. A kind never

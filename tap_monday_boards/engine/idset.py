@@ -1,7 +1,7 @@
 """Compact containers for a board's item ids: a set for the harvest's de-duplication and a FIFO for ids
 waiting to be fetched.
 
-Why (issue 7 §7): a Python ``set[int]`` costs ~60-90 bytes per id and a deque of ``str`` ~60 bytes, so a
+Why: a Python ``set[int]`` costs ~60-90 bytes per id and a deque of ``str`` ~60 bytes, so a
 board of a million items grew the tap's peak RSS by ~100 MB. Here ids live as machine integers in
 ``array('q')`` (8 bytes each); only a bounded number of recent ids are Python objects at any time. monday's
 item ids are non-negative and below 2**63, so a signed 64-bit slot holds every one.

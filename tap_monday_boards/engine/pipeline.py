@@ -1,7 +1,7 @@
 """Runs harvest + fetch for all boards on the engine's event loop (runtime.py); hands records to the main
 thread through one queue per board.
 
-Why this shape (engine-notes.md, singer_sdk.md §1.13): the SDK writes records and state from the thread that
+Why this shape: the SDK writes records and state from the thread that
 iterates ``get_records`` and is not thread-safe, while the network work wants hundreds of concurrent
 requests. So: one loop thread owns every socket; the main thread only drains per-board queues. Phase 2 for a
 board starts as soon as one full batch of its ids exists, while its harvest continues; several boards

@@ -16,8 +16,8 @@ from tap_monday_boards.errors import register_secret
 
 DEFAULT_API_URL = "https://api.monday.com/v2"
 DEFAULT_API_VERSION = "2026-10"
-MAX_HARVEST_PAGE = 500  # items_page / next_items_page limit (monday_api.md §2)
-MAX_BATCH = 100  # items(ids:) at most 100 ids (monday_api.md §3)
+MAX_HARVEST_PAGE = 500  # items_page / next_items_page limit
+MAX_BATCH = 100  # items(ids:) at most 100 ids
 
 
 @dataclass(frozen=True, slots=True)

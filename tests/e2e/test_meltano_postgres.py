@@ -7,7 +7,7 @@ column types a warehouse can use (ids text, timestamps timestamp, numbers numeri
 ``jsonb``), and the API token nowhere in the run's output. Meltano runs with the ``demo`` environment of
 meltano.yml, the plugins installed from PyPI, and Meltano Hub unreachable.
 
-Board streams (issue 8 §4): a second, small ``meltano run`` turns on ``board_streams`` for one board and
+Board streams: a second, small ``meltano run`` turns on ``board_streams`` for one board and
 selects only that board's stream (``TAP_MONDAY_BOARDS__SELECT_FILTER``), into its own schema. Its table must
 have exactly the column types ``board_streams.expected_postgres_types`` promises (``format_type``), one row
 per active item of the board, and typed values equal to the emulator's rendered column values.
@@ -332,7 +332,7 @@ def test_state_holds_a_bookmark_per_board(loaded: Loaded, tmp_path: Path) -> Non
     assert PROJECT_ROOT.joinpath(".meltano", "meltano.db").exists(), "state lives in the systemdb backend"
 
 
-# --- board streams (issue 8 §4) ----------------------------------------------------------------------
+# --- board streams ----------------------------------------------------------------------
 
 _FORMAT_TYPES = """
     select a.attname, format_type(a.atttypid, a.atttypmod)

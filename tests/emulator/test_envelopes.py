@@ -1,4 +1,4 @@
-"""Table tests: every body shape the emulator sends, per API version (monday_api.md §1.2-§1.4, §4.4, §5)."""
+"""Table tests: every body shape the emulator sends, per API version."""
 
 from __future__ import annotations
 

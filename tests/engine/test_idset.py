@@ -1,4 +1,4 @@
-"""IdSet / IdQueue: same answers as a plain set / deque, at a fraction of the memory (issue 7 §7)."""
+"""IdSet / IdQueue: same answers as a plain set / deque, at a fraction of the memory."""
 
 from __future__ import annotations
 

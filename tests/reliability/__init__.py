@@ -1,1 +1,1 @@
-"""Reliability and security tests (issue 7): the real tap process against the emulator over loopback."""
+"""Reliability and security tests: the real tap process against the emulator over loopback."""
