@@ -57,10 +57,10 @@ CORE_STREAMS = frozenset({
     "items", "subitems",
 })
 """The core streams of a whole sync: every stream except those asked by ids of other streams' records
-(``update_replies``, ``assets``) and the two added with them (``board_views``, ``board_subscribers``).
-``update_replies`` alone costs 6,012 points per update under monday's published
-rule (a list inside each update counts x1,000): on 2,000 updates more than a minute's budget, so a sync
-with it is bound by the budget, whatever the request shapes."""
+(``assets``) and the two added with it (``board_views``, ``board_subscribers``). The costliest of that kind,
+``update_replies`` (6,012 points per update under monday's published rule: a list inside each update counts
+x1,000), is opt-in (setting ``update_replies``), so "every stream" means every stream discovered with the
+default settings."""
 LOOKBACK_S = 300.0
 """The tap's default look-back window (``lookback_window_minutes`` 5)."""
 
@@ -141,7 +141,6 @@ def _costs(seed: int, cost_model: str) -> dict[str, int]:
         "page": price(queries.HARVEST_NEXT_PAGE_QUERY, {"cursor": "x", "limit": PAGE}, "HarvestNextPage"),
         "batch": price(queries.ITEMS_BY_IDS_QUERY, {"ids": item_ids, "limit": len(item_ids)}, "ItemsByIds"),
         "views": price(queries.BOARD_VIEWS_QUERY, {"board_ids": many}, "BoardViews"),
-        "replies": price(queries.UPDATE_REPLIES_QUERY, {"ids": ids_100, "limit": 100}, "UpdateReplies"),
         "asset_ids": price(queries.UPDATE_ASSET_IDS_QUERY, {"ids": ids_100, "limit": 100}, "UpdateAssetIds"),
     }
 
@@ -159,8 +158,8 @@ def account_ceiling(
     """T* of a whole sync of ``shape``; with ``changed_items`` the incremental run's (only those fetched).
 
     ``every_stream`` adds the streams outside CORE_STREAMS that cost most: board views (several boards per
-    request), update replies and update asset ids (100 update ids per request); the assets themselves are
-    not counted (their number is not in the shape), so T* is a little low for every stream.
+    request) and update asset ids (100 update ids per request); the assets themselves are not counted
+    (their number is not in the shape), so T* is a little low for every stream.
     """
     limits = PLANS[plan]
     unbounded = 10**12
@@ -180,9 +179,9 @@ def account_ceiling(
     extra_requests = extra_cost = 0
     if every_stream:
         by_ids = math.ceil(shape.updates / 100)
-        extra_requests = math.ceil(shape.boards / 50) + 2 * by_ids
+        extra_requests = math.ceil(shape.boards / 50) + by_ids
         views = costs["views"] * shape.boards // BOARDS_PER_REQUEST  # priced for 100 boards
-        extra_cost = views + by_ids * (costs["replies"] + costs["asset_ids"])
+        extra_cost = views + by_ids * costs["asset_ids"]
     requests = small + probes + pages + batches + extra_requests
     cost = extra_cost + (
         costs["lists"]

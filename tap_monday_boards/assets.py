@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import requests
 from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
@@ -161,9 +160,9 @@ class AssetsStream(IdBatchStream):
         yield from super().get_records(context)
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+    def parse_body(self, body: Any) -> Iterable[dict]:
         # ``[Asset]`` and ``[Update!]`` entries: a deleted asset may come back as null
-        yield from (row for row in super().parse_response(response) if isinstance(row, dict))
+        yield from (row for row in super().parse_body(body) if isinstance(row, dict))
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:

@@ -386,4 +386,12 @@ class MondayStream(GraphQLStream):
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        yield from extract_jsonpath(self.records_jsonpath, input=response_json(response))
+        yield from self.parse_body(response_json(response))
+
+    def parse_body(self, body: Any) -> Iterable[dict]:
+        """The stream's rows in one decoded answer body (``{"data": ...}``), however it was fetched.
+
+        Subclasses that reshape rows override this, not ``parse_response``, so answers fetched by the
+        engine (batched.py) and by the SDK's own requests are read by the same code.
+        """
+        yield from extract_jsonpath(self.records_jsonpath, input=body)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-import requests
 from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
@@ -75,8 +74,8 @@ class BoardViewsStream(MondayStream):
         return {"board_ids": [str((context or {})["board_id"])]}
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        yield from (row for row in super().parse_response(response) if isinstance(row, dict))
+    def parse_body(self, body: Any) -> Iterable[dict]:
+        yield from (row for row in super().parse_body(body) if isinstance(row, dict))
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
@@ -121,8 +120,8 @@ class UpdateRepliesStream(IdBatchStream):
         return taken
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        for update in super().parse_response(response):
+    def parse_body(self, body: Any) -> Iterable[dict]:
+        for update in super().parse_body(body):
             if not isinstance(update, Mapping):
                 continue
             for reply in update.get("replies") or []:

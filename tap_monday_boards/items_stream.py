@@ -42,7 +42,6 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
-import requests
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
@@ -394,8 +393,8 @@ class ItemSubscribersStream(IdBatchStream):
         return taken
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        for item in super().parse_response(response):
+    def parse_body(self, body: Any) -> Iterable[dict]:
+        for item in super().parse_body(body):
             if not isinstance(item, Mapping):
                 continue
             for user in item.get("subscribers") or []:

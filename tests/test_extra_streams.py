@@ -42,7 +42,7 @@ sync: BoardsMeta alone, or the boards stream's fuller page when that stream is s
 def _tap(
     em: RunningEmulator, select: set[str] | None = None, state: Any = None, **config: Any
 ) -> TapMondayBoards:
-    settings = {"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **config}
+    settings = {"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, "update_replies": True, **config}
     catalog = None
     if select is not None:
         catalog = TapMondayBoards(config=settings).catalog_dict
@@ -66,22 +66,27 @@ def _requests(em: RunningEmulator, operation: str, since: int = 0) -> list[Any]:
     return [r for r in em.emulator.request_log[since:] if r.operation == operation and r.status == 200]
 
 
-def test_discovery_lists_the_new_streams_with_keys_and_item_subscribers_only_when_on() -> None:
+def test_discovery_lists_the_new_streams_with_keys_and_the_costly_ones_only_when_on() -> None:
     config = {"api_token": TOKEN, "api_url": "http://127.0.0.1:9/v2"}
     default = TapMondayBoards(config=config).streams
     keys = {name: tuple(default[name].primary_keys or ()) for name in NEW_STREAMS if name in default}
     assert keys == {
         "assets": ("id",),
-        "update_replies": ("id",),
         "board_views": ("id",),
         "board_subscribers": ("board_id", "user_id"),
     }
     assert next(reversed(default)) == "assets", "assets must sync last (it reads what the others collected)"
-    opted = TapMondayBoards(config={**config, "item_subscribers": True}).streams
+    opted = TapMondayBoards(config={**config, "item_subscribers": True, "update_replies": True}).streams
     assert tuple(opted["item_subscribers"].primary_keys or ()) == ("item_id", "user_id")
     assert opted["item_subscribers"].parent_stream_type is type(opted["items"])
-    about = TapMondayBoards.config_jsonschema["properties"]["item_subscribers"]
-    assert about["default"] is False and "1,000 points per item" in about["description"]
+    assert tuple(opted["update_replies"].primary_keys or ()) == ("id",)
+    assert opted["update_replies"].parent_stream_type is type(opted["updates"])
+    assert next(reversed(opted)) == "assets"
+    properties = TapMondayBoards.config_jsonschema["properties"]
+    assert properties["item_subscribers"]["default"] is False
+    assert "1,000 points per item" in properties["item_subscribers"]["description"]
+    assert properties["update_replies"]["default"] is False
+    assert "6,000 points per update" in properties["update_replies"]["description"]
 
 
 def test_a_full_sync_emits_exactly_the_ground_truth_of_each_new_stream(emulator_factory: Factory) -> None:
@@ -176,6 +181,33 @@ def test_an_incremental_run_reads_only_the_assets_of_what_it_emitted(emulator_fa
     assert _canon(records(second, "assets")) == _canon(truth.assets(store, emitted))
     asked = {i for r in _requests(em, "Assets", logged) for i in r.variables["ids"]}
     assert asked == {r["id"] for r in truth.assets(store, emitted)}, "no asset of an item not emitted"
+
+
+def _most_at_once(requests: list[Any]) -> int:
+    """The most of ``requests`` the server was handling at the same moment."""
+    edges = sorted([(r.start, 1) for r in requests] + [(r.end, -1) for r in requests])
+    most = current = 0
+    for _, step in edges:
+        current += step
+        most = max(most, current)
+    return most
+
+
+def test_batches_of_ids_are_in_flight_together_under_the_concurrency_limit(emulator_factory: Factory) -> None:
+    # ~1,100 item files -> a dozen Assets batches; at 0.2 s an answer, one at a time would be ~2.4 s of them
+    em = emulator_factory(
+        boards=2, items_per_board=550, extra_tokens=(TOKEN,), latency="custom:base=0.2,per_object=0,jitter=0"
+    )
+    store = em.emulator.store
+    messages = _sync(em, {"boards", "updates", "update_replies", "items", "assets"}, max_concurrency=4)
+    emitted = [r["id"] for r in records(messages, "items")]
+    assert _canon(records(messages, "assets")) == _canon(truth.assets(store, emitted))
+    assert _canon(records(messages, "update_replies")) == _canon(truth.update_replies(store))
+    assets = _requests(em, "Assets")
+    assert len(assets) >= 10
+    assert 2 <= _most_at_once(assets) <= 4, "batches overlap, never beyond max_concurrency"
+    asked = [i for r in assets for i in r.variables["ids"]]
+    assert len(asked) == len(set(asked)), "each asset asked once"
 
 
 def test_assets_without_items_warns_and_never_extracts_items(

@@ -2,7 +2,7 @@
 
 What a user gets is what this checks, against the emulator's ground truth (its ``Store``): every active item
 and subitem exactly once with the right values, every board, group and column, the rows of assets,
-update_replies, board_views, board_subscribers and (turned on here) item_subscribers, no duplicate keys,
+board_views, board_subscribers and (turned on here) update_replies and item_subscribers, no duplicate keys,
 column types a warehouse can use (ids text, timestamps timestamp, numbers numeric, ``column_values`` one
 ``jsonb``), and the API token nowhere in the run's output. Meltano runs with the ``demo`` environment of
 meltano.yml, the plugins installed from PyPI, and Meltano Hub unreachable.
@@ -46,7 +46,7 @@ FAULT_RATE = 0.02
 # partial data, FIELD_LIMIT_EXCEEDED, truncated JSON, connection reset), so every run meets some.
 SEED = 18
 ENGINE_OPERATIONS = {"HarvestFirstPage", "HarvestNextPage", "ItemsByIds"}
-OPT_IN = {"TAP_MONDAY_BOARDS_ITEM_SUBSCRIBERS": "true"}
+OPT_IN = {"TAP_MONDAY_BOARDS_ITEM_SUBSCRIBERS": "true", "TAP_MONDAY_BOARDS_UPDATE_REPLIES": "true"}
 """Opt-in streams the main run turns on, so that they are loaded too."""
 
 
@@ -255,7 +255,7 @@ def test_the_new_streams_load_exactly_the_ground_truth(loaded: Loaded) -> None:
 def _catalog_streams() -> dict[str, dict[str, Any]]:
     """Stream name -> (key properties, JSON schema) from the tap's own discovery (no network needed)."""
     tap = TapMondayBoards(config={"api_token": "unused", "api_url": "http://127.0.0.1:9/v2",
-                                  "item_subscribers": True},
+                                  "item_subscribers": True, "update_replies": True},
                           validate_config=True, setup_mapper=False)
     return {s.name: {"keys": list(s.primary_keys or ()), "schema": s.schema} for s in tap.streams.values()}
 
