@@ -11,7 +11,9 @@ page, whose ``limit`` of 100 would be charged even when a board has three update
 How: the ``items``/``subitems`` and ``updates`` streams hand what they emit to :class:`AssetRefs` (only
 when ``assets`` is selected), and ``assets``, discovered after them, syncs last: it asks for the asset ids
 of the collected updates, then for every asset by id, 100 per request. So an incremental run reads only the
-assets of the items and updates it emitted. Streams that are not selected contribute nothing: ``assets``
+assets of the items and updates it emitted. The assets of item files do not wait for that: each full batch
+of them is sent while the items are still being written (batched.py ``send_early``), in the slots the items
+leave free. Streams that are not selected contribute nothing: ``assets``
 logs a warning naming them (selecting ``assets`` alone never triggers an items extraction).
 
 ``item_id`` / ``update_id`` say where the file was seen. ``public_url`` is monday's pre-signed link, valid
@@ -21,7 +23,7 @@ complete (incremental items) sees only some assets, so the target must upsert, n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from singer_sdk import typing as th
@@ -38,7 +40,9 @@ SOURCE_STREAMS = ("items", "subitems", "updates")
 class AssetRefs:
     """Asset ids in hand for this run, with the item or update each was seen on (~150 bytes per asset)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_item_assets: Callable[[list[str]], None] | None = None) -> None:
+        self.on_item_assets = on_item_assets
+        """Told the asset ids of each item as it is written, so their batches can go early."""
         self.item_of: dict[str, str] = {}
         self.update_of: dict[str, str] = {}
         self.pending_update_ids: list[str] = []
@@ -47,9 +51,13 @@ class AssetRefs:
     def add_item(self, record: Mapping[str, Any]) -> None:
         """Every asset id in the file columns of one items/subitems record."""
         item_id = str(record["id"])
+        found: list[str] = []
         for entry in (record.get("column_values") or {}).values():
             for asset_id in entry.get("asset_ids") or ():
                 self.item_of[str(asset_id)] = item_id
+                found.append(str(asset_id))
+        if found and self.on_item_assets is not None:
+            self.on_item_assets(found)
 
     def add_update(self, update_id: str) -> None:
         """An emitted update: its asset ids are asked for when ``assets`` syncs."""
@@ -102,21 +110,20 @@ class AssetsStream(IdBatchStream):
         th.Property("update_id", th.StringType()),
     ).to_dict()
 
+    query = queries.ASSETS_QUERY
+    records_jsonpath = "$.data.updates[*]"
+    """The ``update_assets`` phase's rows; the ``assets`` phase reads its aliased lists (``parse_body``)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.refs = AssetRefs()
-        self._phase = "assets"
-        """``update_assets`` while asking for the asset ids of updates, then ``assets``."""
+        self.refs = AssetRefs(self.send_early)
 
-    @property
-    @override
-    def query(self) -> str:
-        return queries.UPDATE_ASSET_IDS_QUERY if self._phase == "update_assets" else queries.ASSETS_QUERY
+    _phase = "assets"
+    """``update_assets`` while asking for the asset ids of updates, then ``assets``."""
 
-    @property
     @override
-    def records_jsonpath(self) -> str:
-        return "$.data.updates[*]" if self._phase == "update_assets" else "$.data.assets[*]"
+    def reads_early(self) -> bool:
+        return self._phase == "assets"  # early batches are the item files' assets, never update ids
 
     @property
     @override
@@ -129,8 +136,27 @@ class AssetsStream(IdBatchStream):
         return False  # an incremental run sees only some assets (module docstring)
 
     @override
+    def batch_limit(self) -> int:
+        if self._phase == "update_assets":
+            return self.batch_size
+        return queries.ASSETS_PER_LIST * queries.ASSET_LISTS_PER_REQUEST
+
+    @override
+    def batch_document(self, ids: list[str]) -> str:
+        if self._phase == "update_assets":
+            return queries.UPDATE_ASSET_IDS_QUERY
+        return queries.assets_query(len(_lists(ids)))
+
+    @override
     def batch_variables(self, ids: list[str]) -> dict[str, Any]:
-        return super().batch_variables(ids) if self._phase == "update_assets" else {"ids": ids}
+        if self._phase == "update_assets":
+            return super().batch_variables(ids)
+        return {f"ids{n}": part for n, part in enumerate(_lists(ids))}
+
+    @property
+    @override
+    def operation_name(self) -> str:
+        return "UpdateAssetIds" if self._phase == "update_assets" else "Assets"
 
     @override
     def take_ids(self, context: Context | None) -> Sequence[str]:
@@ -162,7 +188,12 @@ class AssetsStream(IdBatchStream):
     @override
     def parse_body(self, body: Any) -> Iterable[dict]:
         # ``[Asset]`` and ``[Update!]`` entries: a deleted asset may come back as null
-        yield from (row for row in super().parse_body(body) if isinstance(row, dict))
+        if self._phase == "update_assets":
+            yield from (row for row in super().parse_body(body) if isinstance(row, dict))
+            return
+        data = body.get("data") or {}
+        for n in range(queries.ASSET_LISTS_PER_REQUEST):
+            yield from (row for row in data.get(f"a{n}") or () if isinstance(row, dict))
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
@@ -174,3 +205,9 @@ class AssetsStream(IdBatchStream):
         row["item_id"] = self.refs.item_of.get(asset_id)
         row["update_id"] = self.refs.update_of.get(asset_id)
         return row
+
+
+def _lists(ids: list[str]) -> list[list[str]]:
+    """One request's asset ids cut into its ``assets(ids:)`` lists."""
+    size = queries.ASSETS_PER_LIST
+    return [ids[start : start + size] for start in range(0, len(ids), size)]

@@ -11,14 +11,21 @@ During a sync the batches go through the sync's engine instead (``request_record
 up front, so up to ``max_concurrency`` of them are in flight at once under the one governor, and their rows
 are read back in batch order. One request at a time, 20,000 assets at ~1 s per answer took 200 s; in flight
 together they take the budget's and the rate's time.
+
+Ids known before their stream syncs (the asset ids in the file columns of the items being written) need not
+wait for it: :meth:`IdBatchStream.send_early` sends each full batch at once, at a priority below every other
+request of the sync, so it only uses slots the items leave free. The answers wait as compact JSON bytes,
+at most ``EARLY_BYTES_MAX`` of them; past that, the ids are asked when the stream syncs, as without it.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from typing import Any, ClassVar
 
+import msgspec
 import requests
 from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import BaseAPIPaginator
@@ -26,7 +33,7 @@ from typing_extensions import override
 
 from tap_monday_boards.client import MondayStream
 from tap_monday_boards.engine.runtime import EngineRuntime, Job
-from tap_monday_boards.engine.transport import Request
+from tap_monday_boards.engine.transport import Request, Transport
 from tap_monday_boards.errors import MondayAPIError
 from tap_monday_boards.sources import engine_source
 
@@ -48,6 +55,56 @@ class BatchPaginator(BaseAPIPaginator[int]):
         return True
 
 
+EARLY_PRIORITY = -1
+"""Governor priority of early batches: below the items' batches (0) and the harvest and lists (1, 2)."""
+EARLY_BYTES_MAX = 64 * 1024 * 1024
+"""Most bytes of early answers held before their stream syncs (about 180,000 assets)."""
+
+
+class EarlyBatches:
+    """Full batches of one stream's ids sent before the stream syncs, their answers kept as JSON bytes."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.pending: list[str] = []
+        """Ids waiting for a full batch (the last, partial one goes with the stream's own batches)."""
+        self.sent: set[str] = set()
+        self.jobs: deque[Job[bytes]] = deque()
+        self.held_bytes = 0
+        """Bytes of answers received and not yet read (updated on the engine's thread)."""
+        self.stopped = False
+        """Set once ``EARLY_BYTES_MAX`` is reached: later ids wait for the stream's own sync."""
+
+    def add(self, ids: Iterable[str]) -> list[list[str]]:
+        """Queue ``ids`` (each once); returns the full batches now ready to send."""
+        if self.held_bytes >= EARLY_BYTES_MAX:
+            self.stopped = True
+        if self.stopped:
+            return []
+        for one in ids:
+            if one not in self.sent:
+                self.sent.add(one)
+                self.pending.append(one)
+        ready: list[list[str]] = []
+        while len(self.pending) >= self.batch_size:
+            ready.append(self.pending[: self.batch_size])
+            del self.pending[: self.batch_size]
+        return ready
+
+    def unsent(self) -> set[str]:
+        """Ids queued but never sent (the partial batch, or all once the byte bound stopped sending)."""
+        return set(self.pending)
+
+    def held(self, future: Future[bytes]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.held_bytes += len(future.result())
+
+
+async def _send_compact(transport: Transport, request: Request) -> bytes:
+    """The answer's ``data`` as JSON bytes: a third of the memory of the decoded rows while it waits."""
+    return msgspec.json.encode(await transport.send(request))
+
+
 def chunks(ids: Sequence[str], size: int) -> list[list[str]]:
     """``ids`` in order, de-duplicated, cut into lists of at most ``size``."""
     unique = list(dict.fromkeys(ids))
@@ -63,15 +120,51 @@ class IdBatchStream(MondayStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._batches: list[list[str]] = []
+        self._early = EarlyBatches(self.batch_limit())
+        self._early_jobs: deque[Job[bytes]] = deque()
+        """The early answers the current sync reads first (taken from ``_early`` when it starts)."""
 
     def take_ids(self, context: Context | None) -> Sequence[str]:
         """The ids to request in this sync (hand-over from the stream that emitted their parents)."""
         raise NotImplementedError
 
+    def batch_limit(self) -> int:
+        """Ids per request now (a stream with several phases may differ per phase)."""
+        return self.batch_size
+
+    def batch_document(self, ids: list[str]) -> str:
+        """The document for one batch (a stream whose document depends on the batch overrides it)."""
+        return str(self.query)
+
+    def reads_early(self) -> bool:
+        """Whether the ids of the current sync are the kind :meth:`send_early` was given (a stream with
+        several phases says which)."""
+        return True
+
+    def send_early(self, ids: Iterable[str]) -> None:
+        """Ids this stream will ask for when it syncs: each full batch goes now (see the module)."""
+        source = engine_source(self._tap)
+        runtime = None if source is None else source.runtime
+        if runtime is None or not runtime.running:
+            return
+        early = self._early
+        for batch in early.add(ids):
+            request = self._request_for(batch, "early batch", priority=EARLY_PRIORITY)
+            job = runtime.submit(_send_compact(runtime.transport, request))
+            job.add_done_callback(early.held)
+            early.jobs.append(job)
+
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        self._batches = chunks(self.take_ids(context), self.batch_size)
-        if self._batches:  # no ids, no request (a paginator always sends a first one)
+        ids = self.take_ids(context)
+        self._early_jobs = deque()
+        if self.reads_early() and self._early.jobs:
+            early, self._early = self._early, EarlyBatches(self.batch_limit())
+            self._early_jobs = early.jobs
+            answered = early.sent - early.unsent()
+            ids = [i for i in ids if i not in answered]
+        self._batches = chunks(ids, self.batch_limit())
+        if self._batches or self._early_jobs:  # no ids, no request (a paginator always sends a first one)
             yield from super().get_records(context)
 
     @override
@@ -83,9 +176,10 @@ class IdBatchStream(MondayStream):
         return {"ids": ids, "limit": len(ids)}
 
     @override
-    def query_variables(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+    def prepare_request_payload(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         # the token is BatchPaginator's batch index, not the page streams' PagePosition
-        return self.batch_variables(self._batches[int(next_page_token or 0)])
+        ids = self._batches[int(next_page_token or 0)]
+        return {"query": self.batch_document(ids), "variables": self.batch_variables(ids)}
 
     @override
     def request_records(self, context: Context | None) -> Iterable[dict]:
@@ -104,26 +198,33 @@ class IdBatchStream(MondayStream):
     def _engine_batches(self, runtime: EngineRuntime) -> Iterator[dict]:
         """Rows of every batch in order, with at most ``max_concurrency`` answers in flight or waiting."""
         window = max(1, runtime.settings.max_concurrency)
+        early = self._early_jobs
         jobs: deque[Job[dict[str, Any]]] = deque()
         submitted = 0
+        total = len(self._batches)
         try:
-            while submitted < len(self._batches) or jobs:
-                while submitted < len(self._batches) and len(jobs) < window:
-                    jobs.append(runtime.submit(runtime.transport.send(self._batch_request(submitted))))
+            while submitted < total or jobs or early:
+                while submitted < total and len(jobs) < window:
+                    request = self._request_for(self._batches[submitted], f"batch {submitted + 1} of {total}")
+                    jobs.append(runtime.submit(runtime.transport.send(request)))
                     submitted += 1
-                yield from self.parse_body({"data": jobs.popleft().result()})
+                # early answers were sent first, so they are read first (their ids are not in the batches)
+                data = msgspec.json.decode(early.popleft().result()) if early else jobs.popleft().result()
+                yield from self.parse_body({"data": data})
         finally:
             for job in jobs:  # an error or a closed generator: nothing keeps running for this stream
                 job.cancel()
+            for early_job in early:
+                early_job.cancel()
 
-    def _batch_request(self, index: int) -> Request:
-        """Batch ``index`` as an engine request (same document, variables and governor class as the SDK's)."""
-        ids = self._batches[index]
+    def _request_for(self, ids: list[str], which: str, *, priority: int = 0) -> Request:
+        """One batch as an engine request (same document, variables and governor class as the SDK's)."""
         return Request(
             self.operation_name,
-            str(self.query),
+            self.batch_document(ids),
             self.batch_variables(ids),
             kind=self.governor_kind,
             units=len(ids),
-            context=f"query {self.operation_name}, batch {index + 1} of {len(self._batches)}",
+            priority=priority,
+            context=f"query {self.operation_name}, {which}",
         )

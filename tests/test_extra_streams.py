@@ -62,6 +62,11 @@ def _canon(rows: Iterable[dict[str, Any]]) -> list[str]:
     return sorted(json.dumps(r, sort_keys=True) for r in rows)
 
 
+def _asset_ids(request: Any) -> list[str]:
+    """The asset ids of one ``Assets`` request, over its aliased lists (``ids0``, ``ids1``, ...)."""
+    return [i for name, ids in sorted(request.variables.items()) if name.startswith("ids") for i in ids]
+
+
 def _requests(em: RunningEmulator, operation: str, since: int = 0) -> list[Any]:
     return [r for r in em.emulator.request_log[since:] if r.operation == operation and r.status == 200]
 
@@ -128,8 +133,9 @@ def test_a_full_sync_emits_exactly_the_ground_truth_of_each_new_stream(emulator_
     assert len(replies) == math.ceil(len(truth.updates(store)) / 100), "100 update ids a request, any board"
     for request in [*replies, *_requests(em, "ItemSubscribers"), *_requests(em, "UpdateAssetIds")]:
         assert 1 <= len(request.variables["ids"]) == request.variables["limit"] <= 100
-    assets_requested = [i for r in _requests(em, "Assets") for i in r.variables["ids"]]
-    assert all(len(r.variables["ids"]) <= 100 for r in _requests(em, "Assets"))
+    assets_requested = [i for r in _requests(em, "Assets") for i in _asset_ids(r)]
+    lists = [v for r in _requests(em, "Assets") for v in r.variables.values()]
+    assert all(1 <= len(ids) <= 100 for ids in lists), "at most 100 ids per assets(ids:) list"
     assert sorted(assets_requested) == sorted(r["id"] for r in expected["assets"]), "each asset asked once"
 
 
@@ -179,7 +185,7 @@ def test_an_incremental_run_reads_only_the_assets_of_what_it_emitted(emulator_fa
     emitted = [r["id"] for r in records(second, "items")]
     assert changed in emitted and len(emitted) <= 3  # + the newest items, inside the look-back window
     assert _canon(records(second, "assets")) == _canon(truth.assets(store, emitted))
-    asked = {i for r in _requests(em, "Assets", logged) for i in r.variables["ids"]}
+    asked = {i for r in _requests(em, "Assets", logged) for i in _asset_ids(r)}
     assert asked == {r["id"] for r in truth.assets(store, emitted)}, "no asset of an item not emitted"
 
 
@@ -194,20 +200,22 @@ def _most_at_once(requests: list[Any]) -> int:
 
 
 def test_batches_of_ids_are_in_flight_together_under_the_concurrency_limit(emulator_factory: Factory) -> None:
-    # ~1,100 item files -> a dozen Assets batches; at 0.2 s an answer, one at a time would be ~2.4 s of them
-    em = emulator_factory(
-        boards=2, items_per_board=550, extra_tokens=(TOKEN,), latency="custom:base=0.2,per_object=0,jitter=0"
-    )
+    # ~5,500 item files -> a dozen Assets requests of 500; at 0.2 s an answer, one at a time ~2.4 s of them
+    latency = "custom:base=0.2,per_object=0,jitter=0"
+    em = emulator_factory(boards=2, items_per_board=2_750, extra_tokens=(TOKEN,), latency=latency)
     store = em.emulator.store
-    messages = _sync(em, {"boards", "updates", "update_replies", "items", "assets"}, max_concurrency=4)
+    messages = _sync(em, {"items", "assets"}, max_concurrency=8)
     emitted = [r["id"] for r in records(messages, "items")]
-    assert _canon(records(messages, "assets")) == _canon(truth.assets(store, emitted))
-    assert _canon(records(messages, "update_replies")) == _canon(truth.update_replies(store))
+    assert _canon(records(messages, "assets")) == _canon(truth.assets(store, emitted, with_updates=False))
     assets = _requests(em, "Assets")
     assert len(assets) >= 10
-    assert 2 <= _most_at_once(assets) <= 4, "batches overlap, never beyond max_concurrency"
-    asked = [i for r in assets for i in r.variables["ids"]]
+    assert 2 <= _most_at_once(assets) <= 8, "batches overlap, never beyond max_concurrency"
+    asked = [i for r in assets for i in _asset_ids(r)]
     assert len(asked) == len(set(asked)), "each asset asked once"
+    items_end = max(r.end for r in _requests(em, "ItemsByIds"))
+    early = [r for r in assets if r.start < items_end]
+    assert early, "the assets of item files already written are asked while the items are still fetched"
+    assert all(len(_asset_ids(r)) == 500 for r in early), "early batches are full ones (5 lists of 100)"
 
 
 def test_assets_without_items_warns_and_never_extracts_items(
@@ -258,7 +266,9 @@ def test_request_shapes_cost_what_the_docs_say_under_the_published_rule() -> Non
     assert cost(queries.UPDATE_ASSET_IDS_QUERY, ids=ids(100), limit=100) == 101_110
 
     # assets by id (19 points each) vs Item.assets in the engine's batch; subscribers in or out of it
-    assert cost(queries.ASSETS_QUERY, ids=ids(100)) == 1_910
+    assert cost(queries.assets_query(1), ids0=ids(100)) == 1_910
+    lists = {f"ids{n}": ids(100, 10_000 * (n + 1)) for n in range(queries.ASSET_LISTS_PER_REQUEST)}
+    assert cost(queries.ASSETS_QUERY, **lists) == 1_910 * queries.ASSET_LISTS_PER_REQUEST, "each list its own"
     items = {"ids": ids(100, 10_000_000_000), "limit": 100}
     batch = cost(queries.ITEMS_BY_IDS_QUERY, **items)
     fields = "id name file_extension file_size url public_url url_thumbnail created_at uploaded_by { id }"

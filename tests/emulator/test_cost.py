@@ -195,7 +195,7 @@ def test_every_page_the_tap_sends_stays_under_the_per_query_cap(model: str) -> N
         "BoardViews": {"board_ids": ["1"]},
         "UpdateReplies": {"ids": _ids(IdBatchStream.batch_size), "limit": IdBatchStream.batch_size},
         "UpdateAssetIds": {"ids": _ids(IdBatchStream.batch_size), "limit": IdBatchStream.batch_size},
-        "Assets": {"ids": _ids(IdBatchStream.batch_size)},
+        "Assets": {f"ids{n}": _ids(queries.ASSETS_PER_LIST) for n in range(queries.ASSET_LISTS_PER_REQUEST)},
         "ItemSubscribers": {"ids": _ids(IdBatchStream.batch_size), "limit": IdBatchStream.batch_size},
         **{kind.operation: _full_per_board(kind) for kind in PER_BOARD_LISTS},
     }

@@ -74,7 +74,7 @@ def _variables(store: Store, name: str) -> dict[str, Any]:
         "Boards": {"limit": 10, "page": 1, "ids": None, "workspace_ids": None, "state": "all"},
         "UpdateReplies": {"ids": ["300000000", "300000001"], "limit": 2},
         "UpdateAssetIds": {"ids": ["300000000", "300000001"], "limit": 2},
-        "Assets": {"ids": [str(int(i) * 10) for i in ids[:20]]},
+        "Assets": {f"ids{n}": [str(int(i) * 10) for i in ids[n * 4 : n * 4 + 4]] for n in range(5)},
         "ItemSubscribers": {"ids": ids[:10], "limit": 10},
     }
     lists = {
