@@ -11,9 +11,9 @@ page, whose ``limit`` of 100 would be charged even when a board has three update
 How: the ``items``/``subitems`` and ``updates`` streams hand what they emit to :class:`AssetRefs` (only
 when ``assets`` is selected), and ``assets``, discovered after them, syncs last: it asks for the asset ids
 of the collected updates, then for every asset by id, 100 per request. So an incremental run reads only the
-assets of the items and updates it emitted. The assets of item files do not wait for that: each full batch
-of them is sent while the items are still being written (batched.py ``send_early``), in the slots the items
-leave free. Streams that are not selected contribute nothing: ``assets``
+assets of the items and updates it emitted. Neither waits for the stream's turn: each full batch of item
+files' asset ids, and of updates' ids, is sent as soon as the records naming them are written (batched.py
+``send_early``), in the slots the items leave free. Streams that are not selected contribute nothing: ``assets``
 logs a warning naming them (selecting ``assets`` alone never triggers an items extraction).
 
 ``item_id`` / ``update_id`` say where the file was seen. ``public_url`` is monday's pre-signed link, valid
@@ -40,9 +40,15 @@ SOURCE_STREAMS = ("items", "subitems", "updates")
 class AssetRefs:
     """Asset ids in hand for this run, with the item or update each was seen on (~150 bytes per asset)."""
 
-    def __init__(self, on_item_assets: Callable[[list[str]], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_item_assets: Callable[[list[str]], None] | None = None,
+        on_update: Callable[[list[str]], None] | None = None,
+    ) -> None:
         self.on_item_assets = on_item_assets
         """Told the asset ids of each item as it is written, so their batches can go early."""
+        self.on_update = on_update
+        """Told each update as it is written, so the batches asking for its asset ids can go early."""
         self.item_of: dict[str, str] = {}
         self.update_of: dict[str, str] = {}
         self.pending_update_ids: list[str] = []
@@ -60,8 +66,10 @@ class AssetRefs:
             self.on_item_assets(found)
 
     def add_update(self, update_id: str) -> None:
-        """An emitted update: its asset ids are asked for when ``assets`` syncs."""
+        """An emitted update: its asset ids are asked for when ``assets`` syncs (or early)."""
         self.pending_update_ids.append(str(update_id))
+        if self.on_update is not None:
+            self.on_update([str(update_id)])
 
     def take_update_ids(self) -> list[str]:
         """The pending update ids, once."""
@@ -116,14 +124,25 @@ class AssetsStream(IdBatchStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.refs = AssetRefs(self.send_early)
+        self.refs = AssetRefs(self._send_item_assets_early, self._send_update_ids_early)
 
     _phase = "assets"
     """``update_assets`` while asking for the asset ids of updates, then ``assets``."""
 
     @override
-    def reads_early(self) -> bool:
-        return self._phase == "assets"  # early batches are the item files' assets, never update ids
+    def early_kind(self) -> str:
+        return self._phase
+
+    def _send_item_assets_early(self, asset_ids: list[str]) -> None:
+        self.send_early(asset_ids, "assets")
+
+    def _send_update_ids_early(self, update_ids: list[str]) -> None:
+        """Updates as they are written: their asset ids are asked early, in requests of the first phase."""
+        self._phase = "update_assets"
+        try:
+            self.send_early(update_ids, "update_assets")
+        finally:
+            self._phase = "assets"
 
     @property
     @override

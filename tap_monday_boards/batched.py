@@ -120,7 +120,8 @@ class IdBatchStream(MondayStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._batches: list[list[str]] = []
-        self._early = EarlyBatches(self.batch_limit())
+        self._early: dict[str, EarlyBatches] = {}
+        """Ids sent early, by kind (a stream with several phases asks for several kinds of ids)."""
         self._early_jobs: deque[Job[bytes]] = deque()
         """The early answers the current sync reads first (taken from ``_early`` when it starts)."""
 
@@ -136,18 +137,20 @@ class IdBatchStream(MondayStream):
         """The document for one batch (a stream whose document depends on the batch overrides it)."""
         return str(self.query)
 
-    def reads_early(self) -> bool:
-        """Whether the ids of the current sync are the kind :meth:`send_early` was given (a stream with
-        several phases says which)."""
-        return True
+    def early_kind(self) -> str:
+        """The kind of ids (:meth:`send_early`'s ``kind``) the current sync asks for; the requests are built
+        for it (a stream with several phases answers per phase)."""
+        return ""
 
-    def send_early(self, ids: Iterable[str]) -> None:
-        """Ids this stream will ask for when it syncs: each full batch goes now (see the module)."""
+    def send_early(self, ids: Iterable[str], kind: str = "") -> None:
+        """Ids of ``kind`` this stream will ask for when it syncs: each full batch goes now (see the module).
+
+        The requests are built as the stream builds them while ``early_kind()`` is ``kind``."""
         source = engine_source(self._tap)
         runtime = None if source is None else source.runtime
         if runtime is None or not runtime.running:
             return
-        early = self._early
+        early = self._early.setdefault(kind, EarlyBatches(self.batch_limit()))
         for batch in early.add(ids):
             request = self._request_for(batch, "early batch", priority=EARLY_PRIORITY)
             job = runtime.submit(_send_compact(runtime.transport, request))
@@ -157,10 +160,9 @@ class IdBatchStream(MondayStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         ids = self.take_ids(context)
-        self._early_jobs = deque()
-        if self.reads_early() and self._early.jobs:
-            early, self._early = self._early, EarlyBatches(self.batch_limit())
-            self._early_jobs = early.jobs
+        early = self._early.pop(self.early_kind(), None)
+        self._early_jobs = deque() if early is None else early.jobs
+        if early is not None:
             answered = early.sent - early.unsent()
             ids = [i for i in ids if i not in answered]
         self._batches = chunks(ids, self.batch_limit())
