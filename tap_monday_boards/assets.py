@@ -8,13 +8,14 @@ of their own. Updates carry no file ids, so their ids come from ``updates(ids:) 
 the updates emitted (1,011 points per update, only when this stream is selected), never from the updates
 page, whose ``limit`` of 100 would be charged even when a board has three updates.
 
-How: the ``items``/``subitems`` and ``updates`` streams hand what they emit to :class:`AssetRefs` (only
-when ``assets`` is selected), and ``assets``, discovered after them, syncs last: it asks for the asset ids
-of the collected updates, then for every asset by id, 100 per request. So an incremental run reads only the
-assets of the items and updates it emitted. Neither waits for the stream's turn: each full batch of item
-files' asset ids, and of updates' ids, is sent as soon as the records naming them are written (batched.py
-``send_early``), in the slots the items leave free. Streams that are not selected contribute nothing:
-``assets`` logs a warning naming them (selecting ``assets`` alone never triggers an items extraction).
+How: the ``items``/``subitems`` and ``updates`` streams hand what they emit to :class:`AssetRefs` (only when
+``assets`` is selected), and ``assets``, discovered after them, syncs last: it asks for the asset ids of the
+collected updates, then for every asset by id, 500 per request (5 lists of 100). So an incremental run reads
+only the assets of the items and updates it emitted. Neither waits for the stream's turn: each full batch of
+item files' asset ids, and of updates' ids, is sent as soon as the records naming them are written
+(batched.py ``send_early``), in the slots the items leave free. Streams that are not selected contribute
+nothing: ``assets`` logs a warning naming them (selecting ``assets`` alone never triggers an items
+extraction).
 
 ``item_id`` / ``update_id`` say where the file was seen. ``public_url`` is monday's pre-signed link, valid
 for about an hour; ``url`` opens only with a monday login or token. No ACTIVATE_VERSION: a run that is not

@@ -61,7 +61,7 @@ def test_a_whole_sync_of_many_boards_is_a_few_requests_and_every_record(emulator
     em = emulator_factory(boards=40, items_per_board=20, extra_tokens=(TOKEN,))
     store = em.emulator.store
     boards = store.board_ids()
-    messages = _sync(em, board_ids=boards)
+    messages = _sync(em, board_ids=boards, update_replies=True)  # the opt-in stream too
 
     asked = _operations(em)
     assert asked["Boards"] == 1  # one listing for the boards stream and the items engine
