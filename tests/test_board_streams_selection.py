@@ -13,7 +13,7 @@ from typing import Any
 from monday_emulator.columns import TYPENAMES
 
 from tap_monday_boards.board_streams import BoardItemsStream
-from tests.test_board_streams import BoardStreamsTap, run_tap
+from tests.support.insync import InProcessTap, sync
 
 SELECTED_TYPES = {"text", "numbers", "status", "timeline", "people"}
 
@@ -34,7 +34,7 @@ def test_deselected_columns_never_appear_in_any_query(emulator_factory: Any) -> 
     store = em.emulator.store
     board_id = store.board_ids()[0]
     config = {"api_token": em.token, "api_url": em.url, "board_streams": True, "board_ids": [board_id]}
-    discovery = BoardStreamsTap(config=config)
+    discovery = InProcessTap(config=config, streams=BoardItemsStream)
     (stream,) = discovery.streams.values()
     assert isinstance(stream, BoardItemsStream)
     columns = stream.layout.columns
@@ -44,7 +44,7 @@ def test_deselected_columns_never_appear_in_any_query(emulator_factory: Any) -> 
     catalog = _deselect(discovery.catalog_dict, deselected)
     sent_before = len(em.emulator.request_log)
 
-    messages = run_tap(BoardStreamsTap(config=config, catalog=catalog))
+    messages = sync(InProcessTap(config=config, catalog=catalog, streams=BoardItemsStream))
 
     records = [m["record"] for m in messages if m["type"] == "RECORD"]
     assert len(records) == len(store.item_ids(board_id))

@@ -9,12 +9,9 @@ says so once, loses and repeats nothing, and fails clearly only when one row is 
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable
-from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
@@ -25,8 +22,8 @@ from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import FatalAPIError, QueryTooComplexAPIError
-from tap_monday_boards.tap import TapMondayBoards
 from tap_monday_boards.wire import as_dict
+from tests.support.insync import InProcessTap, build_tap, records, sync
 
 Factory = Callable[..., RunningEmulator]
 OVER_CAP = "over monday's per-query complexity cap"
@@ -100,23 +97,8 @@ def test_engine_fails_clearly_when_one_id_is_over_the_cap(emulator_factory: Fact
 # --- SDK streams (page/limit lists) -----------------------------------------------------------------------
 
 
-def _tap(em: RunningEmulator, select: set[str]) -> TapMondayBoards:
-    config = {"api_token": em.token, "api_url": em.url, "max_retries": 2}
-    catalog = TapMondayBoards(config=config).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in select
-    return TapMondayBoards(config=config, catalog=catalog)
-
-
-def _sync(tap: TapMondayBoards) -> list[dict[str, Any]]:
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
-    with redirect_stdout(wrapper):
-        tap.sync_all()
-        wrapper.flush()
-    return [json.loads(line) for line in buffer.getvalue().decode().splitlines() if line.strip()]
+def _tap(em: RunningEmulator, select: set[str]) -> InProcessTap:
+    return build_tap({"api_token": em.token, "api_url": em.url, "max_retries": 2}, select=select)
 
 
 def _user_ids(em: RunningEmulator) -> list[str]:
@@ -129,8 +111,8 @@ def test_sdk_stream_asks_the_same_rows_again_with_a_smaller_page(
     # Users pages of 500 price at 510,010 (each user's ``teams { id }`` is an unbounded list: x1,000).
     em = emulator_factory(boards=1, items_per_board=5, limit_overrides={"complexity_per_query": 18_200})
     with caplog.at_level(logging.WARNING):
-        messages = _sync(_tap(em, {"users"}))
-    ids = [m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == "users"]
+        messages = sync(_tap(em, {"users"}))
+    ids = [r["id"] for r in records(messages, "users")]
     assert sorted(ids) == sorted(_user_ids(em)) and len(ids) == len(set(ids)) == 25
     users = [r for r in em.emulator.request_log if r.operation == "Users"]
     assert [(r.variables["limit"], r.variables["page"], r.code) for r in users] == [
@@ -170,7 +152,7 @@ def test_sdk_stream_without_pages_fails_naming_query_cost_and_cap(emulator_facto
     # Teams has no page size to shrink: 2,025,010 points (users and owners lists) over a 1,000,000 cap.
     em = emulator_factory(boards=1, items_per_board=5, limit_overrides={"complexity_per_query": 1_000_000})
     with pytest.raises(SdkFatalAPIError) as info:
-        _sync(_tap(em, {"teams"}))
+        sync(_tap(em, {"teams"}))
     text = str(info.value)
     for part in ("stream teams: query Teams", "2,025,010", "cap of 1,000,000", "ComplexityException"):
         assert part in text, text

@@ -8,10 +8,7 @@ simulated time, and the SDK stream gets tiny bounds through the settings.
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable
-from contextlib import redirect_stdout
 
 import pytest
 from monday_emulator.clock import FakeClock
@@ -21,11 +18,10 @@ from monday_emulator.testing import RunningEmulator
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.tap import TapMondayBoards
 from tap_monday_boards.wire import item_id
+from tests.support.insync import build_tap, records, sync
 
 Factory = Callable[..., RunningEmulator]
-
 
 
 def test_five_percent_empty_429s_are_waited_out_in_seconds_and_every_item_comes_once(
@@ -73,20 +69,9 @@ def test_sdk_streams_use_the_same_escalating_wait(emulator_factory: Factory) -> 
         "rate_limit_first_wait_s": 0.01,  # the shipped 2 s, scaled down: the policy is what is tested
         "rate_limit_max_wait_s": 0.04,
     }
-    catalog = TapMondayBoards(config=config).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] == "users"
-    tap = TapMondayBoards(config=config, catalog=catalog)
+    tap = build_tap(config, select={"users"})
     tap.streams["users"].page_size = 2  # 13 pages: many requests, so several 429s in a row
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
-    with redirect_stdout(wrapper):
-        tap.sync_all()
-        wrapper.flush()
-    messages = [json.loads(line) for line in buffer.getvalue().decode().splitlines() if line.strip()]
-    ids = [m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == "users"]
+    ids = [r["id"] for r in records(sync(tap), "users")]
     assert sorted(ids) == sorted(str(u["id"]) for u in em.emulator.store.account.users)
     assert len(ids) == len(set(ids))
 
