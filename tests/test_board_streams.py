@@ -27,6 +27,7 @@ from tap_monday_boards.board_streams import (
     selection_cost_requests,
 )
 from tests.support.insync import InProcessTap, sync
+from tests.support.truth import expected_property
 
 
 def columns_of(em: RunningEmulator, board_id: str) -> list[BoardColumn]:
@@ -129,28 +130,6 @@ def test_board_record_keeps_only_extracted_columns() -> None:
     assert (record["id"], record["board_id"], record["name"]) == ("5", "77", "Item")
 
 
-def _truth(column_type: str, field: str, raw: Mapping[str, Any]) -> Any:
-    """The expected property value from the emulator's rendered column value (monday's shape)."""
-    if column_type == "timeline":
-        return raw[field][:10] if raw[field] else None
-    if column_type == "people":
-        kind = "team" if field == "team_ids" else "person"
-        return [p["id"] for p in raw["persons_and_teams"] if p["kind"] == kind]
-    if column_type == "dropdown":
-        return [v["label"] for v in raw["values"]]
-    if column_type == "tags":
-        return [str(t) for t in raw["tag_ids"]]
-    if column_type == "file":
-        return [f["asset_id"] for f in raw["files"]]
-    if column_type == "subtasks":
-        return raw["subitems_ids"]
-    if column_type in {"text", "long_text"}:
-        return raw["text"]
-    direct = {"numbers": "number", "status": "label", "checkbox": "checked", "link": "url"}
-    direct.update(dict.fromkeys(["mirror", "formula", "board_relation", "dependency"], "display_value"))
-    return raw[direct.get(column_type, field)]
-
-
 def test_every_generated_column_type_matches_the_ground_truth(emulator: RunningEmulator) -> None:
     store = emulator.emulator.store
     board_id = store.board_ids()[0]
@@ -180,7 +159,8 @@ def test_every_generated_column_type_matches_the_ground_truth(emulator: RunningE
         rendered = {v["id"]: v for v in truth["column_values"]}
         for column in layout.columns:
             for name, field in column.properties:
-                assert record[name] == _truth(column.column_type, field, rendered[column.column_id]), name
+                want = expected_property(column.column_type, field, rendered[column.column_id])
+                assert record[name] == want, name
                 checked[name] = checked.get(name, 0) + (record[name] not in (None, [], ""))
         assert set(record["column_values"]) == set(rendered)
     empty = sorted(name for name, n in checked.items() if n == 0 and name != "people_team_ids")

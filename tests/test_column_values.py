@@ -28,6 +28,7 @@ from tap_monday_boards.column_values import (
 )
 from tap_monday_boards.wire import WireColumnValue
 from tap_monday_boards.wire_values import BUILDERS, wire_column_values
+from tests.support.truth import generated_items
 
 BIG_ID = 2**53 + 17  # 9007199254740009: not representable as a double
 
@@ -418,16 +419,10 @@ def test_fast_path_matches_reference_on_edge_cases() -> None:
 
 
 def test_fast_path_matches_reference_on_emulator_items() -> None:
-    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
-    store = store_mod.Store(seed=5, boards=2, items_per_board=60)
     compared = 0
-    for board_id in store.board_ids(include_subitem_boards=True):
-        board = store.board_obj(board_id)
-        for position in range(board.generated):
-            raw = store.render_item(board.item_base + position)
-            if raw is not None:
-                _compare(raw["column_values"])
-                compared += 1
+    for raw in generated_items(seed=5, boards=2, items_per_board=60):
+        _compare(raw["column_values"])
+        compared += 1
     assert compared > 100
 
 
@@ -492,16 +487,10 @@ def test_wire_path_matches_reference_on_cases_and_edge_cases() -> None:
 
 
 def test_wire_path_matches_reference_on_emulator_items() -> None:
-    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
-    store = store_mod.Store(seed=9, boards=2, items_per_board=60)
     compared = 0
-    for board_id in store.board_ids(include_subitem_boards=True):
-        board = store.board_obj(board_id)
-        for position in range(board.generated):
-            raw = store.render_item(board.item_base + position)
-            if raw is not None:
-                _compare_wire(raw["column_values"])
-                compared += 1
+    for raw in generated_items(seed=9, boards=2, items_per_board=60):
+        _compare_wire(raw["column_values"])
+        compared += 1
     assert compared > 100
 
 

@@ -17,6 +17,7 @@ from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, 
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.wire import WireItem
 from tests.support.insync import InProcessTap, records, sync
+from tests.support.truth import generated_items
 
 RAW_ITEM: dict[str, Any] = {
     "id": "18265981856",
@@ -82,26 +83,19 @@ def test_schema_rejects_a_wrong_typed_field() -> None:
 
 def test_every_emulator_item_parses_without_problems() -> None:
     """Ground truth from the emulator's store: every column type it generates parses, and agrees with text."""
-    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
-    store = store_mod.Store(seed=11, boards=2, items_per_board=40)
     stats = ColumnValueStats()
     seen_types: set[str] = set()
     count = 0
-    for board_id in store.board_ids(include_subitem_boards=True):
-        board = store.board_obj(board_id)
-        for position in range(board.generated):
-            raw = store.render_item(board.item_base + position)
-            if raw is None:
-                continue
-            record = item_record(raw, stats)
-            validate(record)
-            count += 1
-            for column_id, entry in record["column_values"].items():
-                seen_types.add(entry["type"])
-                if entry["type"] == "status" and entry["text"]:
-                    assert entry["label"] == entry["text"], column_id
-                if entry["type"] == "numbers" and entry["text"]:
-                    assert entry["number"] == float(entry["text"]), column_id
+    for raw in generated_items(seed=11, boards=2, items_per_board=40):
+        record = item_record(raw, stats)
+        validate(record)
+        count += 1
+        for column_id, entry in record["column_values"].items():
+            seen_types.add(entry["type"])
+            if entry["type"] == "status" and entry["text"]:
+                assert entry["label"] == entry["text"], column_id
+            if entry["type"] == "numbers" and entry["text"]:
+                assert entry["number"] == float(entry["text"]), column_id
     assert count > 0
     assert stats.problems == 0, stats.summary()
     assert {"status", "numbers", "people", "board_relation", "subtasks"} <= seen_types

@@ -18,29 +18,12 @@ import pytest
 from monday_emulator.testing import RunningEmulator
 from singer_sdk.exceptions import FatalAPIError as SdkFatalAPIError
 
-from tap_monday_boards.engine.governor import Governor
-from tap_monday_boards.engine.pipeline import ItemsPipeline
-from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import FatalAPIError, QueryTooComplexAPIError
-from tap_monday_boards.wire import as_dict
+from tests.support.engine import engine_settings, pipeline_records
 from tests.support.insync import InProcessTap, build_tap, records, sync
 
 Factory = Callable[..., RunningEmulator]
 OVER_CAP = "over monday's per-query complexity cap"
-
-
-def _settings(em: RunningEmulator, **kw: Any) -> EngineSettings:
-    return EngineSettings(
-        api_token=em.token, api_url=em.url, max_concurrency=8, backoff_base_s=0.01, backoff_max_s=0.05, **kw
-    )
-
-
-def _pipeline_records(settings: EngineSettings, boards: list[str]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    with ItemsPipeline(settings, boards, governor=Governor(settings)) as pipeline:
-        for board in boards:
-            out[board] = [as_dict(item) for item in pipeline.records(board)]
-    return out
 
 
 def _refused(em: RunningEmulator, operation: str) -> list[Any]:
@@ -60,7 +43,7 @@ def test_engine_shrinks_batches_and_harvest_pages_once_per_board_and_loses_nothi
     em = emulator_factory(boards=2, items_per_board=600, limit_overrides={"complexity_per_query": 600})
     boards = [str(b) for b in em.emulator.store.board_ids()]
     with caplog.at_level(logging.INFO, logger="tap_monday_boards"):
-        records = _pipeline_records(_settings(em), boards)
+        records, _ = pipeline_records(engine_settings(em), boards)
 
     for board in boards:
         ids = [str(item["id"]) for item in records[board]]
@@ -86,7 +69,7 @@ def test_engine_fails_clearly_when_one_id_is_over_the_cap(emulator_factory: Fact
     em = emulator_factory(boards=1, items_per_board=50, limit_overrides={"complexity_per_query": 100})
     board = str(em.emulator.store.board_ids()[0])
     with pytest.raises(QueryTooComplexAPIError) as info:
-        _pipeline_records(_settings(em), [board])
+        pipeline_records(engine_settings(em), [board])
     text = str(info.value)
     for part in (f"ItemsByIds board {board} (1 ids)", "query cost 130", "cap of 100", "select fewer columns"):
         assert part in text, text

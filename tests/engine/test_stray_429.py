@@ -16,9 +16,9 @@ from monday_emulator.faults import FaultConfig, FaultKind
 from monday_emulator.testing import RunningEmulator
 
 from tap_monday_boards.engine.governor import Governor, get_governor
-from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.wire import item_id
+from tests.support.engine import pipeline_records
 from tests.support.insync import build_tap, records, sync
 
 Factory = Callable[..., RunningEmulator]
@@ -38,10 +38,8 @@ def test_five_percent_empty_429s_are_waited_out_in_seconds_and_every_item_comes_
     settings = EngineSettings(api_token=em.token, api_url=em.url)  # shipped defaults
     governor = Governor(settings, clock=fast_clock.now, poll_s=0.02)
     boards = [str(b) for b in em.emulator.store.board_ids()]
-    out: dict[str, list[str]] = {}
-    with ItemsPipeline(settings, boards, governor=governor) as pipeline:
-        for board in boards:
-            out[board] = [item_id(item) for item in pipeline.records(board)]
+    records_of, _ = pipeline_records(settings, boards, governor=governor)
+    out = {board: [item_id(item) for item in items] for board, items in records_of.items()}
 
     for board in boards:
         assert len(out[board]) == len(set(out[board])), f"board {board}: an item twice"
