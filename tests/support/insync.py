@@ -18,8 +18,10 @@ from collections.abc import Collection, Mapping, Sequence
 from contextlib import redirect_stdout
 from typing import Any
 
+from monday_emulator.testing import RunningEmulator
 from singer_sdk import Stream, Tap
 
+from benchmarks.tap_runner import select_only
 from tap_monday_boards.tap import TapMondayBoards
 
 Messages = list[dict[str, Any]]
@@ -64,18 +66,10 @@ class InProcessTap(TapMondayBoards):
         return [self._swap[s.name](tap=self) if s.name in self._swap else s for s in found]
 
 
-def emulator_config(em: Any, token: str, **extra: Any) -> dict[str, Any]:
+def emulator_config(em: RunningEmulator, token: str, **extra: Any) -> dict[str, Any]:
     """The config of a sync against the running emulator ``em`` with ``token`` (one of its tokens), 4
     requests at once: enough for the few boards of a test, and gentle on a shared 2-core machine."""
     return {"api_token": token, "api_url": em.url, "max_concurrency": 4, **extra}
-
-
-def select_streams(catalog: dict[str, Any], names: Collection[str]) -> dict[str, Any]:
-    """Mark exactly the streams ``names`` selected in ``catalog`` (in place; returned for chaining)."""
-    for entry in catalog["streams"]:
-        root = next(m for m in entry["metadata"] if not m["breadcrumb"])
-        root["metadata"]["selected"] = entry["tap_stream_id"] in names
-    return catalog
 
 
 def build_tap(
@@ -93,7 +87,7 @@ def build_tap(
     if select is not None:
         assert catalog is None, "select or catalog, not both"
         discovery = InProcessTap(config=dict(config), streams=streams, swap=swap)
-        catalog = select_streams(discovery.catalog_dict, select)
+        catalog = select_only(discovery.catalog_dict, set(select))
     return InProcessTap(
         config=dict(config),
         streams=streams,
