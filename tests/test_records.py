@@ -16,7 +16,7 @@ from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.wire import WireItem
-from tests.support.insync import InProcessTap, records, sync
+from tests.support.insync import InProcessTap, deselect_properties, records, sync
 from tests.support.truth import generated_items
 
 RAW_ITEM: dict[str, Any] = {
@@ -109,10 +109,7 @@ def _emit(stream_class: type[Stream], deselect: str | None) -> list[dict[str, An
     def tap(catalog: dict[str, Any] | None = None) -> InProcessTap:
         return InProcessTap(config=config, streams={"items"}, swap={"items": stream_class}, catalog=catalog)
 
-    catalog = tap().catalog_dict
-    for meta in catalog["streams"][0]["metadata"]:
-        if deselect and meta["breadcrumb"] == ["properties", deselect]:
-            meta["metadata"]["selected"] = False
+    catalog = deselect_properties(tap().catalog_dict, {deselect} if deselect else set())
     return records(sync(tap(catalog)), "items")
 
 

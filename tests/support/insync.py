@@ -72,6 +72,16 @@ def emulator_config(em: RunningEmulator, token: str, **extra: Any) -> dict[str, 
     return {"api_token": token, "api_url": em.url, "max_concurrency": 4, **extra}
 
 
+def deselect_properties(catalog: dict[str, Any], names: Collection[str]) -> dict[str, Any]:
+    """Deselect the top-level properties ``names`` of every stream in ``catalog`` (in place; returned)."""
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            breadcrumb = meta["breadcrumb"]
+            if len(breadcrumb) == 2 and breadcrumb[0] == "properties" and breadcrumb[1] in names:
+                meta["metadata"]["selected"] = False
+    return catalog
+
+
 def build_tap(
     config: Mapping[str, Any],
     *,
