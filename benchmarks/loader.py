@@ -28,8 +28,8 @@ import yaml
 
 from benchmarks.accounting import _server_cpu
 from benchmarks.e2e import RAISED_BUDGET, RAISED_RATE
-from benchmarks.processes import EmulatorProcess, EmulatorSpec, console_script, reap
-from benchmarks.tap_runner import discover
+from benchmarks.processes import EmulatorProcess, EmulatorSpec, reap
+from benchmarks.tap_runner import EVERY_STREAM, tap_argv
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TARGET = PROJECT_ROOT / ".meltano" / "loaders" / "target-postgres" / "venv" / "bin" / "target-postgres"
@@ -45,17 +45,7 @@ def record(out: Path, *, boards: int, items: int, seed: int, workdir: Path) -> d
             "complexity_budget_per_minute": RAISED_BUDGET,
             "requests_per_minute": RAISED_RATE,
         }
-        config_path = workdir / "tap-config.json"
-        config_path.write_text(json.dumps(config))
-        catalog = discover(config_path, workdir)
-        for entry in catalog["streams"]:
-            for meta in entry.get("metadata", []):
-                if not meta.get("breadcrumb"):
-                    meta["metadata"]["selected"] = True
-        catalog_path = workdir / "catalog.json"
-        catalog_path.write_text(json.dumps(catalog))
-        tap = console_script("tap-monday-boards")
-        argv = [tap, "--config", str(config_path), "--catalog", str(catalog_path)]
+        argv = tap_argv(config, workdir, streams={EVERY_STREAM})
         with out.open("wb") as sink, (workdir / "tap.stderr.log").open("wb") as log:
             subprocess.run(argv, stdout=sink, stderr=log, check=True, timeout=1800)
     lines = sum(1 for _ in out.open("rb"))

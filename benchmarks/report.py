@@ -12,7 +12,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -82,15 +82,34 @@ def _requests(server: dict[str, Any]) -> str:
     return f"{server['requests_total']:,} ({pages} pages, {batches} batches, {other} other)"
 
 
+LEFT, RIGHT = "---", "---:"
+"""Markdown column alignments."""
+
+
+def _line(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table: the titles, the alignment row, one line per row of cells.
+
+    Why one builder: every table of the report is this shape; each table function only says its columns
+    and how a run becomes its cells.
+    """
+    alignments = "|" + "|".join(alignment for _, alignment in columns) + "|"
+    return "\n".join([_line(title for title, _ in columns), alignments, *(_line(row) for row in rows)])
+
+
 def runs_table(runs: Sequence[dict[str, Any]]) -> str:
     """The per-run Markdown table."""
-    header = (
-        "| profile | cost model | items | strategy | wall s | items/s | T* s (binding) | T*/wall "
-        "| strict/wall | requests | complexity | points/item | rejected | retries | missing / dup "
-        "| tap CPU s per 1k | tap peak RSS MB | emulator CPU s |\n"
-        "|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
-    )
-    rows = []
+    columns = [
+        ("profile", LEFT), ("cost model", LEFT), ("items", RIGHT), ("strategy", LEFT), ("wall s", RIGHT),
+        ("items/s", RIGHT), ("T* s (binding)", LEFT), ("T*/wall", RIGHT), ("strict/wall", RIGHT),
+        ("requests", RIGHT), ("complexity", RIGHT), ("points/item", RIGHT), ("rejected", RIGHT),
+        ("retries", RIGHT), ("missing / dup", LEFT), ("tap CPU s per 1k", RIGHT), ("tap peak RSS MB", RIGHT),
+        ("emulator CPU s", RIGHT),
+    ]  # fmt: skip
+    rows: list[list[str]] = []
     for run in runs:
         ceiling = run["ceiling"]
         strategy = STRATEGY_LABELS.get(run["strategy"], run["strategy"])
@@ -104,37 +123,31 @@ def runs_table(runs: Sequence[dict[str, Any]]) -> str:
             items += f" ({run['groups']} groups)"
         if run.get("every_stream"):
             strategy += ", every stream"
-        rows.append(
-            f"| {run['profile']} | {run.get('cost_model', 'heuristic')} | {items} | {strategy} "
-            f"| {_fmt(run['wall_s'])} "
-            f"| {_fmt(run['items_per_s'], 0)} | {_fmt(ceiling['t_star_s'])} ({ceiling['binding']}) "
-            f"| {_fmt(run['efficiency'], 2)} | {_fmt(run['efficiency_strict'], 2)} "
-            f"| {_requests(run['server'])} | {run['server']['complexity_spent']:,} "
-            f"| {_fmt(run.get('points_per_item'), 0)} "
-            f"| {run['server']['rejections_total']:,} | {run['retries']:,} "
-            f"| {run['ids']['missing']} / {run['ids']['duplicates']} "
-            f"| {_fmt(run.get('tap_cpu_s_per_1000_items'), 2)} | {_fmt(run.get('tap_peak_rss_mb'), 0)} "
-            f"| {_fmt(run['emulator_cpu_s'])} |"
-        )
-    return "\n".join([header, *rows])
+        rows.append([
+            run["profile"], run.get("cost_model", "heuristic"), items, strategy, _fmt(run["wall_s"]),
+            _fmt(run["items_per_s"], 0), f"{_fmt(ceiling['t_star_s'])} ({ceiling['binding']})",
+            _fmt(run["efficiency"], 2), _fmt(run["efficiency_strict"], 2), _requests(run["server"]),
+            f"{run['server']['complexity_spent']:,}", _fmt(run.get("points_per_item"), 0),
+            f"{run['server']['rejections_total']:,}", f"{run['retries']:,}",
+            f"{run['ids']['missing']} / {run['ids']['duplicates']}",
+            _fmt(run.get("tap_cpu_s_per_1000_items"), 2), _fmt(run.get("tap_peak_rss_mb"), 0),
+            _fmt(run["emulator_cpu_s"]),
+        ])  # fmt: skip
+    return _table(columns, rows)
 
 
 def timeline_table(runs: Sequence[dict[str, Any]]) -> str:
     """When the phases ran (server side): a positive overlap means batches were fetched mid-harvest."""
-    header = (
-        "| run | harvest done s | first batch s | overlap s | last answer s |\n"
-        "|---|---:|---:|---:|---:|"
-    )
-    rows = []
+    columns = [("run", LEFT), ("harvest done s", RIGHT), ("first batch s", RIGHT), ("overlap s", RIGHT),
+               ("last answer s", RIGHT)]
+    rows: list[list[str]] = []
     for run in runs:
         timeline = run.get("timeline") or {}
         if run["strategy"] == "naive" or timeline.get("first_batch_s") is None:
             continue
-        rows.append(
-            f"| {run['label']} | {_fmt(timeline['harvest_end_s'])} | {_fmt(timeline['first_batch_s'])} "
-            f"| {_fmt(timeline['overlap_s'])} | {_fmt(timeline['last_end_s'])} |"
-        )
-    return "\n".join([header, *rows])
+        phases = ("harvest_end_s", "first_batch_s", "overlap_s", "last_end_s")
+        rows.append([run["label"], *(_fmt(timeline[phase]) for phase in phases)])
+    return _table(columns, rows)
 
 
 def _bare_harvest(runs: Sequence[dict[str, Any]], run: dict[str, Any]) -> dict[str, Any] | None:
@@ -155,41 +168,38 @@ def _bare_harvest(runs: Sequence[dict[str, Any]], run: dict[str, Any]) -> dict[s
 def partition_table(runs: Sequence[dict[str, Any]]) -> str:
     """The tap on boards with groups: wall time against T* with the longest chain after partitioning,
     against the single-chain T* of today's harvest, and against the bare single chain measured here."""
-    header = (
-        "| run | groups | streams | wall s | T* s (binding) | T*/wall | single-chain T* s | chain s: "
-        "partitioned / single | bare single chain s | wall / bare chain |\n"
-        "|---|---:|---|---:|---|---:|---:|---|---:|---:|"
-    )
-    rows = []
+    columns = [
+        ("run", LEFT), ("groups", RIGHT), ("streams", LEFT), ("wall s", RIGHT), ("T* s (binding)", LEFT),
+        ("T*/wall", RIGHT), ("single-chain T* s", RIGHT), ("chain s: partitioned / single", LEFT),
+        ("bare single chain s", RIGHT), ("wall / bare chain", RIGHT),
+    ]  # fmt: skip
+    rows: list[list[str]] = []
     for run in runs:
         bare = _bare_harvest(runs, run)
         if not run["strategy"].startswith("tap") or bare is None:
             continue
         bound, single = run["ceiling"], run.get("ceiling_single_chain") or run["ceiling"]
         ratio = run["wall_s"] / bare["wall_s"] if bare["wall_s"] else None
-        rows.append(
-            f"| {run['label']} | {run.get('groups', DEFAULT_GROUPS)} "
-            f"| {'every stream' if run.get('every_stream') else 'items'} | {_fmt(run['wall_s'])} "
-            f"| {_fmt(bound['t_star_s'])} ({bound['binding']}) | {_fmt(run['efficiency'], 2)} "
-            f"| {_fmt(single['t_star_s'])} | {_fmt(bound['chain_s'])} / {_fmt(single['chain_s'])} "
-            f"| {_fmt(bare['wall_s'])} | {_fmt(ratio, 2)} |"
-        )
-    return "\n".join([header, *rows])
+        rows.append([
+            run["label"], str(run.get("groups", DEFAULT_GROUPS)),
+            "every stream" if run.get("every_stream") else "items", _fmt(run["wall_s"]),
+            f"{_fmt(bound['t_star_s'])} ({bound['binding']})", _fmt(run["efficiency"], 2),
+            _fmt(single["t_star_s"]), f"{_fmt(bound['chain_s'])} / {_fmt(single['chain_s'])}",
+            _fmt(bare["wall_s"]), _fmt(ratio, 2),
+        ])  # fmt: skip
+    return _table(columns, rows)
 
 
 def writer_table(results: Sequence[dict[str, Any]]) -> str:
     """The in-process emission table."""
-    header = (
-        "| variant | writer | conformance | records | records/s of CPU | records/s wall | bytes/record |\n"
-        "|---|---|---|---:|---:|---:|---:|"
-    )
+    columns = [("variant", LEFT), ("writer", LEFT), ("conformance", LEFT), ("records", RIGHT),
+               ("records/s of CPU", RIGHT), ("records/s wall", RIGHT), ("bytes/record", RIGHT)]
     rows = [
-        f"| {r['variant']} | {r['writer']} | {r['conformance']} | {r['records']:,} "
-        f"| {_fmt(r['records_per_cpu_s'], 0)} | {_fmt(r['records_per_wall_s'], 0)} "
-        f"| {_fmt(r['bytes_per_record'], 0)} |"
+        [r["variant"], r["writer"], r["conformance"], f"{r['records']:,}", _fmt(r["records_per_cpu_s"], 0),
+         _fmt(r["records_per_wall_s"], 0), _fmt(r["bytes_per_record"], 0)]
         for r in results
     ]
-    return "\n".join([header, *rows])
+    return _table(columns, rows)
 
 
 def _find(runs: Sequence[dict[str, Any]], **where: Any) -> dict[str, Any] | None:
@@ -374,9 +384,7 @@ def e2e_section(e2e: dict[str, Any]) -> list[str]:
         f"**{e2e['wall_s']:.1f} s, {e2e['rows']:,} items + subitems rows, {e2e['rows_per_s']:,.0f} rows/s** "
         "(start-up, discovery and load included).",
         "",
-        "| role | " + " | ".join(cpu) + " |",
-        "|---|" + "---:|" * len(cpu),
-        "| CPU s | " + " | ".join(_fmt(v) for v in cpu.values()) + " |",
+        _table([("role", LEFT), *((role, RIGHT) for role in cpu)], [["CPU s", *map(_fmt, cpu.values())]]),
         "",
         f"Machine: {machine.get('cores')} cores, {_fmt(machine.get('busy_share'), 2)} busy during the run; "
         f"other processes used {_fmt(machine.get('others_core_s'))} core-seconds meanwhile "

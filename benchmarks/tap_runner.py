@@ -7,11 +7,12 @@ next to the tap's. CPU and peak RSS come from the kernel (``wait4``) plus a psut
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,38 @@ def discover(config_path: Path, workdir: Path) -> dict[str, Any]:
     return dict(catalog)
 
 
+def tap_argv(
+    config: Mapping[str, Any],
+    workdir: Path,
+    *,
+    streams: Collection[str] | None,
+    state: Mapping[str, Any] | None = None,
+    discovered: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """The command line of one tap run, with its files written into ``workdir``: ``config.json``,
+    ``catalog.json`` with only ``streams`` selected (None: no catalog, the tap's default of every stream)
+    and, when given, ``state.json``.
+
+    The catalog is selected from ``discovered`` when given (a caller that runs many taps discovers once),
+    else from one ``--discover`` with this config. One builder for the benchmarks and the reliability
+    tests, so both run the tap exactly as a scheduler does.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "config.json"
+    config_path.write_text(json.dumps(dict(config)))
+    argv = [console_script("tap-monday-boards"), "--config", str(config_path)]
+    if streams is not None:
+        base = copy.deepcopy(dict(discovered)) if discovered is not None else discover(config_path, workdir)
+        catalog_path = workdir / "catalog.json"
+        catalog_path.write_text(json.dumps(select_only(base, set(streams))))
+        argv += ["--catalog", str(catalog_path)]
+    if state is not None:
+        state_path = workdir / "state.json"
+        state_path.write_text(json.dumps(dict(state)))
+        argv += ["--state", str(state_path)]
+    return argv
+
+
 def run_tap(
     config: Mapping[str, Any],
     workdir: Path,
@@ -110,19 +143,8 @@ def run_tap(
 
     ``state`` is passed with ``--state`` (an incremental run continuing from a previous one).
     """
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / "tap-config.json"
-    config_path.write_text(json.dumps(config))
-    catalog = select_only(discover(config_path, workdir), streams or {ITEMS_STREAM})
-    catalog_path = workdir / "catalog.json"
-    catalog_path.write_text(json.dumps(catalog))
+    argv = tap_argv(config, workdir, streams=streams or {ITEMS_STREAM}, state=state)
     stderr_path = workdir / "tap.stderr.log"
-
-    argv = [console_script("tap-monday-boards"), "--config", str(config_path), "--catalog", str(catalog_path)]
-    if state is not None:
-        state_path = workdir / "state.json"
-        state_path.write_text(json.dumps(state))
-        argv += ["--state", str(state_path)]
     with stderr_path.open("wb") as stderr_file:
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_file, bufsize=1 << 20)

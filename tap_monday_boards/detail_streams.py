@@ -1,7 +1,7 @@
 """``board_subscribers``, ``board_views`` and ``update_replies``: children of ``boards`` and ``updates``.
 
 Costs under monday's published rule (a list inside each parent counts x1,000; a list's bound is its number
-of ``ids``, else its ``limit``), measured in tests/test_detail_streams.py and listed in docs/architecture.md:
+of ``ids``, else its ``limit``), measured in tests/test_extra_streams.py and listed in docs/architecture.md:
 
 * ``board_subscribers`` reads ``owners``/``subscribers`` of the boards answer: no request of its own;
   ``subscribers { id }`` adds 1,010 points per board to the boards page.
@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
@@ -34,6 +35,32 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+class _ChildRows(Stream):
+    """What ``board_views`` and ``update_replies`` share: rows keyed by their own ``id``, one state for the
+    stream (not one per parent: the rows have no replication key, and a partition per board or update
+    would only grow the STATE), and ids written as strings (monday's ids outgrow JSON's safe integers).
+
+    ``optional_ids`` are id fields that may be null; ``board_of`` says a row's board.
+    """
+
+    state_partitioning_keys: ClassVar[list[str]] = []
+    primary_keys = ("id",)
+    optional_ids: ClassVar[tuple[str, ...]] = ()
+
+    def board_of(self, row: Record, context: Context | None) -> Any:
+        """The row's board: the parent's (the context's ``board_id``)."""
+        return (context or {})["board_id"]
+
+    @override
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        """Ids as strings, the row's board added."""
+        row["id"] = str(row["id"])
+        row["board_id"] = _str_or_none(self.board_of(row, context))
+        for key in self.optional_ids:
+            row[key] = _str_or_none(row.get(key))
+        return row
+
+
 class BoardSubscribersStream(_BoardDetailStream):
     """One row per board and subscribed user; ``role`` is ``owner`` for the board's owners."""
 
@@ -47,13 +74,12 @@ class BoardSubscribersStream(_BoardDetailStream):
     ).to_dict()
 
 
-class BoardViewsStream(MondayStream):
+class BoardViewsStream(_ChildRows, MondayStream):
     """Views of each board (kanban, calendar, form...), one request per board."""
 
     name = "board_views"
     parent_stream_type = BoardsStream
-    state_partitioning_keys: ClassVar[list[str]] = []
-    primary_keys = ("id",)
+    optional_ids = ("source_view_id",)
     query = queries.BOARD_VIEWS_QUERY
     records_jsonpath = "$.data.boards[*].views[*]"
     schema = th.PropertiesList(
@@ -77,21 +103,13 @@ class BoardViewsStream(MondayStream):
     def parse_body(self, body: Any) -> Iterable[dict]:
         yield from (row for row in super().parse_body(body) if isinstance(row, dict))
 
-    @override
-    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        row["id"] = str(row["id"])
-        row["board_id"] = str((context or {})["board_id"])
-        row["source_view_id"] = _str_or_none(row.get("source_view_id"))
-        return row
 
-
-class UpdateRepliesStream(IdBatchStream):
+class UpdateRepliesStream(_ChildRows, IdBatchStream):
     """Replies to the updates emitted in this run, asked by update ids (100 per request, across boards)."""
 
     name = "update_replies"
     parent_stream_type = UpdatesStream
-    state_partitioning_keys: ClassVar[list[str]] = []
-    primary_keys = ("id",)
+    optional_ids = ("creator_id",)
     query = queries.UPDATE_REPLIES_QUERY
     records_jsonpath = "$.data.updates[*]"
     schema = th.PropertiesList(
@@ -130,12 +148,9 @@ class UpdateRepliesStream(IdBatchStream):
                     yield {**reply, "update_id": str(update["id"]), "item_id": item_id}
 
     @override
-    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        row["id"] = str(row["id"])
-        board = self._boards_of.get(str(row.get("update_id"))) or (context or {}).get("board_id")
-        row["board_id"] = _str_or_none(board)
-        row["creator_id"] = _str_or_none(row.get("creator_id"))
-        return row
+    def board_of(self, row: Record, context: Context | None) -> Any:
+        """The board of the row's update (a batch mixes boards), else the context's."""
+        return self._boards_of.get(str(row.get("update_id"))) or (context or {}).get("board_id")
 
 
 STREAM_CLASSES: tuple[type[MondayStream], ...] = (

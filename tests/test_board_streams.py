@@ -7,11 +7,7 @@ property is computed here from the *rendered* column value (the shape monday ret
 
 from __future__ import annotations
 
-import copy
-import io
-import json
-from collections.abc import Mapping, Sequence
-from contextlib import redirect_stdout
+from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
@@ -21,7 +17,6 @@ from monday_emulator.columns import MAIN_BOARD_TYPES
 from monday_emulator.cost import HeuristicCostModel
 from monday_emulator.execute import Executor
 from monday_emulator.testing import RunningEmulator
-from singer_sdk import Stream
 
 from tap_monday_boards.board_streams import (
     BoardColumn,
@@ -31,24 +26,8 @@ from tap_monday_boards.board_streams import (
     expected_postgres_types,
     selection_cost_requests,
 )
-from tap_monday_boards.tap import TapMondayBoards
-
-
-class BoardStreamsTap(TapMondayBoards):
-    """The tap with only its board streams (the other streams have their own tests)."""
-
-    def discover_streams(self) -> Sequence[Stream]:
-        return [s for s in super().discover_streams() if isinstance(s, BoardItemsStream)]
-
-
-def run_tap(tap: TapMondayBoards) -> list[dict[str, Any]]:
-    """Sync ``tap`` and return its Singer messages."""
-    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    with redirect_stdout(buffer):
-        tap.sync_all()
-        buffer.flush()
-    raw = buffer.buffer.getvalue().decode()
-    return [json.loads(line) for line in raw.splitlines() if line.strip()]
+from tests.support.insync import InProcessTap, sync
+from tests.support.truth import expected_property
 
 
 def columns_of(em: RunningEmulator, board_id: str) -> list[BoardColumn]:
@@ -151,28 +130,6 @@ def test_board_record_keeps_only_extracted_columns() -> None:
     assert (record["id"], record["board_id"], record["name"]) == ("5", "77", "Item")
 
 
-def _truth(column_type: str, field: str, raw: Mapping[str, Any]) -> Any:
-    """The expected property value from the emulator's rendered column value (monday's shape)."""
-    if column_type == "timeline":
-        return raw[field][:10] if raw[field] else None
-    if column_type == "people":
-        kind = "team" if field == "team_ids" else "person"
-        return [p["id"] for p in raw["persons_and_teams"] if p["kind"] == kind]
-    if column_type == "dropdown":
-        return [v["label"] for v in raw["values"]]
-    if column_type == "tags":
-        return [str(t) for t in raw["tag_ids"]]
-    if column_type == "file":
-        return [f["asset_id"] for f in raw["files"]]
-    if column_type == "subtasks":
-        return raw["subitems_ids"]
-    if column_type in {"text", "long_text"}:
-        return raw["text"]
-    direct = {"numbers": "number", "status": "label", "checkbox": "checked", "link": "url"}
-    direct.update(dict.fromkeys(["mirror", "formula", "board_relation", "dependency"], "display_value"))
-    return raw[direct.get(column_type, field)]
-
-
 def test_every_generated_column_type_matches_the_ground_truth(emulator: RunningEmulator) -> None:
     store = emulator.emulator.store
     board_id = store.board_ids()[0]
@@ -182,13 +139,13 @@ def test_every_generated_column_type_matches_the_ground_truth(emulator: RunningE
         "board_streams": True,
         "board_ids": [board_id],
     }
-    tap = BoardStreamsTap(config=config)
+    tap = InProcessTap(config=config, streams=BoardItemsStream)
     (stream,) = tap.streams.values()
     assert isinstance(stream, BoardItemsStream)
     layout = stream.layout
     assert {c.column_type for c in layout.columns} == set(MAIN_BOARD_TYPES)
 
-    messages = run_tap(tap)
+    messages = sync(tap)
     schema = next(m for m in messages if m["type"] == "SCHEMA")["schema"]
     records = [m["record"] for m in messages if m["type"] == "RECORD"]
     assert sorted(r["id"] for r in records) == sorted(store.item_ids(board_id))
@@ -202,7 +159,8 @@ def test_every_generated_column_type_matches_the_ground_truth(emulator: RunningE
         rendered = {v["id"]: v for v in truth["column_values"]}
         for column in layout.columns:
             for name, field in column.properties:
-                assert record[name] == _truth(column.column_type, field, rendered[column.column_id]), name
+                want = expected_property(column.column_type, field, rendered[column.column_id])
+                assert record[name] == want, name
                 checked[name] = checked.get(name, 0) + (record[name] not in (None, [], ""))
         assert set(record["column_values"]) == set(rendered)
     empty = sorted(name for name, n in checked.items() if n == 0 and name != "people_team_ids")
@@ -232,7 +190,7 @@ def test_incremental_sync_of_a_board_stream_reads_only_changes(emulator_factory:
     store = em.emulator.store
     board_id = store.board_ids()[0]
     config = {"api_token": em.token, "api_url": em.url, "board_streams": True, "board_ids": [board_id]}
-    first = run_tap(BoardStreamsTap(config=config))
+    first = sync(config, streams=BoardItemsStream)
     assert sum(m["type"] == "RECORD" for m in first) == len(store.item_ids(board_id))
     state = [m for m in first if m["type"] == "STATE"][-1]["value"]
 
@@ -240,7 +198,7 @@ def test_incremental_sync_of_a_board_stream_reads_only_changes(emulator_factory:
     status = next(c for c in columns_of(em, board_id) if c.column_type == "status")
     changed = store.item_ids(board_id)[11]
     store.update_column_value(changed, status.column_id, "Stuck")
-    second = run_tap(BoardStreamsTap(config=config, state=copy.deepcopy(state)))
+    second = sync(config, streams=BoardItemsStream, state=state)
     records = [m["record"] for m in second if m["type"] == "RECORD"]
     assert changed in {r["id"] for r in records}
     assert len(records) < 10  # the change and the look-back window, not the board

@@ -16,8 +16,8 @@ from monday_emulator.columns import ColumnDef, iso, random_raw, render_value
 from monday_emulator.data import Store
 from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.board_streams import postgres_type
-from tests.test_board_streams import BoardStreamsTap, run_tap
+from tap_monday_boards.board_streams import BoardItemsStream, postgres_type
+from tests.support.insync import InProcessTap, sync
 
 
 def set_column(
@@ -55,15 +55,17 @@ def _properties(catalog: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return entry["schema"]["properties"]
 
 
-def _config(em: RunningEmulator, board_id: str) -> dict[str, Any]:
-    return {"api_token": em.token, "api_url": em.url, "board_streams": True, "board_ids": [board_id]}
+def _tap(em: RunningEmulator, board_id: str, catalog: dict[str, Any] | None = None) -> InProcessTap:
+    """The tap with only the stream of ``board_id``, discovering it anew (from ``catalog``, when given)."""
+    config = {"api_token": em.token, "api_url": em.url, "board_streams": True, "board_ids": [board_id]}
+    return InProcessTap(config=config, catalog=catalog, streams=BoardItemsStream)
 
 
 def test_added_retyped_and_renamed_columns_across_two_discoveries(emulator_factory: Any) -> None:
     em = emulator_factory(boards=1, items_per_board=80, subitems=False)
     store = em.emulator.store
     board_id = store.board_ids()[0]
-    first = BoardStreamsTap(config=_config(em, board_id)).catalog_dict
+    first = _tap(em, board_id).catalog_dict
     before = _properties(first)
     assert {"numbers", "status", "rating"} <= set(before)
 
@@ -72,7 +74,7 @@ def test_added_retyped_and_renamed_columns_across_two_discoveries(emulator_facto
     set_column(store, board_id, ColumnDef(status.id, status.title, "numbers", {}), seed=2)  # retyped
     set_column(store, board_id, ColumnDef("date_mkadded1", "Signed on", "date", {}), seed=3)  # added
 
-    second = BoardStreamsTap(config=_config(em, board_id), catalog=first).catalog_dict
+    second = _tap(em, board_id, first).catalog_dict
     after = _properties(second)
     assert set(before) < set(after), "no property may disappear"
     changed = {n: (postgres_type(before[n]), postgres_type(after[n])) for n in before}
@@ -83,14 +85,14 @@ def test_added_retyped_and_renamed_columns_across_two_discoveries(emulator_facto
     assert after["numbers"]["title"] == "Deal amount"  # renamed column, same property
     assert "Retired" in after["status"]["description"]
 
-    third = BoardStreamsTap(config=_config(em, board_id), catalog=second).catalog_dict
+    third = _tap(em, board_id, second).catalog_dict
     assert _properties(third) == after, "a discovery given its own catalog changes nothing"
 
-    fresh = _properties(BoardStreamsTap(config=_config(em, board_id)).catalog_dict)
+    fresh = _properties(_tap(em, board_id).catalog_dict)
     assert "status_numbers" in fresh, "without a catalog the id minted for 'status' still marks the retype"
     assert "deal_amount" in fresh and "numbers" not in fresh  # without memory a rename renames
 
-    messages = run_tap(BoardStreamsTap(config=_config(em, board_id), catalog=second))
+    messages = sync(_tap(em, board_id, second))
     records = [m["record"] for m in messages if m["type"] == "RECORD"]
     assert len(records) == len(store.item_ids(board_id))
     for record in records:
@@ -110,12 +112,12 @@ def test_an_old_catalog_still_loads_after_the_board_changed(emulator_factory: An
     em = emulator_factory(boards=1, items_per_board=60, subitems=False)
     store = em.emulator.store
     board_id = store.board_ids()[0]
-    old = BoardStreamsTap(config=_config(em, board_id)).catalog_dict
+    old = _tap(em, board_id).catalog_dict
     status = _column(store, board_id, "status")
     set_column(store, board_id, ColumnDef(status.id, status.title, "numbers", {}), seed=4)
     set_column(store, board_id, ColumnDef("text_mkadded2", "Late note", "text", {}), seed=5)
 
-    messages = run_tap(BoardStreamsTap(config=_config(em, board_id), catalog=old))
+    messages = sync(_tap(em, board_id, old))
     schema = next(m for m in messages if m["type"] == "SCHEMA")["schema"]
     assert schema["properties"] == _properties(old)
     records = [m["record"] for m in messages if m["type"] == "RECORD"]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tap_monday_boards.board_streams import BoardItemsStream, expected_postgres_types
-from tests.test_board_streams import BoardStreamsTap, run_tap
+from tests.support.insync import InProcessTap, sync
 
 pytestmark = pytest.mark.postgres
 
@@ -37,11 +37,11 @@ def test_loaded_table_has_the_expected_column_types(emulator_factory: Any, tmp_p
     em = emulator_factory(boards=1, items_per_board=100, subitems=False)
     board_id = em.emulator.store.board_ids()[0]
     config = {"api_token": em.token, "api_url": em.url, "board_streams": True, "board_ids": [board_id]}
-    tap = BoardStreamsTap(config=config)
+    tap = InProcessTap(config=config, streams=BoardItemsStream)
     (stream,) = tap.streams.values()
     assert isinstance(stream, BoardItemsStream)
     expected = expected_postgres_types(stream.layout)
-    messages = run_tap(tap)
+    messages = sync(tap)
     records = sum(m["type"] == "RECORD" for m in messages)
 
     with postgres_server() as pg:

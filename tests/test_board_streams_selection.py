@@ -12,21 +12,11 @@ from typing import Any
 
 from monday_emulator.columns import TYPENAMES
 
+from benchmarks.tap_runner import select_only
 from tap_monday_boards.board_streams import BoardItemsStream
-from tests.test_board_streams import BoardStreamsTap, run_tap
+from tests.support.insync import InProcessTap, deselect_properties, sync
 
 SELECTED_TYPES = {"text", "numbers", "status", "timeline", "people"}
-
-
-def _deselect(catalog: dict[str, Any], names: set[str]) -> dict[str, Any]:
-    (entry,) = catalog["streams"]
-    for item in entry["metadata"]:
-        breadcrumb = item["breadcrumb"]
-        if not breadcrumb:
-            item["metadata"]["selected"] = True
-        elif breadcrumb[-1] in names:
-            item["metadata"]["selected"] = False
-    return catalog
 
 
 def test_deselected_columns_never_appear_in_any_query(emulator_factory: Any) -> None:
@@ -34,17 +24,17 @@ def test_deselected_columns_never_appear_in_any_query(emulator_factory: Any) -> 
     store = em.emulator.store
     board_id = store.board_ids()[0]
     config = {"api_token": em.token, "api_url": em.url, "board_streams": True, "board_ids": [board_id]}
-    discovery = BoardStreamsTap(config=config)
+    discovery = InProcessTap(config=config, streams=BoardItemsStream)
     (stream,) = discovery.streams.values()
     assert isinstance(stream, BoardItemsStream)
     columns = stream.layout.columns
     kept = [c for c in columns if c.column_type in SELECTED_TYPES]
     dropped = [c for c in columns if c.column_type not in SELECTED_TYPES]
     deselected = {name for c in dropped for name, _ in c.properties} | {"people_team_ids"}
-    catalog = _deselect(discovery.catalog_dict, deselected)
+    catalog = deselect_properties(select_only(discovery.catalog_dict, {stream.name}), deselected)
     sent_before = len(em.emulator.request_log)
 
-    messages = run_tap(BoardStreamsTap(config=config, catalog=catalog))
+    messages = sync(InProcessTap(config=config, catalog=catalog, streams=BoardItemsStream))
 
     records = [m["record"] for m in messages if m["type"] == "RECORD"]
     assert len(records) == len(store.item_ids(board_id))

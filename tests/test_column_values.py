@@ -28,6 +28,7 @@ from tap_monday_boards.column_values import (
 )
 from tap_monday_boards.wire import WireColumnValue
 from tap_monday_boards.wire_values import BUILDERS, wire_column_values
+from tests.support.truth import generated_items
 
 BIG_ID = 2**53 + 17  # 9007199254740009: not representable as a double
 
@@ -398,17 +399,21 @@ EDGE_VALUES: list[dict[str, Any]] = [
 ]
 
 
-def _compare(raw_values: list[dict[str, Any]]) -> None:
-    fast_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
-    fast = parse_column_values(raw_values, fast_stats)
-    ref = _reference(raw_values, ref_stats)
+def _assert_same(got: Any, got_stats: ColumnValueStats, ref: Any, ref_stats: ColumnValueStats) -> None:
+    """The same entries and the same problem counts as the reference."""
     # Encoding both compares key order and int-vs-float, which == on dicts would not.
-    assert json.dumps(fast, allow_nan=True) == json.dumps(ref, allow_nan=True)
-    assert (fast_stats.parsed, fast_stats.unknown_types, fast_stats.malformed) == (
+    assert json.dumps(got, allow_nan=True) == json.dumps(ref, allow_nan=True)
+    assert (got_stats.parsed, got_stats.unknown_types, got_stats.malformed) == (
         ref_stats.parsed,
         ref_stats.unknown_types,
         ref_stats.malformed,
     )
+
+
+def _compare(raw_values: list[dict[str, Any]]) -> None:
+    fast_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
+    fast = parse_column_values(raw_values, fast_stats)
+    _assert_same(fast, fast_stats, _reference(raw_values, ref_stats), ref_stats)
 
 
 def test_fast_path_matches_reference_on_edge_cases() -> None:
@@ -418,16 +423,10 @@ def test_fast_path_matches_reference_on_edge_cases() -> None:
 
 
 def test_fast_path_matches_reference_on_emulator_items() -> None:
-    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
-    store = store_mod.Store(seed=5, boards=2, items_per_board=60)
     compared = 0
-    for board_id in store.board_ids(include_subitem_boards=True):
-        board = store.board_obj(board_id)
-        for position in range(board.generated):
-            raw = store.render_item(board.item_base + position)
-            if raw is not None:
-                _compare(raw["column_values"])
-                compared += 1
+    for raw in generated_items(seed=5, boards=2, items_per_board=60):
+        _compare(raw["column_values"])
+        compared += 1
     assert compared > 100
 
 
@@ -470,12 +469,7 @@ def _compare_wire(raw_values: list[dict[str, Any]], labels: dict[str, dict[str, 
     wire_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
     wire = wire_column_values(_WIRE.decode(json.dumps(raw_values)), wire_stats, labels)
     ref = parse_column_values(raw_values, ref_stats, labels) if labels else _reference(raw_values, ref_stats)
-    assert json.dumps(wire, allow_nan=True) == json.dumps(ref, allow_nan=True)
-    assert (wire_stats.parsed, wire_stats.unknown_types, wire_stats.malformed) == (
-        ref_stats.parsed,
-        ref_stats.unknown_types,
-        ref_stats.malformed,
-    )
+    _assert_same(wire, wire_stats, ref, ref_stats)
 
 
 def test_wire_builders_cover_every_parser() -> None:
@@ -492,16 +486,10 @@ def test_wire_path_matches_reference_on_cases_and_edge_cases() -> None:
 
 
 def test_wire_path_matches_reference_on_emulator_items() -> None:
-    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
-    store = store_mod.Store(seed=9, boards=2, items_per_board=60)
     compared = 0
-    for board_id in store.board_ids(include_subitem_boards=True):
-        board = store.board_obj(board_id)
-        for position in range(board.generated):
-            raw = store.render_item(board.item_base + position)
-            if raw is not None:
-                _compare_wire(raw["column_values"])
-                compared += 1
+    for raw in generated_items(seed=9, boards=2, items_per_board=60):
+        _compare_wire(raw["column_values"])
+        compared += 1
     assert compared > 100
 
 

@@ -8,26 +8,27 @@ after its last record, when ``emit_activate_version_messages`` is on. Rules: doc
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from monday_emulator.clock import FakeClock
 from monday_emulator.testing import RunningEmulator
-from singer_sdk import Stream
 from singer_sdk.helpers.types import Context, Record
 
 from tap_monday_boards.engine.activity import is_leave_event, pulse_ids
 from tap_monday_boards.items_stream import ItemsStream
-from tap_monday_boards.tap import TapMondayBoards
 from tests.support.insync import (
     ACTIVITY_LOGS,
+    ENGINE_STREAMS,
     HARVEST_FIRST_PAGES,
-    EngineStreamsTap,
+    InProcessTap,
     Messages,
     board_calls,
+    emulator_config,
     records,
     run_in_process,
+    states,
+    sync,
     truth,
 )
 
@@ -49,29 +50,13 @@ class _FailingItems(ItemsStream):
         return row
 
 
-class _FailingTap(TapMondayBoards):
-    def discover_streams(self) -> Sequence[Stream]:
-        return [_FailingItems(tap=self)]
-
-
-def _config(em: RunningEmulator, **extra: Any) -> dict[str, Any]:
-    return {"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **extra}
-
-
 def _sync(
     em: RunningEmulator,
     state: dict[str, Any] | None = None,
     catalog: dict[str, Any] | None = None,
     **config: Any,
 ) -> Messages:
-    tap = EngineStreamsTap(config=_config(em, **config), state=copy.deepcopy(state), catalog=catalog)
-    messages, error = run_in_process(tap, TOKEN)
-    assert error is None, error
-    return messages
-
-
-def _last_state(messages: Messages) -> dict[str, Any]:
-    return [m["value"] for m in messages if m["type"] == "STATE"][-1]
+    return sync(emulator_config(em, TOKEN, **config), streams=ENGINE_STREAMS, state=state, catalog=catalog)
 
 
 def _activations(messages: Messages, stream: str) -> list[tuple[int, int]]:
@@ -91,7 +76,7 @@ def test_incremental_run_re_reads_deleted_and_archived_items(emulator_factory: F
     sub_board = store.subitem_board_id(board)
     assert sub_board, "the emulator generated no subitems board"
     first = _sync(em)
-    state = _last_state(first)
+    state = states(first)[-1]
 
     clock.advance(3_600)
     active = store.item_ids(board)
@@ -168,7 +153,7 @@ def test_complete_run_activates_its_version_after_the_last_record(emulator_facto
     _assert_versioned(messages, "subitems")
 
     # Incremental (state), partial (start_date) or opted-out runs must never activate a version.
-    later = _sync(em, state=_last_state(messages), emit_activate_version_messages=True)
+    later = _sync(em, state=states(messages)[-1], emit_activate_version_messages=True)
     partial = _sync(em, emit_activate_version_messages=True, start_date="2020-01-01T00:00:00Z")
     off = _sync(em)
     for run in (later, partial, off):
@@ -180,7 +165,8 @@ def test_complete_run_activates_its_version_after_the_last_record(emulator_facto
 def test_forced_full_table_sends_activate_version_at_the_end_not_the_start(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=1, items_per_board=150, extra_tokens=(TOKEN,))
     first = _sync(em, include_subitems=False)
-    catalog = EngineStreamsTap(config=_config(em, include_subitems=False)).catalog_dict
+    config = emulator_config(em, TOKEN, include_subitems=False)
+    catalog = InProcessTap(config=config, streams=ENGINE_STREAMS).catalog_dict
     for entry in catalog["streams"]:
         if entry["tap_stream_id"] == "items":
             entry["replication_method"] = "FULL_TABLE"
@@ -189,7 +175,7 @@ def test_forced_full_table_sends_activate_version_at_the_end_not_the_start(emula
     # A bookmark exists, but FULL_TABLE means every item again and a version at the end.
     messages = _sync(
         em,
-        state=_last_state(first),
+        state=states(first)[-1],
         catalog=catalog,
         include_subitems=False,
         emit_activate_version_messages=True,
@@ -200,8 +186,8 @@ def test_forced_full_table_sends_activate_version_at_the_end_not_the_start(emula
 
 def test_a_failed_complete_run_activates_nothing(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=2, items_per_board=150, extra_tokens=(TOKEN,))
-    tap = _FailingTap(config=_config(em, emit_activate_version_messages=True, include_subitems=False))
-    messages, error = run_in_process(tap, TOKEN)
+    config = emulator_config(em, TOKEN, emit_activate_version_messages=True, include_subitems=False)
+    messages, error = run_in_process(config, streams={"items"}, swap={"items": _FailingItems})
     assert error is not None
     assert len(records(messages, "items")) == 49
     assert not [m for m in messages if m["type"] == "ACTIVATE_VERSION"]
@@ -212,7 +198,7 @@ def test_activity_log_pages_until_a_short_page(emulator_factory: Factory) -> Non
     em = emulator_factory(boards=1, items_per_board=1_000, extra_tokens=(TOKEN,), clock=clock)
     store = em.emulator.store
     board = store.board_ids()[0]
-    state = _last_state(_sync(em, include_subitems=False))
+    state = states(_sync(em, include_subitems=False))[-1]
     clock.advance(3_600)
     gone = store.item_ids(board)[:520]  # 520 delete_pulse entries: more than one page of 500
     for item_id in gone:

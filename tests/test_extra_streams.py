@@ -10,7 +10,6 @@ docs/architecture.md says under monday's published complexity rule (the emulator
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -29,7 +28,7 @@ from tap_monday_boards import queries
 from tap_monday_boards.streams import BoardsStream, UpdatesStream
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support import extras_truth as truth
-from tests.support.insync import Messages, board_calls, records, run_in_process, states
+from tests.support.insync import Messages, board_calls, build_tap, emulator_config, records, states, sync
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "extra-streams-token-2718"
@@ -39,23 +38,13 @@ PER_ITEM_OPERATIONS = ("HarvestFirstPage", "HarvestFirstPages", "HarvestNextPage
 sync: BoardsMeta alone, or the boards stream's fuller page when that stream is selected)."""
 
 
-def _tap(
-    em: RunningEmulator, select: set[str] | None = None, state: Any = None, **config: Any
-) -> TapMondayBoards:
-    settings = {"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, "update_replies": True, **config}
-    catalog = None
-    if select is not None:
-        catalog = TapMondayBoards(config=settings).catalog_dict
-        for entry in catalog["streams"]:
-            root = next(m for m in entry["metadata"] if not m["breadcrumb"])
-            root["metadata"]["selected"] = entry["tap_stream_id"] in select
-    return TapMondayBoards(config=settings, catalog=catalog, state=copy.deepcopy(state))
+def _config(em: RunningEmulator, **config: Any) -> dict[str, Any]:
+    """These tests' config: ``update_replies`` on (it is off by default)."""
+    return emulator_config(em, TOKEN, **{"update_replies": True, **config})
 
 
 def _sync(em: RunningEmulator, select: set[str] | None = None, state: Any = None, **config: Any) -> Messages:
-    messages, error = run_in_process(_tap(em, select, state, **config), TOKEN)
-    assert error is None, error
-    return messages
+    return sync(_config(em, **config), select=select, state=state)
 
 
 def _canon(rows: Iterable[dict[str, Any]]) -> list[str]:
@@ -99,7 +88,7 @@ def test_a_full_sync_emits_exactly_the_ground_truth_of_each_new_stream(emulator_
     em = emulator_factory(boards=2, items_per_board=550, extra_tokens=(TOKEN,))
     store = em.emulator.store
     messages = _sync(em, item_subscribers=True)
-    streams = _tap(em, item_subscribers=True).streams
+    streams = build_tap(_config(em, item_subscribers=True)).streams
     items = [r["id"] for r in records(messages, "items")]
     subitems = [r["id"] for r in records(messages, "subitems")]
     assert sorted(items) == sorted(truth.active_item_ids(store))
@@ -147,8 +136,9 @@ def test_the_items_stream_costs_the_same_points_per_item_with_the_new_streams(
     full_em = emulator_factory(boards=2, items_per_board=450, extra_tokens=(TOKEN,))
     assert isinstance(full_em.emulator.executor.cost_model, DocumentedCostModel)
     plain = _sync(plain_em, {"items"})
-    everything = set(_tap(full_em, item_subscribers=True, item_column_values=True).streams) - {"subitems"}
-    full = _sync(full_em, everything, item_subscribers=True, item_column_values=True)
+    options = {"item_subscribers": True, "item_column_values": True}
+    everything = set(build_tap(_config(full_em, **options)).streams) - {"subitems"}
+    full = _sync(full_em, everything, **options)
     assert {"assets", "item_subscribers", "item_column_values"} <= {m.get("stream") for m in full}
 
     def engine_points(em: RunningEmulator, messages: Messages) -> tuple[float, set[str]]:

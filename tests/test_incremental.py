@@ -10,27 +10,26 @@ What is proven here, from the emulator's own request log and ground truth (its `
 
 from __future__ import annotations
 
-import copy
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from monday_emulator.clock import FakeClock
 from monday_emulator.testing import RunningEmulator
-from singer_sdk import Stream
 from singer_sdk.helpers.types import Context, Record
 
 from tap_monday_boards.items_stream import ItemsStream
-from tap_monday_boards.tap import TapMondayBoards
 from tests.support.insync import (
+    ENGINE_STREAMS,
     HARVEST_FIRST_PAGES,
-    EngineStreamsTap,
     Messages,
     board_calls,
+    emulator_config,
     records,
     run_in_process,
     states,
+    sync,
     truth,
 )
 
@@ -57,20 +56,8 @@ class _CrashingItems(ItemsStream):
         return row
 
 
-class _CrashingTap(TapMondayBoards):
-    def discover_streams(self) -> Sequence[Stream]:
-        return [_CrashingItems(tap=self)]
-
-
-def _config(em: RunningEmulator, **extra: Any) -> dict[str, Any]:
-    return {"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **extra}
-
-
 def _sync(em: RunningEmulator, state: dict[str, Any] | None = None, **config: Any) -> Messages:
-    tap = EngineStreamsTap(config=_config(em, **config), state=copy.deepcopy(state))
-    messages, error = run_in_process(tap, TOKEN)
-    assert error is None, error
-    return messages
+    return sync(emulator_config(em, TOKEN, **config), streams=ENGINE_STREAMS, state=state)
 
 
 def _bookmarks(state: dict[str, Any], stream: str = "items") -> dict[str, Any]:
@@ -154,7 +141,8 @@ def test_restart_after_a_crash_mid_board_still_fetches_every_change(emulator_fac
             store.rename_item(item_id, f"renamed {item_id}")
 
     _CrashingItems.crash_board, _CrashingItems.crash_after = board_b, 12
-    crashed, error = run_in_process(_CrashingTap(config=_config(em), state=copy.deepcopy(state0)), TOKEN)
+    config, crashing = emulator_config(em, TOKEN), {"items": _CrashingItems}  # only items, crashing mid-board
+    crashed, error = run_in_process(config, streams={"items"}, swap=crashing, state=state0)
     assert error is not None, "the simulated crash did not happen"
     crashed_ids = {r["id"] for r in records(crashed, "items")}
     assert set(changed[board_a]) <= crashed_ids, "board A finished before the crash"

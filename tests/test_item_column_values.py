@@ -7,25 +7,20 @@ drifts from what the API returns fails here.
 
 from __future__ import annotations
 
-import copy
-import io
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import redirect_stdout
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from monday_emulator.clock import FakeClock
 from monday_emulator.testing import RunningEmulator
-from singer_sdk import Stream
 
 from tap_monday_boards.items_stream import COLUMN_VALUE_BATCH_ITEMS, ItemColumnValuesStream
-from tap_monday_boards.tap import TapMondayBoards
+from tests.support.insync import InProcessTap, Messages, records, states, sync
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "column-values-token-1618"
-Messages = list[dict[str, Any]]
 Truth = Mapping[str, Any]
 
 
@@ -122,28 +117,13 @@ def _assert_nothing_lost(entry: Mapping[str, Any], decoded: Any, where: tuple[An
         assert kept == decoded, where
 
 
-class _Tap(TapMondayBoards):
-    """items (+ item_column_values when the setting is on); subitems and the small streams are not needed."""
-
-    def discover_streams(self) -> Sequence[Stream]:
-        return [s for s in super().discover_streams() if s.name in {"items", "item_column_values"}]
+STREAMS = ("items", "item_column_values")
+"""items (+ item_column_values when the setting is on); subitems and the small streams are not needed."""
 
 
 def _sync(em: RunningEmulator, state: dict[str, Any] | None = None, **config: Any) -> Messages:
-    tap = _Tap(
-        config={"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **config},
-        state=copy.deepcopy(state),
-    )
-    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    with redirect_stdout(buffer):
-        tap.sync_all()
-        buffer.flush()
-    raw = buffer.buffer.getvalue().decode()  # type: ignore[attr-defined,unused-ignore]
-    return [json.loads(line) for line in raw.splitlines() if line.strip()]
-
-
-def _records(messages: Messages, stream: str) -> list[dict[str, Any]]:
-    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
+    config = {"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **config}
+    return sync(config, streams=STREAMS, state=state)
 
 
 def _same(got: Any, want: Any) -> bool:
@@ -155,7 +135,7 @@ def _same(got: Any, want: Any) -> bool:
 def test_every_generated_column_type_parses_to_its_ground_truth(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=3, items_per_board=200, extra_tokens=(TOKEN,))
     store = em.emulator.store
-    items = _records(_sync(em), "items")
+    items = records(_sync(em), "items")
     assert items
     with_value: Counter[str] = Counter()
     for record in items:
@@ -191,9 +171,9 @@ def test_long_format_rows_match_the_items_and_cost_no_request(emulator_factory: 
     requests_long = Counter(r.operation for r in em.emulator.request_log[logged:])
 
     assert requests_long == requests_plain, "the long format must come from the same fetch"
-    items = _records(messages, "items")
-    assert len(items) == len(_records(plain, "items"))
-    rows = _records(messages, "item_column_values")
+    items = records(messages, "items")
+    assert len(items) == len(records(plain, "items"))
+    rows = records(messages, "item_column_values")
     keys = [(r["item_id"], r["column_id"]) for r in rows]
     assert len(keys) == len(set(keys)), "duplicate (item_id, column_id)"
     by_key = {(r["item_id"], r["column_id"]): r for r in rows}
@@ -211,7 +191,8 @@ def test_long_format_rows_match_the_items_and_cost_no_request(emulator_factory: 
     batches = len(items) // COLUMN_VALUE_BATCH_ITEMS + 2
     assert 1 <= len(schemas) <= batches, "one child sync per batch of items, not per item"
     assert ItemColumnValuesStream.primary_keys == ["item_id", "column_id"]
-    assert "item_column_values" not in {s.name for s in _Tap(config={"api_token": TOKEN}).streams.values()}
+    default = InProcessTap(config={"api_token": TOKEN}, streams=STREAMS).streams
+    assert "item_column_values" not in {s.name for s in default.values()}
 
 
 def test_long_format_follows_items_in_incremental_and_complete_runs(emulator_factory: Factory) -> None:
@@ -230,11 +211,11 @@ def test_long_format_follows_items_in_incremental_and_complete_runs(emulator_fac
     clock.advance(3_600)
     deleted = store.item_ids(board)[3]
     store.delete_item(deleted)
-    state = [m["value"] for m in first if m["type"] == "STATE"][-1]
+    state = states(first)[-1]
     second = _sync(em, state=state, item_column_values=True, emit_activate_version_messages=True)
     assert not [m for m in second if m["type"] == "ACTIVATE_VERSION"], "an incremental run activates nothing"
-    changed_rows = _records(second, "item_column_values")
-    assert {r["item_id"] for r in changed_rows} <= {r["id"] for r in _records(second, "items")}
+    changed_rows = records(second, "item_column_values")
+    assert {r["item_id"] for r in changed_rows} <= {r["id"] for r in records(second, "items")}
     deleted_rows = [r for r in changed_rows if r["item_id"] == deleted]
     assert deleted_rows, "the deleted item's rows were not re-emitted"
     assert all(r["_sdc_deleted_at"] is not None for r in deleted_rows)
@@ -243,19 +224,11 @@ def test_long_format_follows_items_in_incremental_and_complete_runs(emulator_fac
 def test_long_format_alone_when_items_is_deselected(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=1, items_per_board=120, extra_tokens=(TOKEN,))
     config = {"api_token": TOKEN, "api_url": em.url, "item_column_values": True}
-    catalog = _Tap(config=config).catalog_dict
-    for entry in catalog["streams"]:
-        root = next(m for m in entry["metadata"] if not m["breadcrumb"])
-        root["metadata"]["selected"] = entry["tap_stream_id"] == "item_column_values"
-    tap = _Tap(config={**config, "emit_activate_version_messages": True}, catalog=catalog)
-    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    with redirect_stdout(buffer):
-        tap.sync_all()
-        buffer.flush()
-    raw = buffer.buffer.getvalue().decode()  # type: ignore[attr-defined,unused-ignore]
-    messages = [json.loads(line) for line in raw.splitlines() if line.strip()]
-    assert not _records(messages, "items")
-    item_ids = {r["item_id"] for r in _records(messages, "item_column_values")}
+    messages = sync(
+        {**config, "emit_activate_version_messages": True}, streams=STREAMS, select={"item_column_values"}
+    )
+    assert not records(messages, "items")
+    item_ids = {r["item_id"] for r in records(messages, "item_column_values")}
     assert item_ids == {str(i) for i in em.emulator.store.item_ids(em.emulator.store.board_ids()[0])}
     activated = {m["stream"] for m in messages if m["type"] == "ACTIVATE_VERSION"}
     assert activated == {"item_column_values"}, "no ACTIVATE_VERSION for a stream that sent no records"

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
-from contextlib import redirect_stdout
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import jsonschema
 import msgspec
 import pytest
-from singer_sdk import Stream, Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.wire import WireItem
+from tests.support.insync import InProcessTap, deselect_properties, records, sync
+from tests.support.truth import generated_items
 
 RAW_ITEM: dict[str, Any] = {
     "id": "18265981856",
@@ -84,53 +83,34 @@ def test_schema_rejects_a_wrong_typed_field() -> None:
 
 def test_every_emulator_item_parses_without_problems() -> None:
     """Ground truth from the emulator's store: every column type it generates parses, and agrees with text."""
-    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
-    store = store_mod.Store(seed=11, boards=2, items_per_board=40)
     stats = ColumnValueStats()
     seen_types: set[str] = set()
     count = 0
-    for board_id in store.board_ids(include_subitem_boards=True):
-        board = store.board_obj(board_id)
-        for position in range(board.generated):
-            raw = store.render_item(board.item_base + position)
-            if raw is None:
-                continue
-            record = item_record(raw, stats)
-            validate(record)
-            count += 1
-            for column_id, entry in record["column_values"].items():
-                seen_types.add(entry["type"])
-                if entry["type"] == "status" and entry["text"]:
-                    assert entry["label"] == entry["text"], column_id
-                if entry["type"] == "numbers" and entry["text"]:
-                    assert entry["number"] == float(entry["text"]), column_id
+    for raw in generated_items(seed=11, boards=2, items_per_board=40):
+        record = item_record(raw, stats)
+        validate(record)
+        count += 1
+        for column_id, entry in record["column_values"].items():
+            seen_types.add(entry["type"])
+            if entry["type"] == "status" and entry["text"]:
+                assert entry["label"] == entry["text"], column_id
+            if entry["type"] == "numbers" and entry["text"]:
+                assert entry["number"] == float(entry["text"]), column_id
     assert count > 0
     assert stats.problems == 0, stats.summary()
     assert {"status", "numbers", "people", "board_relation", "subtasks"} <= seen_types
 
 
-def _emit(stream_class: type, deselect: str | None) -> list[dict[str, Any]]:
-    """Sync one stream yielding RAW_ITEM records in-process; return the RECORD messages' records."""
+def _emit(stream_class: type[Stream], deselect: str | None) -> list[dict[str, Any]]:
+    """Sync one stream yielding RAW_ITEM records in-process (in the tap's place of ``items``, with its
+    writer); return its records, property ``deselect`` deselected in the catalog."""
+    config = {"api_token": "records-test-token", "api_url": "http://127.0.0.1:9/v2"}  # never asked
 
-    class BenchTap(Tap):
-        name = "tap-records-test"
-        config_jsonschema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
-        message_writer_class = MsgSpecWriter
+    def tap(catalog: dict[str, Any] | None = None) -> InProcessTap:
+        return InProcessTap(config=config, streams={"items"}, swap={"items": stream_class}, catalog=catalog)
 
-        def discover_streams(self) -> list[Any]:
-            return [stream_class(self)]
-
-    catalog = BenchTap(config={}).catalog_dict
-    for meta in catalog["streams"][0]["metadata"]:
-        if deselect and meta["breadcrumb"] == ["properties", deselect]:
-            meta["metadata"]["selected"] = False
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
-    with redirect_stdout(wrapper):
-        BenchTap(config={}, catalog=catalog).sync_all()
-        wrapper.flush()
-    messages = [json.loads(line) for line in buffer.getvalue().decode().splitlines()]
-    return [m["record"] for m in messages if m["type"] == "RECORD"]
+    catalog = deselect_properties(tap().catalog_dict, {deselect} if deselect else set())
+    return records(sync(tap(catalog)), "items")
 
 
 def test_wide_record_mixin_keeps_output_and_deselection() -> None:

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 
 from singer_sdk.sinks.core import JSONSchemaValidator
 
-from tap_monday_boards.tap import TapMondayBoards
-from tests.support.insync import run_in_process
+from tests.support.insync import sync
 
 if TYPE_CHECKING:
     from monday_emulator.testing import RunningEmulator
@@ -30,8 +29,7 @@ def test_every_record_of_every_stream_matches_its_schema(emulator: RunningEmulat
         "board_streams": True,
         "item_column_values": True,
     }
-    messages, error = run_in_process(TapMondayBoards(config=config), emulator.token)
-    assert error is None, error
+    messages = sync(config)
     validators: dict[str, JSONSchemaValidator] = {}
     seen: Counter[str] = Counter()
     for message in messages:

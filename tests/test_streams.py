@@ -8,11 +8,10 @@ HTTP 200 bodies raising with a clear message, and rate limits retried through th
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +21,7 @@ from singer_sdk.exceptions import FatalAPIError
 
 from tap_monday_boards import client, streams
 from tap_monday_boards.tap import TapMondayBoards
+from tests.support.insync import Messages, records, sync
 
 TOKEN = "tok-LOOPBACK-secret-987"
 COMPLEXITY = {"before": 1_000_000, "after": 999_000, "query": 1_000, "reset_in_x_seconds": 60}
@@ -82,21 +82,9 @@ def loopback(script: Callable[[dict[str, Any], int], Answer]) -> Iterator[Loopba
         thread.join(timeout=5)
 
 
-def run(config: dict[str, Any], select: set[str]) -> list[dict[str, Any]]:
+def run(config: dict[str, Any], select: set[str]) -> Messages:
     """Sync only the ``select`` streams in-process; return the Singer messages written."""
-    tap = TapMondayBoards(config={"api_token": TOKEN, **config})
-    catalog = tap.catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in select
-    tap = TapMondayBoards(config={"api_token": TOKEN, **config}, catalog=catalog)
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
-    with redirect_stdout(wrapper):
-        tap.sync_all()
-        wrapper.flush()
-    return [json.loads(line) for line in buffer.getvalue().decode().splitlines() if line.strip()]
+    return sync({"api_token": TOKEN, **config}, select=select)
 
 
 def per_board(body: dict[str, Any], rows: Callable[[int, dict[str, Any]], list[Any]]) -> dict[str, Any]:
@@ -111,10 +99,6 @@ def per_board(body: dict[str, Any], rows: Callable[[int, dict[str, Any]], list[A
         answer[f"b{n}"] = [{"id": board_id, field: rows(variables[f"page{n}"], variables)}]
         n += 1
     return answer
-
-
-def records(messages: list[dict[str, Any]], stream: str) -> list[dict[str, Any]]:
-    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
 
 
 def users(n: int, start: int = 0) -> list[dict[str, Any]]:

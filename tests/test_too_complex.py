@@ -9,41 +9,21 @@ says so once, loses and repeats nothing, and fails clearly only when one row is 
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable
-from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
 from monday_emulator.testing import RunningEmulator
 from singer_sdk.exceptions import FatalAPIError as SdkFatalAPIError
 
-from tap_monday_boards.engine.governor import Governor
-from tap_monday_boards.engine.pipeline import ItemsPipeline
-from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import FatalAPIError, QueryTooComplexAPIError
-from tap_monday_boards.tap import TapMondayBoards
-from tap_monday_boards.wire import as_dict
+from tests.support.engine import engine_settings, pipeline_records
+from tests.support.insync import InProcessTap, build_tap, records, sync
 
 Factory = Callable[..., RunningEmulator]
 OVER_CAP = "over monday's per-query complexity cap"
-
-
-def _settings(em: RunningEmulator, **kw: Any) -> EngineSettings:
-    return EngineSettings(
-        api_token=em.token, api_url=em.url, max_concurrency=8, backoff_base_s=0.01, backoff_max_s=0.05, **kw
-    )
-
-
-def _pipeline_records(settings: EngineSettings, boards: list[str]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    with ItemsPipeline(settings, boards, governor=Governor(settings)) as pipeline:
-        for board in boards:
-            out[board] = [as_dict(item) for item in pipeline.records(board)]
-    return out
 
 
 def _refused(em: RunningEmulator, operation: str) -> list[Any]:
@@ -63,7 +43,7 @@ def test_engine_shrinks_batches_and_harvest_pages_once_per_board_and_loses_nothi
     em = emulator_factory(boards=2, items_per_board=600, limit_overrides={"complexity_per_query": 600})
     boards = [str(b) for b in em.emulator.store.board_ids()]
     with caplog.at_level(logging.INFO, logger="tap_monday_boards"):
-        records = _pipeline_records(_settings(em), boards)
+        records, _ = pipeline_records(engine_settings(em), boards)
 
     for board in boards:
         ids = [str(item["id"]) for item in records[board]]
@@ -89,7 +69,7 @@ def test_engine_fails_clearly_when_one_id_is_over_the_cap(emulator_factory: Fact
     em = emulator_factory(boards=1, items_per_board=50, limit_overrides={"complexity_per_query": 100})
     board = str(em.emulator.store.board_ids()[0])
     with pytest.raises(QueryTooComplexAPIError) as info:
-        _pipeline_records(_settings(em), [board])
+        pipeline_records(engine_settings(em), [board])
     text = str(info.value)
     for part in (f"ItemsByIds board {board} (1 ids)", "query cost 130", "cap of 100", "select fewer columns"):
         assert part in text, text
@@ -100,23 +80,8 @@ def test_engine_fails_clearly_when_one_id_is_over_the_cap(emulator_factory: Fact
 # --- SDK streams (page/limit lists) -----------------------------------------------------------------------
 
 
-def _tap(em: RunningEmulator, select: set[str]) -> TapMondayBoards:
-    config = {"api_token": em.token, "api_url": em.url, "max_retries": 2}
-    catalog = TapMondayBoards(config=config).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in select
-    return TapMondayBoards(config=config, catalog=catalog)
-
-
-def _sync(tap: TapMondayBoards) -> list[dict[str, Any]]:
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
-    with redirect_stdout(wrapper):
-        tap.sync_all()
-        wrapper.flush()
-    return [json.loads(line) for line in buffer.getvalue().decode().splitlines() if line.strip()]
+def _tap(em: RunningEmulator, select: set[str]) -> InProcessTap:
+    return build_tap({"api_token": em.token, "api_url": em.url, "max_retries": 2}, select=select)
 
 
 def _user_ids(em: RunningEmulator) -> list[str]:
@@ -129,8 +94,8 @@ def test_sdk_stream_asks_the_same_rows_again_with_a_smaller_page(
     # Users pages of 500 price at 510,010 (each user's ``teams { id }`` is an unbounded list: x1,000).
     em = emulator_factory(boards=1, items_per_board=5, limit_overrides={"complexity_per_query": 18_200})
     with caplog.at_level(logging.WARNING):
-        messages = _sync(_tap(em, {"users"}))
-    ids = [m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == "users"]
+        messages = sync(_tap(em, {"users"}))
+    ids = [r["id"] for r in records(messages, "users")]
     assert sorted(ids) == sorted(_user_ids(em)) and len(ids) == len(set(ids)) == 25
     users = [r for r in em.emulator.request_log if r.operation == "Users"]
     assert [(r.variables["limit"], r.variables["page"], r.code) for r in users] == [
@@ -170,7 +135,7 @@ def test_sdk_stream_without_pages_fails_naming_query_cost_and_cap(emulator_facto
     # Teams has no page size to shrink: 2,025,010 points (users and owners lists) over a 1,000,000 cap.
     em = emulator_factory(boards=1, items_per_board=5, limit_overrides={"complexity_per_query": 1_000_000})
     with pytest.raises(SdkFatalAPIError) as info:
-        _sync(_tap(em, {"teams"}))
+        sync(_tap(em, {"teams"}))
     text = str(info.value)
     for part in ("stream teams: query Teams", "2,025,010", "cap of 1,000,000", "ComplexityException"):
         assert part in text, text

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--admin", action="store_true", help="enable POST /admin/<action>")
     parser.add_argument("--cursor-ttl", type=float, default=3600.0, help="cursor lifetime in seconds")
     parser.add_argument("--version-lifecycle", action="store_true",
-                        help="route deprecated API versions to maintenance (VER26)")
+                        help="route deprecated API versions to maintenance (monday's API versioning rules)")
     parser.add_argument("--require-version-header", action="store_true",
                         help="HTTP 400 API_VERSION_REQUIRED when API-Version is missing")
     return parser

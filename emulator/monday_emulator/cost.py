@@ -58,7 +58,8 @@ from graphql import (
 )
 
 MAX_QUERY_COMPLEXITY = 5_000_000
-"""monday's per-query cap (RL26); the HTTP layer rejects estimates above it."""
+"""monday's per-query cap (https://developer.monday.com/api-reference/docs/rate-limits); the HTTP layer
+rejects estimates above it."""
 
 
 class CostModel(Protocol):

@@ -1,11 +1,17 @@
 """Version routing and response bodies, exactly as monday.com shapes them per ``API-Version``.
 
-monday changed its error format three times:
-up to 2024-07 errors were a flat legacy object (``error_code``, ``error_message``, ``status_code``,
-``account_id``); 2024-10 sent that object *and* a GraphQL ``errors`` array; 2025-01 kept only the GraphQL
-array; 2025-07 moved budget exhaustion to HTTP 429 with a slimmer ``extensions``. A tap has to survive all of
-them, so the emulator produces each one. Everything here is a pure function (no I/O, no clock) so the shapes
-can be checked with table tests.
+monday changed its error format three times: up to 2024-07 errors were a flat legacy object (``error_code``,
+``error_message``, ``status_code``, ``account_id``); 2024-10 sent that object *and* a GraphQL ``errors``
+array; 2025-01 kept only the GraphQL array; 2025-07 moved budget exhaustion to HTTP 429 with a slimmer
+``extensions``. A tap has to survive all of them, so the emulator produces each one. Everything here is a pure
+function (no I/O, no clock) so the shapes can be checked with table tests.
+
+Sources, named short below: monday's "versioning page"
+(https://developer.monday.com/api-reference/docs/api-versioning), "error-handling page"
+(.../docs/error-handling), "rate-limits page" (.../docs/rate-limits) and changelog
+(https://developer.monday.com/api-reference/changelog); real answers: "monday_ruby recordings" (responses
+recorded in github.com/sanifhimani/monday_ruby, spec/fixtures/vcr_cassettes) and "gateway answers"
+(github.com/mondaycom/mcp, packages/agent-toolkit/src/utils/tests/error.utils.test.ts).
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ from typing import Any
 import msgspec
 
 CURRENT_VERSION = "2026-10"
-"""Served when the header is missing or names a well-formed version that does not exist (VER26)."""
+"""Served when the header is missing or names a well-formed version that does not exist (versioning page)."""
 
 RELEASE_CANDIDATE = "2027-01"
 MAINTENANCE_VERSION = "2026-07"
-"""Where deprecated versions go when lifecycle routing is on (VER26)."""
+"""Where deprecated versions go when lifecycle routing is on (versioning page)."""
 
 KNOWN_VERSIONS: tuple[str, ...] = (
     "2023-10", "2024-01", "2024-04", "2024-07", "2024-10", "2025-01", "2025-04", "2025-07",
@@ -31,18 +37,18 @@ KNOWN_VERSIONS: tuple[str, ...] = (
 DEPRECATED_VERSIONS: frozenset[str] = frozenset(
     {"2023-10", "2024-01", "2024-04", "2024-07", "2024-10", "2025-01"}
 )
-"""Versions no longer in the VER26 table or past their deprecation date (2026-02-15)."""
+"""Versions no longer in the versioning page's table or past their deprecation date (2026-02-15)."""
 
 _WELL_FORMED = re.compile(r"^\d{4}-\d{2}$")
 
-# Error codes of the limits engine (RL26, ERR26, MCPFIX).
+# Error codes of the limits engine (rate-limits and error-handling pages, gateway answers).
 COMPLEXITY_BUDGET_EXHAUSTED = "COMPLEXITY_BUDGET_EXHAUSTED"
 MINUTE_RATE_LIMIT_EXCEEDED = "MINUTE_RATE_LIMIT_EXCEEDED"
 MAX_CONCURRENCY_EXCEEDED = "MAX_CONCURRENCY_EXCEEDED"
 DAILY_LIMIT_EXCEEDED = "DAILY_LIMIT_EXCEEDED"
 IP_RATE_LIMIT_EXCEEDED = "IP_RATE_LIMIT_EXCEEDED"
 COMPLEXITY_EXCEPTION = "ComplexityException"
-"""Single query above the per-query cap (RL26) and the legacy name of budget exhaustion."""
+"""Single query above the per-query cap (rate-limits page) and the legacy name of budget exhaustion."""
 
 LIMIT_MESSAGES: dict[str, str] = {
     COMPLEXITY_BUDGET_EXHAUSTED: "Complexity budget exhausted",
@@ -71,7 +77,7 @@ class VersionRoute:
 def route_version(  # noqa: PLR0911 - one return per documented routing rule
     header: str | None, *, lifecycle: bool = False, require_header: bool = False
 ) -> VersionRoute:
-    """Resolve the requested version the way VER26 "Troubleshooting" describes.
+    """Resolve the requested version the way the versioning page's "Troubleshooting" describes.
 
     Missing → current (or HTTP 400 ``API_VERSION_REQUIRED`` when ``require_header``, the announced
     2026-11 rule); ``current``/``dev``/``release_candidate`` aliases; well-formed unknown → current;
@@ -112,7 +118,7 @@ def is_transition(version: str) -> bool:
 
 
 def has_request_id(version: str) -> bool:
-    """``extensions.request_id`` exists from 2024-10 on (PYSDK graphql_errors.py)."""
+    """``extensions.request_id`` exists from 2024-10 on (monday-api-python-sdk, graphql_errors.py)."""
     return version >= "2024-10"
 
 
@@ -122,7 +128,8 @@ def has_account_id(version: str) -> bool:
 
 
 def budget_is_http_429(version: str) -> bool:
-    """2025-07 made budget exhaustion an HTTP 429; 2025-01/04 answered HTTP 200 (AB fixture name)."""
+    """2025-07 made budget exhaustion an HTTP 429; 2025-01/04 answered HTTP 200 (the name of a fixture of
+    Airbyte's monday connector, ``200_complexityBudgetExhausted.json``)."""
     return version >= "2025-07" or version <= "2024-10"
 
 
@@ -168,7 +175,8 @@ def success_body(
     """An executed query: ``data`` (maybe partial) plus the executor's errors in the version's envelope.
 
     Executor errors (``CursorException``, ``InvalidArgumentException`` …) are application errors, so HTTP 200
-    in every version (ERR26). Legacy versions report only the first coded error, as the flat object.
+    in every version (error-handling page). Legacy versions report only the first coded error, as the flat
+    object.
     """
     if not errors:
         return Reply(200, {"data": data, **_top(version, request_id, account_id)})
@@ -189,7 +197,7 @@ def success_body(
 
 
 def legacy_fields(code: str, message: str, error_data: dict[str, Any], status_code: int) -> dict[str, Any]:
-    """The flat pre-2025 error object (RUBY 2024-07 recordings, §5.3)."""
+    """The flat pre-2025 error object (2024-07 monday_ruby recordings)."""
     return {"error_message": message, "error_code": code, "error_data": error_data,
             "status_code": status_code}
 
@@ -197,9 +205,11 @@ def legacy_fields(code: str, message: str, error_data: dict[str, Any], status_co
 def validation_error_body(
     version: str, errors: list[dict[str, Any]], request_id: str, account_id: int
 ) -> Reply:
-    """Schema/parse errors: HTTP 200 with ``errors[]`` (message, locations) in every version (RUBY).
+    """Schema/parse errors: HTTP 200 with ``errors[]`` (message, locations) in every version (monday_ruby
+    recordings).
 
-    graphql-core quotes names with ``'``; monday's server (graphql-ruby) uses ``"`` (RUBY 2025-07 recording).
+    graphql-core quotes names with ``'``; monday's server (graphql-ruby) uses ``"`` (a 2025-07 monday_ruby
+    recording).
     """
     shaped = [{**e, "message": str(e.get("message", "")).replace("'", '"')} for e in errors]
     return Reply(200, {"errors": shaped, **_top(version, request_id, account_id)})
@@ -216,10 +226,10 @@ def limit_error(
     budget_left: int = 0,
     budget_limit: int = 0,
 ) -> Reply:
-    """A rejection by the limits engine, shaped for ``version`` (§4.4, §5.2).
+    """A rejection by the limits engine, shaped for ``version`` (changelog, rate-limits page).
 
-    ``Retry-After`` travels on every 429 (RL26). ``cost``/``budget_*`` feed the 2025-01/04 complexity
-    extensions and the legacy "reset in N seconds" message.
+    ``Retry-After`` travels on every 429 (rate-limits page). ``cost``/``budget_*`` feed the 2025-01/04
+    complexity extensions and the legacy "reset in N seconds" message.
     """
     retry = max(0, int(retry_in_seconds))
     headers = {"Retry-After": str(retry)}
@@ -260,7 +270,8 @@ def limit_error(
 
 
 def auth_error(version: str) -> Reply:
-    """HTTP 401 for a missing/wrong token (§1.4): GraphQL shape from 2025-01, the string list before."""
+    """HTTP 401 for a missing/wrong token (monday_ruby recordings): GraphQL shape from 2025-01, the string
+    list before."""
     if version >= "2025-01":
         return Reply(401, {"errors": [{"message": "Not authenticated",
                                        "extensions": {"code": "NOT_AUTHENTICATED"}}]})
@@ -288,8 +299,8 @@ def coded_error(  # noqa: PLR0917 - mirrors the fields of the body it builds
 
 
 def internal_error(version: str, request_id: str) -> Reply:
-    """A server failure: legacy HTTP 500 body (AB ``500.json``); from 2025-01 HTTP 200 with
-    ``INTERNAL_SERVER_ERROR`` (SIO client.py, PYSDK tests)."""
+    """A server failure: legacy HTTP 500 body (``500.json`` of Airbyte's monday connector); from 2025-01
+    HTTP 200 with ``INTERNAL_SERVER_ERROR`` (singer-io/tap-monday client.py, monday-api-python-sdk tests)."""
     if version < "2025-01":
         return Reply(500, {"error_message": "Internal server error", "status_code": 500})
     return Reply(200, {"errors": [{"message": "Internal server error",
@@ -298,7 +309,8 @@ def internal_error(version: str, request_id: str) -> Reply:
 
 
 def field_limit_exceeded(account_id: int, retry_in_seconds: int = 15, entity: str = "boards") -> Reply:
-    """The legacy-shaped field concurrency error sent to *all* versions (§5.2, changelog)."""
+    """The legacy-shaped field concurrency error sent to *all* versions (changelog: "new descriptive
+    FIELD_LIMIT_EXCEEDED error")."""
     return Reply(429, {"error_message": "Concurrency limit exceeded for the field",
                        "error_code": "FIELD_LIMIT_EXCEEDED",
                        "error_data": {"retry_in_seconds": retry_in_seconds, "entity": entity},
@@ -308,7 +320,7 @@ def field_limit_exceeded(account_id: int, retry_in_seconds: int = 15, entity: st
 def too_many_requests_partial(
     version: str, data: dict[str, Any] | None, request_id: str, account_id: int
 ) -> Reply:
-    """HTTP 200 with data in which one nested field is null and an error names its path (MCPFIX)."""
+    """HTTP 200 with data in which one nested field is null and an error names its path (gateway answers)."""
     patched, path = null_one_field(data)
     error = {"message": "Rate limit already blocked for board-columns-errors", "path": path,
              "extensions": {"code": "tooManyRequests", "status_code": 400, "service": "data-structure"}}

@@ -1,12 +1,16 @@
 """How long the emulator takes to answer, so pacing and timeouts are exercised like on the real API.
 
-Real monday answers a cheap read in about half a second server-side and heavy requests
-grow worse than linearly until they hit the 60 s gateway timeout (§10, §14: "500 items with subitems and all
-column values can hit 504s"). The model: ``base + per_object * n * max(1, n / knee) ** exponent +
-per_subitems_list * s``, times a seeded jitter factor, where ``n`` is the number of objects in the answer and
-``s`` the number of ``subitems`` lists resolved (each is a lookup on another board, which is what makes nested
-subitems so slow). Above ``ceiling_s`` the server waits the ceiling and answers HTTP 504. Waiting is
-``await asyncio.sleep`` in the server, never a blocking sleep.
+Real monday answers a cheap read in about half a second server-side and heavy requests grow worse than
+linearly until they hit the 60 s gateway timeout (server times of the responses recorded in
+github.com/sanifhimani/monday_ruby; the timeout:
+https://developer.monday.com/api-reference/docs/development-best-practices; 504s on 500 items with subitems:
+https://github.com/mondaycom/monday-api-python-sdk/issues/26).
+
+The model: ``base + per_object * n * max(1, n / knee) ** exponent + per_subitems_list * s``, times a seeded
+jitter factor, where ``n`` is the number of objects in the answer and ``s`` the number of ``subitems`` lists
+resolved (each is a lookup on another board, which is what makes nested subitems so slow). Above
+``ceiling_s`` the server waits the ceiling and answers HTTP 504. Waiting is ``await asyncio.sleep`` in the
+server, never a blocking sleep.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ class LatencyModel:
 
 PRESETS: dict[str, LatencyModel] = {
     "instant": LatencyModel(),
-    # base 0.5 s = p50 of cheap reads (§14). 100 full items with 21 column values are ~2,700 objects:
+    # base 0.5 s = p50 of cheap reads (568 ms: X-Envoy-Upstream-Service-Time in monday_ruby's recordings).
+    # 100 full items with 21 column values are ~2,700 objects:
     # 0.5 + 2,700 * 0.0006 ≈ 2.1 s (±10 %). 500 items with their subitems (~11,600 objects, 500 subitem
     # lists): 0.5 + 7.5 + 500 * 0.12 ≈ 68 s > 60 s, so the gateway answers 504 even at -10 % jitter.
     "production": LatencyModel(base_s=0.5, per_object_s=0.0006, knee_objects=10_000, exponent=0.5,

@@ -30,7 +30,8 @@ from monday_emulator.envelopes import (
 WINDOW_S = 60.0
 IP_WINDOW_S = 10.0
 REJECTED_CALL_WEIGHT = 0.1
-"""RL26: a call rejected by any rate limit counts 0.1 against the daily quota."""
+"""A call rejected by any rate limit counts 0.1 against the daily quota
+(https://developer.monday.com/api-reference/docs/rate-limits)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,8 @@ class PlanLimits:
     daily_calls: int | None = 25_000
     ip_requests_per_10s: int | None = 5_000
     concurrency_retry_s: int = 15
-    """``retry_in_seconds`` of a concurrency rejection (MCPFIX shows 15)."""
+    """``retry_in_seconds`` of a concurrency rejection (15 in the gateway answers of mondaycom/mcp's
+    error tests)."""
 
     def with_overrides(self, **overrides: Any) -> PlanLimits:
         """A copy with some numbers changed (``None`` values in ``overrides`` disable that limit)."""
@@ -59,8 +61,9 @@ PLANS: dict[str, PlanLimits] = {
                         daily_calls=200),
     "unlimited": PlanLimits(None, None, None, None, None, None),
 }
-"""RL26 tables: personal-token budget 10M/min (1M trial); rate 5,000/2,500/1,000; concurrency 250/100/40;
-daily 25,000/10,000/1,000 (support article: trial 200). ``unlimited`` is for throughput benchmarks."""
+"""monday's rate-limits tables (https://developer.monday.com/api-reference/docs/rate-limits): personal-token
+budget 10M/min (1M trial); rate 5,000/2,500/1,000; concurrency 250/100/40; daily 25,000/10,000/1,000
+(monday's support article "API Rate Limits": trial 200). ``unlimited`` is for throughput benchmarks."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,8 @@ class EmulatorConfig:
     clock: Clock | None = None
     """Time for limits, cursors and data; ``None`` = the system clock."""
     version_lifecycle: bool = False
-    """Route deprecated versions to maintenance (VER26). Off: every known version is served as asked."""
+    """Route deprecated versions to maintenance (https://developer.monday.com/api-reference/docs/api-versioning).
+    Off: every known version is served as asked."""
     require_version_header: bool = False
     """Strict mode of the announced rule: no ``API-Version`` header → HTTP 400 ``API_VERSION_REQUIRED``."""
     account_id: int = 9_876_543

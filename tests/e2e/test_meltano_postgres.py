@@ -36,6 +36,7 @@ from tap_monday_boards.tap import TapMondayBoards
 from tests.support import extras_truth
 from tests.support.meltano import PROJECT_ROOT, MeltanoResult, run_meltano
 from tests.support.postgres import PgConnection, postgres_server
+from tests.support.truth import expected_property
 
 pytestmark = [pytest.mark.postgres, pytest.mark.meltano, pytest.mark.timeout(600)]
 
@@ -374,21 +375,14 @@ def test_board_stream_has_one_row_per_active_item(board_loaded: BoardLoaded) -> 
 
 
 def _typed_truth(column_type: str, field: str, raw: Mapping[str, Any]) -> Any:
-    """The value psycopg should read back, from the emulator's rendered column value (monday's shape)."""
+    """The value psycopg should read back: the board stream's value (tests/support/truth.py) as
+    PostgreSQL returns its type - numeric as Decimal, date as a date."""
+    value = expected_property(column_type, field, raw)
     if column_type in {"numbers", "location"}:
-        number = raw[field if column_type == "location" else "number"]
-        return None if number is None else Decimal(str(number))
+        return None if value is None else Decimal(str(value))
     if column_type in {"date", "timeline"}:
-        text = raw[field]
-        return None if not text else date.fromisoformat(text[:10])
-    if column_type == "people":
-        kind = "team" if field == "team_ids" else "person"
-        return [p["id"] for p in raw["persons_and_teams"] if p["kind"] == kind]
-    if column_type == "dropdown":
-        return [v["label"] for v in raw["values"]]
-    if column_type == "tags":
-        return [str(t) for t in raw["tag_ids"]]
-    return raw[{"checkbox": "checked", "status": "label"}.get(column_type, field)]
+        return None if not value else date.fromisoformat(value[:10])
+    return value
 
 
 TYPED_CHECKS = ("numbers", "date", "timeline", "checkbox", "location", "dropdown", "people", "tags", "rating",

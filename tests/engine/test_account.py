@@ -6,7 +6,6 @@ emulator's request log says what was asked and its store what must arrive.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -20,15 +19,14 @@ from monday_emulator.testing import RunningEmulator
 from tap_monday_boards import streams
 from tap_monday_boards.engine.boardlists import BoardListReader
 from tap_monday_boards.queries import BOARD_UPDATES_LIST
-from tap_monday_boards.tap import TapMondayBoards
 from tests.support.insync import (
     ACTIVITY_LOGS,
     HARVEST_FIRST_PAGES,
     Messages,
     board_calls,
     records,
-    run_in_process,
     states,
+    sync,
 )
 
 Factory = Callable[..., RunningEmulator]
@@ -39,16 +37,7 @@ def _sync(
     em: RunningEmulator, select: set[str] | None = None, state: dict[str, Any] | None = None, **config: Any
 ) -> Messages:
     """Sync in-process with ``select`` streams selected (None: every stream)."""
-    settings = {"api_url": em.url, "api_token": TOKEN, **config}
-    catalog = TapMondayBoards(config=settings).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = select is None or entry["tap_stream_id"] in select
-    tap = TapMondayBoards(config=settings, catalog=catalog, state=state)
-    messages, error = run_in_process(tap, TOKEN)
-    assert error is None, error
-    return messages
+    return sync({"api_url": em.url, "api_token": TOKEN, **config}, select=select, state=state)
 
 
 def _operations(em: RunningEmulator, since: int = 0) -> Counter[str]:
@@ -145,7 +134,7 @@ def test_activity_logs_of_many_boards_each_from_its_own_bookmark(emulator_factor
     clock.advance(3_600)
     store.rename_item(store.item_ids(first)[1], "next for the first board")
     before = len(em.emulator.request_log)
-    messages = _sync(em, {"board_activity_logs"}, state=copy.deepcopy(state), board_ids=[first, second])
+    messages = _sync(em, {"board_activity_logs"}, state=state, board_ids=[first, second])
 
     calls = board_calls(em.emulator.request_log[before:], ACTIVITY_LOGS)
     assert _operations(em, before)["BoardActivityLogsBatch"] == 1
@@ -179,7 +168,7 @@ def test_incremental_harvest_of_many_boards_shares_first_pages_and_activity_logs
             store.rename_item(item_id, "changed")
     store.delete_item(store.item_ids(boards[0])[9])
     before = len(em.emulator.request_log)
-    messages = _sync(em, {"items"}, state=copy.deepcopy(state), include_subitems=False)
+    messages = _sync(em, {"items"}, state=state, include_subitems=False)
 
     asked = _operations(em, before)
     assert asked["HarvestFirstPages"] == 1 and asked["BoardActivityLogsBatch"] == 1, asked
@@ -205,7 +194,7 @@ def test_a_board_with_more_than_a_page_of_changes_walks_its_own_chain(emulator_f
         store.rename_item(item_id, "busy")
     store.rename_item(store.item_ids(quiet)[0], "quiet")
     before = len(em.emulator.request_log)
-    messages = _sync(em, {"items"}, state=copy.deepcopy(state), **config)
+    messages = _sync(em, {"items"}, state=state, **config)
 
     emitted = [r["id"] for r in records(messages, "items")]
     assert len(emitted) == len(set(emitted))

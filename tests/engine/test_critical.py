@@ -10,9 +10,8 @@ from monday_emulator.testing import running_emulator
 
 from tap_monday_boards.engine import critical
 from tap_monday_boards.engine.critical import CriticalPath
-from tap_monday_boards.engine.governor import Governor
-from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
+from tests.support.engine import pipeline_records
 
 
 def test_before_enough_samples_the_session_timeout_and_the_prior_hedge_apply() -> None:
@@ -67,8 +66,8 @@ def test_a_stalled_harvest_page_costs_seconds_not_request_timeout() -> None:
             api_token=em.token, api_url=em.url, harvest_page_size=250, request_timeout=60, max_concurrency=4
         )
         board = str(em.emulator.store.board_ids()[0])
-        with ItemsPipeline(settings, [board], governor=Governor(settings)) as pipeline:
-            ids = [str(item["id"]) for item in pipeline.records(board)]
+        records, pipeline = pipeline_records(settings, [board])
+        ids = [str(item["id"]) for item in records[board]]
         stats = pipeline.stats[board]
         assert sorted(ids) == sorted(em.emulator.store.item_ids(board)) and len(ids) == len(set(ids))
         assert stats.harvest_done_at is not None
@@ -101,8 +100,8 @@ def test_a_rate_limit_pause_is_not_a_slow_page() -> None:
             api_token=em.token, api_url=em.url, harvest_page_size=250, rate_limit_first_wait_s=3
         )
         board = str(em.emulator.store.board_ids()[0])
-        with ItemsPipeline(settings, [board], governor=Governor(settings)) as pipeline:
-            ids = [str(item["id"]) for item in pipeline.records(board)]
+        records, pipeline = pipeline_records(settings, [board])
+        ids = [str(item["id"]) for item in records[board]]
         assert sorted(ids) == sorted(em.emulator.store.item_ids(board))
         assert pipeline.critical.hedges == 0
         assert pipeline.stats[board].retries == 1
@@ -128,10 +127,8 @@ def test_a_page_sent_before_any_sample_is_hedged_once_the_window_fills() -> None
         board = str(store.board_ids()[0])
         groups = {board: [g["id"] for g in store.board(board)["groups"]]}  # type: ignore[index]
         expected = {board: len(store.item_ids(board))}
-        with ItemsPipeline(
-            settings, [board], governor=Governor(settings), groups=groups, expected_items=expected
-        ) as pipeline:
-            ids = [str(item["id"]) for item in pipeline.records(board)]
+        records, pipeline = pipeline_records(settings, [board], groups=groups, expected_items=expected)
+        ids = [str(item["id"]) for item in records[board]]
         stats = pipeline.stats[board]
         assert sorted(ids) == sorted(store.item_ids(board)) and len(ids) == len(set(ids))
         assert stats.harvest_done_at is not None and stats.chains == 3

@@ -22,19 +22,9 @@ from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.harvest import HarvestState, harvest_board
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Transport
+from tests.support.engine import engine_settings
 
 Factory = Callable[..., RunningEmulator]
-
-
-def _settings(em: RunningEmulator, **kw: Any) -> EngineSettings:
-    base: dict[str, Any] = {
-        "api_token": em.token,
-        "api_url": em.url,
-        "max_concurrency": 8,
-        "backoff_base_s": 0.01,
-        "backoff_max_s": 0.05,
-    }
-    return EngineSettings(**{**base, **kw})
 
 
 def _harvest(
@@ -87,7 +77,7 @@ def test_full_run_walks_every_group_at_once_then_one_catch_up(emulator_factory: 
     board = str(store.board_ids()[0])
     handed: list[str] = []
     before = time.time()
-    state = _harvest(em, _settings(em), handed.extend, expected_items=len(store.item_ids(board)))
+    state = _harvest(em, engine_settings(em), handed.extend, expected_items=len(store.item_ids(board)))
     assert sorted(handed) == sorted(store.item_ids(board)) and len(handed) == len(set(handed))
     firsts = _ops(em, "HarvestGroupFirstPage")
     assert sorted(r.variables["group_ids"][0] for r in firsts) == sorted(_groups(store, board))
@@ -106,7 +96,7 @@ def test_small_boards_pay_no_extra_request(emulator_factory: Factory) -> None:
     store = em.emulator.store
     board = str(store.board_ids()[0])
     handed: list[str] = []
-    state = _harvest(em, _settings(em), handed.extend, expected_items=len(store.item_ids(board)))
+    state = _harvest(em, engine_settings(em), handed.extend, expected_items=len(store.item_ids(board)))
     assert sorted(handed) == sorted(store.item_ids(board))  # 980 ids: two pages of one chain
     assert [r.operation for r in em.emulator.request_log] == ["HarvestFirstPage", "HarvestNextPage"]
     assert (state.partitioned, state.chains) == (False, 1)
@@ -114,7 +104,7 @@ def test_small_boards_pay_no_extra_request(emulator_factory: Factory) -> None:
     store.rename_item(store.item_ids(board)[3], "changed")
     since = _iso(time.time() - 5)
     handed.clear()
-    state = _harvest(em, _settings(em), handed.extend, since=since)
+    state = _harvest(em, engine_settings(em), handed.extend, since=since)
     assert handed == [store.item_ids(board)[3]]
     assert [r.operation for r in em.emulator.request_log[2:]] == ["BoardActivityLogs", "HarvestFirstPage"]
     assert not state.partitioned
@@ -165,7 +155,7 @@ def test_moves_and_creates_during_a_full_partitioned_harvest_arrive_exactly_once
     em = emulator_factory(boards=1, items_per_board=2_000, groups_per_board=5, latency="custom:base=0.01")
     meddler = _Meddler(em)
     store, board = meddler.store, meddler.board
-    settings = _settings(em, harvest_page_size=100)
+    settings = engine_settings(em, harvest_page_size=100)
     state = _harvest(em, settings, meddler, slots=1, expected_items=len(store.item_ids(board)))
     assert meddler.done_at_trigger and meddler.created and meddler.archived
     assert len(meddler.handed) == len(set(meddler.handed)), "an id was handed on twice"
@@ -187,7 +177,7 @@ def test_moves_and_creates_during_an_incremental_partitioned_harvest_arrive_exac
     moved_before = ids[1:40:13]
     for item_id in moved_before:
         store.move_item(item_id, meddler.groups[1])
-    state = _harvest(em, _settings(em, harvest_page_size=100), meddler, slots=1, since=since)
+    state = _harvest(em, engine_settings(em, harvest_page_size=100), meddler, slots=1, since=since)
     assert state.partitioned and meddler.created
     assert len(meddler.handed) == len(set(meddler.handed)), "an id was handed on twice"
     changed = {
@@ -223,7 +213,7 @@ def test_group_chains_shrink_an_over_cap_page_size_once_for_the_board(
     board = str(store.board_ids()[0])
     handed: list[str] = []
     with caplog.at_level(logging.WARNING, logger="tap_monday_boards"):
-        state = _harvest(em, _settings(em), handed.extend, expected_items=len(store.item_ids(board)))
+        state = _harvest(em, engine_settings(em), handed.extend, expected_items=len(store.item_ids(board)))
     assert sorted(handed) == sorted(store.item_ids(board)) and len(handed) == len(set(handed))
     assert state.partitioned and state.page_size == 250
     answered = [r for r in em.emulator.request_log if r.status == 200 and not r.code]

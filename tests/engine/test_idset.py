@@ -14,8 +14,8 @@ from tap_monday_boards.engine import idset
 from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.harvest import HarvestState, harvest_board
 from tap_monday_boards.engine.idset import IdQueue, IdSet
-from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Transport
+from tests.support.engine import engine_settings
 
 MAX_ID = (1 << 63) - 1
 
@@ -155,14 +155,7 @@ def test_harvest_hands_on_each_id_once_across_resumes_and_edits(
     em = emulator_factory(boards=1, items_per_board=2_000, latency="custom:base=0.01", cursor_ttl_s=0.05)
     store = em.emulator.store
     board = str(store.board_ids()[0])
-    settings = EngineSettings(
-        api_token=em.token,
-        api_url=em.url,
-        max_concurrency=2,
-        harvest_page_size=100,
-        backoff_base_s=0.01,
-        backoff_max_s=0.05,
-    )
+    settings = engine_settings(em, max_concurrency=2, harvest_page_size=100)
     handed: list[str] = []
     rng = random.Random(5)
 

@@ -2,58 +2,34 @@
 
 from __future__ import annotations
 
-import copy
-import io
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from contextlib import redirect_stdout
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from monday_emulator.clock import FakeClock
 from monday_emulator.testing import RunningEmulator
-from singer_sdk import Stream
 
 from tap_monday_boards.engine.runtime import THREAD_NAME
-from tap_monday_boards.items_stream import ItemsStream, SubitemsStream
-from tap_monday_boards.tap import TapMondayBoards
-from tests.support.insync import HARVEST_FIRST_PAGES, board_calls
+from tests.support.insync import (
+    ENGINE_STREAMS,
+    HARVEST_FIRST_PAGES,
+    Messages,
+    board_calls,
+    records,
+    states,
+    sync,
+)
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "sekret-token-4711"
 
 
-class _ItemsTap(TapMondayBoards):
-    """The tap with only the engine streams (the small streams have their own tests)."""
-
-    def discover_streams(self) -> Sequence[Stream]:
-        return [ItemsStream(tap=self), SubitemsStream(tap=self)]
-
-
-def _sync(em: RunningEmulator, state: dict[str, Any] | None = None, **config: Any) -> list[dict[str, Any]]:
-    tap = _ItemsTap(
-        config={"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **config},
-        state=state,
-        validate_config=True,
-    )
-    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    with redirect_stdout(buffer):
-        tap.sync_all()
-        buffer.flush()
-    raw = buffer.buffer.getvalue().decode()  # type: ignore[attr-defined,unused-ignore]
-    assert TOKEN not in raw
-    return [json.loads(line) for line in raw.splitlines() if line.strip()]
-
-
-def _records(messages: list[dict[str, Any]], stream: str) -> list[dict[str, Any]]:
-    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
-
-
-def _last_state(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return [m for m in messages if m["type"] == "STATE"][-1]["value"]
+def _sync(em: RunningEmulator, state: dict[str, Any] | None = None, **config: Any) -> Messages:
+    config = {"api_token": TOKEN, "api_url": em.url, "max_concurrency": 4, **config}
+    return sync(config, streams=ENGINE_STREAMS, state=state)
 
 
 def _engine_threads() -> list[threading.Thread]:
@@ -66,7 +42,7 @@ def test_full_sync_items_and_subitems(emulator_factory: Factory, caplog: pytest.
     with caplog.at_level(logging.INFO):
         messages = _sync(em)
     assert TOKEN not in caplog.text
-    items = _records(messages, "items")
+    items = records(messages, "items")
     boards = store.board_ids()
     assert sorted(r["id"] for r in items) == sorted(str(i) for b in boards for i in store.item_ids(b))
     assert {r["board_id"] for r in items} == {str(b) for b in boards}
@@ -76,7 +52,7 @@ def test_full_sync_items_and_subitems(emulator_factory: Factory, caplog: pytest.
     assert (items[5]["name"], items[5]["updated_at"]) == (truth["name"], truth["updated_at"])
     assert isinstance(items[5]["column_values"], dict)
 
-    subitems = _records(messages, "subitems")
+    subitems = records(messages, "subitems")
     sub_boards = [s for s in (store.subitem_board_id(b) for b in boards) if s]
     expected_sub = sorted(str(i) for s in sub_boards for i in store.item_ids(s))
     assert expected_sub, "the emulator generated no subitems"
@@ -84,7 +60,7 @@ def test_full_sync_items_and_subitems(emulator_factory: Factory, caplog: pytest.
     assert all(r["parent_item_id"] for r in subitems)
     assert {r["board_id"] for r in subitems} <= {str(s) for s in sub_boards}
 
-    partitions = _last_state(messages)["bookmarks"]["items"]["partitions"]
+    partitions = states(messages)[-1]["bookmarks"]["items"]["partitions"]
     by_board = {p["context"]["board_id"]: p["replication_key_value"] for p in partitions}
     for board in boards:
         newest = max(r["updated_at"] for r in items if r["board_id"] == str(board))
@@ -98,14 +74,14 @@ def test_incremental_sync_reads_only_changes_since_bookmark(emulator_factory: Fa
     store = em.emulator.store
     board = store.board_ids()[0]
     first = _sync(em, include_subitems=False)
-    state = _last_state(first)
-    assert len(_records(first, "items")) == len(store.item_ids(board))
+    state = states(first)[-1]
+    assert len(records(first, "items")) == len(store.item_ids(board))
 
     clock.advance(3_600)
     changed = store.item_ids(board)[7]
     store.rename_item(changed, "Renamed by the test")
-    second = _sync(em, state=copy.deepcopy(state), include_subitems=False)  # the SDK updates it in place
-    items = _records(second, "items")
+    second = _sync(em, state=state, include_subitems=False)
+    items = records(second, "items")
     assert changed in {r["id"] for r in items}
     assert next(r for r in items if r["id"] == changed)["name"] == "Renamed by the test"
     assert len(items) < 10  # only the change and the look-back window, not the board
@@ -115,30 +91,25 @@ def test_incremental_sync_reads_only_changes_since_bookmark(emulator_factory: Fa
     assert rule["operator"] == "greater_than_or_equals"
     bookmark = state["bookmarks"]["items"]["partitions"][0]["replication_key_value"]
     assert rule["compare_value"][1] < bookmark  # bookmark minus the 5-minute look-back
-    new_bookmark = _last_state(second)["bookmarks"]["items"]["partitions"][0]["replication_key_value"]
+    new_bookmark = states(second)[-1]["bookmarks"]["items"]["partitions"][0]["replication_key_value"]
     assert new_bookmark > bookmark
 
 
 def test_start_date_bounds_the_first_sync(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=1, items_per_board=300, extra_tokens=(TOKEN,))
     board = em.emulator.store.board_ids()[0]
-    all_items = _records(_sync(em, include_subitems=False), "items")
+    all_items = records(_sync(em, include_subitems=False), "items")
     cut = sorted(r["updated_at"] for r in all_items)[200]
-    recent = _records(_sync(em, include_subitems=False, start_date=cut), "items")
+    recent = records(_sync(em, include_subitems=False, start_date=cut), "items")
     assert {r["id"] for r in recent} == {r["id"] for r in all_items if r["updated_at"] >= cut}
     assert board
 
 
 def test_dry_run_record_cap_tears_the_engine_down(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=2, items_per_board=2_000, latency="custom:base=0.01", extra_tokens=(TOKEN,))
-    tap = _ItemsTap(config={"api_token": TOKEN, "api_url": em.url, "include_subitems": False})
-    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    with redirect_stdout(buffer):
-        tap.run_sync_dry_run(dry_run_record_limit=5)
-        buffer.flush()
-    lines = buffer.buffer.getvalue().decode().splitlines()  # type: ignore[attr-defined,unused-ignore]
-    records = [json.loads(x) for x in lines if '"RECORD"' in x]
-    assert 1 <= len(records) <= 10
+    config = {"api_token": TOKEN, "api_url": em.url, "include_subitems": False}
+    messages = sync(config, streams=ENGINE_STREAMS, dry_run_record_limit=5)
+    assert 1 <= len([m for m in messages if m["type"] == "RECORD"]) <= 10
     assert not _engine_threads()
     assert len(em.emulator.request_log) < 40  # stopped long before 4,000 items were fetched
     _wait_until_server_idle(em)

@@ -21,37 +21,18 @@ from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import AuthenticationAPIError, FatalAPIError
 from tap_monday_boards.records import item_record
 from tap_monday_boards.wire import as_dict
+from tests.support.engine import engine_settings, pipeline_records
 
 Factory = Callable[..., RunningEmulator]
 
 
 
 def _settings(em: RunningEmulator, **kw: Any) -> EngineSettings:
-    base: dict[str, Any] = {
-        "api_token": em.token,
-        "api_url": em.url,
-        "max_concurrency": 4,
-        "backoff_base_s": 0.01,
-        "backoff_max_s": 0.05,
-        "progress_interval_s": 0.5,
-    }
-    base.update(kw)
-    return EngineSettings(**base)
+    return engine_settings(em, **{"max_concurrency": 4, "progress_interval_s": 0.5, **kw})
 
 
 def _boards(em: RunningEmulator) -> list[str]:
     return [str(b) for b in em.emulator.store.board_ids()]
-
-
-def _run(
-    settings: EngineSettings, boards: list[str], **kw: Any
-) -> tuple[dict[str, list[dict[str, Any]]], ItemsPipeline]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    # a private governor per run: limits are learned per emulator, not carried between tests
-    with ItemsPipeline(settings, boards, governor=Governor(settings), **kw) as pipeline:
-        for board in boards:
-            out[board] = [as_dict(item) for item in pipeline.records(board)]
-    return out, pipeline
 
 
 def _assert_complete(em: RunningEmulator, records: dict[str, list[dict[str, Any]]]) -> None:
@@ -65,7 +46,7 @@ def _assert_complete(em: RunningEmulator, records: dict[str, list[dict[str, Any]
 def test_two_boards_every_item_exactly_once_and_phases_overlap(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=2, items_per_board=2_000, latency="custom:base=0.01")
     boards = _boards(em)
-    records, pipeline = _run(_settings(em, harvest_page_size=250), boards)
+    records, pipeline = pipeline_records(_settings(em, harvest_page_size=250), boards)
     _assert_complete(em, records)
     sample = records[boards[0]][17]
     truth = em.emulator.store.render_item(sample["id"])
@@ -108,7 +89,7 @@ def _decode(cursor: str) -> str:
 
 def test_never_more_requests_in_flight_than_max_concurrency(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=3, items_per_board=1_000, latency="custom:base=0.02")
-    records, _ = _run(_settings(em, max_concurrency=3), _boards(em))
+    records, _ = pipeline_records(_settings(em, max_concurrency=3), _boards(em))
     _assert_complete(em, records)
     overlap = em.emulator.metrics.max_concurrency()
     assert 2 <= overlap <= 3  # parallel, but never above the cap
@@ -117,7 +98,7 @@ def test_never_more_requests_in_flight_than_max_concurrency(emulator_factory: Fa
 def test_cursor_expiring_mid_harvest_still_yields_every_item_once(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=1, items_per_board=2_000, latency="custom:base=0.01", cursor_ttl_s=0.05)
     boards = _boards(em)
-    records, pipeline = _run(_settings(em, harvest_page_size=100), boards)
+    records, pipeline = pipeline_records(_settings(em, harvest_page_size=100), boards)
     _assert_complete(em, records)
     stats = pipeline.stats[boards[0]]
     assert stats.cursor_resumes >= 2
@@ -163,7 +144,7 @@ def test_fatal_401_stops_fast_without_retries(emulator_factory: Factory) -> None
     settings = _settings(em, api_token="wrong-token-123")
     start = time.monotonic()
     with pytest.raises(AuthenticationAPIError) as info:
-        _run(settings, _boards(em))
+        pipeline_records(settings, _boards(em))
     assert time.monotonic() - start < 5
     text = str(info.value)
     assert "HTTP 401" in text
@@ -245,7 +226,7 @@ def test_closing_early_cancels_and_joins(emulator_factory: Factory, caplog: pyte
 def test_large_board_arrives_complete(emulator_factory: Factory, items: int) -> None:
     em = emulator_factory(boards=1, items_per_board=items)
     board = _boards(em)[0]
-    records, pipeline = _run(_settings(em, max_concurrency=8), [board])
+    records, pipeline = pipeline_records(_settings(em, max_concurrency=8), [board])
     _assert_complete(em, records)
     stats = pipeline.stats[board]
     assert stats.items_emitted == len(em.emulator.store.item_ids(board)) > 0.9 * items
@@ -273,7 +254,7 @@ def test_buffer_is_bounded_while_the_harvest_runs_ahead(emulator_factory: Factor
 def test_unknown_board_is_fatal_and_named(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=1, items_per_board=100)
     with pytest.raises(FatalAPIError) as info:
-        _run(_settings(em), ["999999999"])
+        pipeline_records(_settings(em), ["999999999"])
     assert "999999999" in str(info.value)
 
 
@@ -283,7 +264,7 @@ def test_batch_that_keeps_timing_out_is_split(emulator_factory: Factory) -> None
         boards=1, items_per_board=200, latency="custom:base=0.0,per_object=0.0002,ceiling=0.3"
     )
     board = _boards(em)[0]
-    records, pipeline = _run(_settings(em, request_timeout=5, harvest_page_size=500), [board])
+    records, pipeline = pipeline_records(_settings(em, request_timeout=5, harvest_page_size=500), [board])
     _assert_complete(em, records)
     stats = pipeline.stats[board]
     assert stats.splits >= 1
@@ -297,7 +278,7 @@ def test_daily_limit_is_fatal_with_the_reset_wait(emulator_factory: Factory) -> 
     em = emulator_factory(boards=1, items_per_board=2_000, limit_overrides={"daily_calls": 3})
     board = _boards(em)[0]
     with pytest.raises(FatalAPIError) as info:
-        _run(_settings(em, harvest_page_size=100), [board])
+        pipeline_records(_settings(em, harvest_page_size=100), [board])
     text = str(info.value)
     assert "DAILY_LIMIT_EXCEEDED" in text
     assert "resets in" in text
@@ -311,7 +292,7 @@ def test_progress_lines_report_rate_eta_and_budget(
 ) -> None:
     em = emulator_factory(boards=1, items_per_board=1_000, latency="custom:base=0.02")
     with caplog.at_level(logging.INFO, logger="tap_monday_boards.engine.progress"):
-        _run(
+        pipeline_records(
             _settings(em, progress_interval_s=0.05, max_concurrency=2, harvest_page_size=50),
             _boards(em),
             expected_items={_boards(em)[0]: 1_000},
@@ -362,11 +343,11 @@ def test_a_board_is_not_held_to_its_own_queue_while_another_drains(emulator_fact
 def test_column_ids_limit_the_fetched_column_values(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=1, items_per_board=300)
     board = _boards(em)[0]
-    full, _ = _run(_settings(em), [board])
+    full, _ = pipeline_records(_settings(em), [board])
     all_columns = [c["id"] for c in full[board][0]["column_values"]]
     assert len(all_columns) > 3
     wanted = all_columns[:2]
-    part, _ = _run(_settings(em), [board], column_ids={board: wanted})
+    part, _ = pipeline_records(_settings(em), [board], column_ids={board: wanted})
     _assert_complete(em, part)
     assert all({c["id"] for c in item["column_values"]} == set(wanted) for item in part[board])
     fetches = [r for r in em.emulator.request_log if r.operation == "ItemsByIds"]
@@ -386,7 +367,7 @@ def test_small_boards_share_batches_and_every_item_is_exact(
     boards = _boards(em)
     types = {b: {c["type"] for c in store.board(b)["columns"]} for b in boards} if known_types else None
     counts = {b: len(store.item_ids(b)) for b in boards}
-    records, _ = _run(_settings(em), boards, expected_items=counts, column_types=types)
+    records, _ = pipeline_records(_settings(em), boards, expected_items=counts, column_types=types)
     _assert_complete(em, records)
     for board in boards:
         for item in records[board]:

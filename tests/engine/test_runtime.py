@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,21 @@ def _runtime() -> EngineRuntime:
 
 def _threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == THREAD_NAME]
+
+
+def _waiter() -> tuple[threading.Event, threading.Event, Callable[[], Coroutine[Any, Any, None]]]:
+    """A coroutine that waits forever: ``started`` is set once it runs, ``cleaned`` by its ``finally``
+    (what cancelling must let run before the job counts as done)."""
+    started, cleaned = threading.Event(), threading.Event()
+
+    async def forever() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cleaned.set()
+
+    return started, cleaned, forever
 
 
 def test_jobs_run_on_the_loop_thread_and_return_or_raise() -> None:
@@ -40,16 +57,7 @@ def test_jobs_run_on_the_loop_thread_and_return_or_raise() -> None:
 
 
 def test_cancel_runs_the_coroutines_cleanup_before_result_returns() -> None:
-    cleaned = threading.Event()
-    started = threading.Event()
-
-    async def forever() -> None:
-        started.set()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            cleaned.set()
-
+    started, cleaned, forever = _waiter()
     with _runtime() as runtime:
         job = runtime.submit(forever())
         assert started.wait(5)
@@ -60,16 +68,7 @@ def test_cancel_runs_the_coroutines_cleanup_before_result_returns() -> None:
 
 
 def test_close_cancels_running_jobs_joins_the_thread_and_refuses_new_work() -> None:
-    cleaned = threading.Event()
-    started = threading.Event()
-
-    async def forever() -> None:
-        started.set()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            cleaned.set()
-
+    started, cleaned, forever = _waiter()
     runtime = _runtime()
     runtime.start()
     job = runtime.submit(forever())

@@ -8,10 +8,7 @@ simulated time, and the SDK stream gets tiny bounds through the settings.
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable
-from contextlib import redirect_stdout
 
 import pytest
 from monday_emulator.clock import FakeClock
@@ -19,13 +16,12 @@ from monday_emulator.faults import FaultConfig, FaultKind
 from monday_emulator.testing import RunningEmulator
 
 from tap_monday_boards.engine.governor import Governor, get_governor
-from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.tap import TapMondayBoards
 from tap_monday_boards.wire import item_id
+from tests.support.engine import pipeline_records
+from tests.support.insync import build_tap, records, sync
 
 Factory = Callable[..., RunningEmulator]
-
 
 
 def test_five_percent_empty_429s_are_waited_out_in_seconds_and_every_item_comes_once(
@@ -42,10 +38,8 @@ def test_five_percent_empty_429s_are_waited_out_in_seconds_and_every_item_comes_
     settings = EngineSettings(api_token=em.token, api_url=em.url)  # shipped defaults
     governor = Governor(settings, clock=fast_clock.now, poll_s=0.02)
     boards = [str(b) for b in em.emulator.store.board_ids()]
-    out: dict[str, list[str]] = {}
-    with ItemsPipeline(settings, boards, governor=governor) as pipeline:
-        for board in boards:
-            out[board] = [item_id(item) for item in pipeline.records(board)]
+    records_of, _ = pipeline_records(settings, boards, governor=governor)
+    out = {board: [item_id(item) for item in items] for board, items in records_of.items()}
 
     for board in boards:
         assert len(out[board]) == len(set(out[board])), f"board {board}: an item twice"
@@ -73,20 +67,9 @@ def test_sdk_streams_use_the_same_escalating_wait(emulator_factory: Factory) -> 
         "rate_limit_first_wait_s": 0.01,  # the shipped 2 s, scaled down: the policy is what is tested
         "rate_limit_max_wait_s": 0.04,
     }
-    catalog = TapMondayBoards(config=config).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] == "users"
-    tap = TapMondayBoards(config=config, catalog=catalog)
+    tap = build_tap(config, select={"users"})
     tap.streams["users"].page_size = 2  # 13 pages: many requests, so several 429s in a row
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
-    with redirect_stdout(wrapper):
-        tap.sync_all()
-        wrapper.flush()
-    messages = [json.loads(line) for line in buffer.getvalue().decode().splitlines() if line.strip()]
-    ids = [m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == "users"]
+    ids = [r["id"] for r in records(sync(tap), "users")]
     assert sorted(ids) == sorted(str(u["id"]) for u in em.emulator.store.account.users)
     assert len(ids) == len(set(ids))
 

@@ -17,15 +17,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from monday_emulator.data import Store
 
+from benchmarks.tap_runner import discover, tap_argv
 from tap_monday_boards.records import item_record
 
 ENGINE_STREAMS = ("items", "subitems")
@@ -36,43 +36,31 @@ config). Empty: fault runs use the shipped retry and wait policy (an empty-body 
 only while such answers follow each other, so fault runs take seconds without tuning)."""
 
 
-def tap_executable() -> str:
-    """``tap-monday-boards`` from this interpreter's venv (the installed console script)."""
-    candidate = Path(sys.executable).with_name("tap-monday-boards")
-    return str(candidate) if candidate.exists() else "tap-monday-boards"
+_DISCOVERED: dict[str, dict[str, Any]] = {}
 
 
-_CATALOG_CACHE: dict[str, dict[str, Any]] = {}
-
-
-def catalog_for(streams: Iterable[str], workdir: Path) -> Path:
-    """A catalog with only ``streams`` selected, from one ``--discover`` run per test process.
+def discovered_catalog(workdir: Path) -> dict[str, Any]:
+    """The tap's catalog, from one ``--discover`` run per test process.
 
     The catalog does not depend on the account (schemas are static), so discovery runs against a
     placeholder URL that is never contacted.
     """
-    if "base" not in _CATALOG_CACHE:
+    if "base" not in _DISCOVERED:
+        workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "discover-config.json"
         config_path.write_text(json.dumps({"api_token": "discover-only", "api_url": "http://127.0.0.1:9/v2"}))
-        done = subprocess.run(
-            [tap_executable(), "--config", str(config_path), "--discover"],
-            capture_output=True,
-            check=False,
-            timeout=120,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"--discover failed: {done.stderr.decode(errors='replace')[-2000:]}")
-        _CATALOG_CACHE["base"] = json.loads(done.stdout)
-    catalog = json.loads(json.dumps(_CATALOG_CACHE["base"]))
-    wanted = set(streams)
-    for entry in catalog["streams"]:
-        name = entry.get("tap_stream_id") or entry.get("stream")
-        for meta in entry.get("metadata", []):
-            if not meta.get("breadcrumb"):
-                meta["metadata"]["selected"] = name in wanted
-    path = workdir / "catalog.json"
-    path.write_text(json.dumps(catalog))
-    return path
+        _DISCOVERED["base"] = discover(config_path, workdir)
+    return _DISCOVERED["base"]
+
+
+def _argv(
+    config: Mapping[str, Any], workdir: Path, streams: Sequence[str], state: Mapping[str, Any] | None
+) -> list[str]:
+    """The tap's command line with its files in ``workdir``; no ``streams``: no catalog (every stream)."""
+    if not streams:
+        return tap_argv(config, workdir, streams=None, state=state)
+    discovered = discovered_catalog(workdir)
+    return tap_argv(config, workdir, streams=set(streams), state=state, discovered=discovered)
 
 
 @dataclass(slots=True)
@@ -115,24 +103,6 @@ def parse_singer(stdout: bytes) -> tuple[list[dict[str, Any]], bytes]:
     return messages, tail
 
 
-def write_config(workdir: Path, config: Mapping[str, Any], name: str = "config.json") -> Path:
-    """The config file the tap reads."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    path = workdir / name
-    path.write_text(json.dumps(dict(config)))
-    return path
-
-
-def tap_argv(config_path: Path, catalog_path: Path | None, state_path: Path | None) -> list[str]:
-    """``tap-monday-boards --config ... [--catalog ...] [--state ...]``."""
-    argv = [tap_executable(), "--config", str(config_path)]
-    if catalog_path is not None:
-        argv += ["--catalog", str(catalog_path)]
-    if state_path is not None:
-        argv += ["--state", str(state_path)]
-    return argv
-
-
 def run_tap(
     config: Mapping[str, Any],
     workdir: Path,
@@ -145,14 +115,7 @@ def run_tap(
     cwd: Path | None = None,
 ) -> TapRun:
     """Run the tap to completion (or ``timeout_s``) and capture every byte it writes."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_path = write_config(workdir, config)
-    catalog_path = catalog_for(streams, workdir) if streams else None
-    state_path = None
-    if state is not None:
-        state_path = workdir / "state.json"
-        state_path.write_text(json.dumps(dict(state)))
-    argv = [*tap_argv(config_path, catalog_path, state_path), *extra_args]
+    argv = [*_argv(config, workdir, streams, state), *extra_args]
     started = time.monotonic()
     done = subprocess.run(
         argv, capture_output=True, check=False, timeout=timeout_s, env={**_env(), **(env or {})}, cwd=cwd
@@ -186,16 +149,11 @@ def start_tap(
     state: Mapping[str, Any] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start the tap in its own session with stdout piped and stderr to ``workdir/stderr.log``."""
-    config_path = write_config(workdir, config)
-    catalog_path = catalog_for(streams, workdir)
-    state_path = None
-    if state is not None:
-        state_path = workdir / "state.json"
-        state_path.write_text(json.dumps(dict(state)))
+    argv = _argv(config, workdir, streams, state)
     stderr = (workdir / "stderr.log").open("wb")
     try:
         return subprocess.Popen(
-            tap_argv(config_path, catalog_path, state_path),
+            argv,
             stdout=subprocess.PIPE,
             stderr=stderr,
             stdin=subprocess.DEVNULL,

@@ -27,7 +27,7 @@ from tests.reliability import pg
 from tests.reliability.harness import (
     FAST_TUNING,
     TapRun,
-    catalog_for,
+    discovered_catalog,
     expected_records,
     first_difference,
     run_tap,
@@ -74,7 +74,7 @@ def hostile_account(emulator_factory: Factory, monkeypatch: pytest.MonkeyPatch) 
 
 
 def _items_schema(workdir: Path) -> dict[str, Any]:
-    catalog = json.loads(catalog_for(("items",), workdir).read_text())
+    catalog = discovered_catalog(workdir)
     return next(s["schema"] for s in catalog["streams"] if s["tap_stream_id"] == "items")
 
 
