@@ -24,7 +24,7 @@ from singer_sdk.exceptions import FatalAPIError as SdkFatalAPIError
 from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.errors import FatalAPIError, QueryTooComplexAPIError
+from tap_monday_boards.errors import MondayFatalAPIError, QueryTooComplexAPIError
 from tap_monday_boards.tap import TapMondayBoards
 from tap_monday_boards.wire import as_dict
 
@@ -93,7 +93,7 @@ def test_engine_fails_clearly_when_one_id_is_over_the_cap(emulator_factory: Fact
     text = str(info.value)
     for part in (f"ItemsByIds board {board} (1 ids)", "query cost 130", "cap of 100", "select fewer columns"):
         assert part in text, text
-    assert isinstance(info.value, FatalAPIError)
+    assert isinstance(info.value, MondayFatalAPIError)
     assert em.token not in text
 
 
