@@ -4,7 +4,8 @@ Why one module: monday signals the same condition in several envelopes depending
 (legacy top-level ``error_code``, 2025-01/04 ``errors[].extensions`` with budget details, 2025-07+ lean
 ``extensions``), in HTTP 200 bodies as often as in 4xx/5xx, and sometimes with no body at all. Both HTTP
 stacks of the tap (the SDK streams and the async items engine) must react identically, so they both ask
-:func:`classify` and only differ in how they wait and raise. The classifier never sleeps and does no I/O.
+:func:`classify`, wait by the one policy of retry.py and raise the exceptions below (which are the SDK's own
+classes too). The classifier never sleeps and does no I/O.
 
 Messages built here never include request headers, and every registered secret (the API token) is
 redacted from what the server sends back, so the token cannot leak through them.
