@@ -18,10 +18,8 @@ from typing import Any
 
 import aiohttp
 
+from tap_monday_boards.engine.settings import DEFAULT_API_VERSION  # the version the tap pins
 from tap_monday_boards.errors import DecisionKind, classify
-
-DEFAULT_API_VERSION = "2026-10"
-"""The version the tap pins (queries.py documents are validated against this schema)."""
 
 Sleep = Callable[[float], Awaitable[None]]
 

@@ -5,9 +5,11 @@ What it adds to ``GraphQLStream`` and why:
 - ``get_http_request`` clears URL params: the SDK 0.54 sends ``get_url_params`` both as GraphQL variables
   *and* as a query string, which would put ids/cursors into URLs and access logs;
 - ``validate_response`` asks ``errors.classify``: monday reports most errors in HTTP 200 bodies, which the
-  SDK 0.54 ignores (a silent zero-record sync). Retriable decisions raise ``RetriableAPIError`` and the SDK
-  backoff waits exactly the server's hint (``backoff_runtime`` style, no jitter on top); others raise
-  ``FatalAPIError``;
+  SDK 0.54 ignores (a silent zero-record sync). It raises errors.py's classes, which are the SDK's too:
+  ``RetryableAPIError`` (an SDK ``RetriableAPIError``) for retriable decisions, ``MondayFatalAPIError``
+  and its subclasses (SDK ``FatalAPIError``) for the rest;
+- ``request_decorator`` retries with the one policy of both HTTP stacks (retry.py): the server's hint first,
+  else equal-jitter exponential backoff; rate limits counted apart from ``max_retries``;
 - every attempt draws from the process-wide governor (complexity budget, rate, concurrency), the same one the
   items engine uses, and settles with the real ``complexity.query`` of the answer; a rate-limit answer pauses
   that governor for the server's hint, or for its escalating wait when the answer has none (one wait policy
@@ -25,13 +27,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Generator, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any
 
 import requests
+from backoff.types import Details
 from singer_sdk.authenticators import APIKeyAuthenticator
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
@@ -41,33 +45,49 @@ from typing_extensions import override
 
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.errors import Decision, DecisionKind, MondayAPIError, classify, error_for
+from tap_monday_boards.errors import (
+    Decision,
+    DecisionKind,
+    MondayAPIError,
+    MondayFatalAPIError,
+    QueryTooComplexAPIError,
+    RetryableAPIError,
+    classify,
+    error_for,
+)
+from tap_monday_boards.retry import RetryPolicy
 from tap_monday_boards.shrink import PagePosition, over_cap_message
 from tap_monday_boards.sources import engine_source
 
 DEFAULT_PAGE_SIZE = 100
-BACKOFF_BASE_S = 0.5
-BACKOFF_MAX_S = 30.0
+
+RETRIED_EXCEPTIONS: tuple[type[Exception], ...] = (
+    ConnectionResetError,
+    RetriableAPIError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+"""What an SDK stream retries: the SDK 0.54 ``request_decorator``'s list (its retriable errors, which
+include errors.RetryableAPIError, and the network failures of ``requests``)."""
 
 
-class MondayRetriableError(RetriableAPIError):
-    """A retriable monday answer; ``decision`` carries the wait the server asked for."""
-
-    def __init__(self, message: str, response: requests.Response, decision: Decision) -> None:
-        super().__init__(message, response)
-        self.decision = decision
-
-
-class MondayFatalError(FatalAPIError):
-    """A monday answer no retry can fix (bad request, auth, unknown board, daily quota)."""
-
-    def __init__(self, message: str, decision: Decision) -> None:
-        super().__init__(message)
-        self.decision = decision
+def sdk_error_for(decision: Decision, context: str) -> RetryableAPIError | MondayFatalAPIError:
+    """``errors.error_for``, always as one of the SDK's classes: the SDK retries the first and fails on the
+    second; an expired cursor (which only the engine's harvest can resume) is fatal here."""
+    error = error_for(decision, context)
+    if isinstance(error, RetryableAPIError | MondayFatalAPIError):
+        return error
+    return MondayFatalAPIError(decision, context)
 
 
-class MondayTooComplexError(MondayFatalError):
-    """The page was refused as over the per-query cap: fatal unless the page can be made smaller."""
+def _decision_of(exc: BaseException) -> Decision:
+    """The decision an exception carries; a network failure (no answer at all) is a transient one."""
+    decision = getattr(exc, "decision", None)
+    if isinstance(decision, Decision):
+        return decision
+    return Decision(DecisionKind.RETRY_BACKOFF, None, None, None, f"no answer: {type(exc).__name__}", 0)
 
 
 def response_json(response: requests.Response) -> Any:
@@ -141,7 +161,12 @@ class MondayStream(GraphQLStream):
     @property
     @override
     def timeout(self) -> int:
-        return int(float(self.config.get("request_timeout", 60)))
+        return int(self.engine_settings.request_timeout)
+
+    @cached_property
+    def engine_settings(self) -> EngineSettings:
+        """The config as the engine reads it: one place for defaults and bounds (engine/settings.py)."""
+        return EngineSettings.from_config(self.config)
 
     # --- the request ------------------------------------------------------------------------------------
 
@@ -182,10 +207,7 @@ class MondayStream(GraphQLStream):
     def _sdk_error(self, error: MondayAPIError) -> Exception:
         """An engine error as the SDK path raises it, naming this stream (and board) and the request."""
         where = f"{self._where()}: {error.context}" if error.context else self._where()
-        message = str(error_for(error.decision, where))
-        if error.decision.retryable:
-            return RetriableAPIError(message)
-        return MondayFatalError(message, error.decision)
+        return sdk_error_for(error.decision, where)
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator | None:
@@ -209,7 +231,7 @@ class MondayStream(GraphQLStream):
                 prepared_request = self._prepare_request(context=context, page=paginator)
                 try:
                     response = decorated_request(prepared_request, context)
-                except MondayTooComplexError as exc:
+                except QueryTooComplexAPIError as exc:
                     self._smaller_page(paginator, exc)
                     continue
                 request_counter.increment()
@@ -226,7 +248,7 @@ class MondayStream(GraphQLStream):
                 yield from records
                 paginator.advance(response)
 
-    def _smaller_page(self, paginator: BaseAPIPaginator, exc: MondayTooComplexError) -> None:
+    def _smaller_page(self, paginator: BaseAPIPaginator, exc: QueryTooComplexAPIError) -> None:
         """Shrink the page after a too-complex refusal, saying so once per stream; raise when it cannot."""
         decision = exc.decision
         refused = paginator.current_value if isinstance(paginator, ShortPagePaginator) else None
@@ -234,7 +256,7 @@ class MondayStream(GraphQLStream):
         if refused is None or smaller is None:
             rows = f" with {refused.limit} row(s) per page" if refused is not None else ""
             context = f"{self._where()}: query {self.operation_name}{rows}"
-            raise MondayFatalError(str(error_for(decision, context)), decision) from exc
+            raise error_for(decision, context) from exc
         self._page_limit = smaller.limit
         log = self.logger.debug if self._told_smaller_page else self.logger.warning
         self._told_smaller_page = True
@@ -270,9 +292,10 @@ class MondayStream(GraphQLStream):
         """Classify every answer (HTTP status *and* GraphQL ``errors`` in 200 bodies) with errors.classify.
 
         Raises:
-            MondayRetriableError: rate limit, budget, 5xx, transient field errors (server's wait).
-            MondayTooComplexError: over the per-query cap (``request_records`` shrinks the page).
-            MondayFatalError: auth, bad request, unknown board, daily quota, cursor errors.
+            RetryableAPIError: rate limit, budget, 5xx, transient field errors (``response`` set).
+            QueryTooComplexAPIError: over the per-query cap (``request_records`` shrinks the page).
+            MondayFatalAPIError: auth (``AuthenticationAPIError``), bad request, unknown board, daily quota,
+                cursor errors.
         """
         try:
             body: Any = response_json(response)
@@ -281,48 +304,37 @@ class MondayStream(GraphQLStream):
         decision = classify(response.status_code, response.headers, body)
         if decision.kind is DecisionKind.OK:
             return
-        message = str(error_for(decision, self._where()))  # same wording as the items engine's errors
-        if decision.retryable:
-            raise MondayRetriableError(message, response, decision)
-        if decision.kind is DecisionKind.TOO_COMPLEX:
-            raise MondayTooComplexError(message, decision)  # request_records asks again with a smaller page
-        raise MondayFatalError(message, decision)
+        error = sdk_error_for(decision, self._where())  # the items engine's classes and wording
+        if isinstance(error, RetryableAPIError):
+            error.response = response  # the SDK's RetriableAPIError carries the failed answer
+        raise error  # QueryTooComplexAPIError: request_records asks again with a smaller page
 
-    def retry_wait(self, exception: Exception | None, attempt: int) -> float:
-        """Seconds before retry ``attempt`` (1-based), waited by the SDK's backoff decorator.
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """The one retry policy of both HTTP stacks (retry.py), from this stream's settings."""
+        return RetryPolicy.from_settings(self.engine_settings)
+
+    def retry_wait(self, exception: BaseException, attempt: int) -> float:
+        """Seconds before retry ``attempt`` (1-based, counted per kind) after ``exception``: the policy's.
 
         Rate limits: 0 here, because the governor was paused (for the server's hint, or its escalating wait
         when there is none) and the retry's ``acquire_blocking`` waits for that, once for the whole process.
-        Other hints (partial answers): the hint. Transient errors: capped exponential backoff.
         """
-        decision = getattr(exception, "decision", None)
-        if decision is not None and decision.kind is DecisionKind.RETRY_AFTER:
-            return 0.0
-        if decision is not None and decision.wait_s is not None:
-            return max(0.0, float(decision.wait_s))
-        return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
-
-    @override
-    def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        """Waits computed from each exception (the ``backoff_runtime`` protocol, with an attempt count)."""
-        exception = yield  # type: ignore[misc]
-        attempt = 0
-        while True:
-            attempt += 1
-            exception = yield self.retry_wait(exception, attempt)
-
-    @override
-    def backoff_jitter(self, value: float) -> float:
-        # Server hints are exact; jitter would only lengthen them (meltano/sdk#1477).
-        return value
+        return self.retry_policy.wait_s(_decision_of(exception), attempt)
 
     @override
     def backoff_max_tries(self) -> int:
-        return int(self.config.get("max_retries", 8)) + 1
+        """Attempts of one request for errors other than rate limits (those are counted apart)."""
+        return self.retry_policy.max_retries + 1
 
     @override
     def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Every attempt (retries included) goes through the process-wide governor."""
+        """Every attempt (retries included) goes through the process-wide governor; retries follow retry.py.
+
+        Why not the SDK's ``backoff`` decorator: it has one try limit for every error, and the policy counts
+        rate limits apart from the other errors (a rate limit is waited out, not an error of the request).
+        The SDK's ``backoff_handler`` still logs each retry, as with its decorator.
+        """
 
         def governed(prepared_request: requests.PreparedRequest, context: Context | None) -> Any:
             self._current_context = context
@@ -333,7 +345,7 @@ class MondayStream(GraphQLStream):
                 response = func(prepared_request, context)  # validate_response raised unless it was usable
                 complexity, ok = self._complexity_of(response), True
                 return response
-            except MondayRetriableError as exc:
+            except RetryableAPIError as exc:
                 complexity = self._complexity_of(exc.response)
                 if exc.decision.kind is DecisionKind.RETRY_AFTER:
                     # The limit is per account: pause every request of the process, not just this one.
@@ -346,12 +358,38 @@ class MondayStream(GraphQLStream):
                 else:
                     self.governor.settle(permit, complexity, ok=ok)
 
-        return super().request_decorator(governed)
+        def retried(prepared_request: requests.PreparedRequest, context: Context | None) -> Any:
+            retries = self.retry_policy.attempts()
+            started = time.monotonic()
+            tries = 0
+            while True:
+                tries += 1
+                try:
+                    return governed(prepared_request, context)
+                except RETRIED_EXCEPTIONS as exc:
+                    attempt = retries.next(_decision_of(exc))
+                    if attempt is None:
+                        raise
+                    wait = self.retry_wait(exc, attempt)
+                    details: Details = {
+                        "target": func,
+                        "args": (prepared_request, context),
+                        "kwargs": {},
+                        "tries": tries,
+                        "elapsed": time.monotonic() - started,
+                        "wait": wait,
+                        "exception": exc,
+                    }
+                    self.backoff_handler(details)
+                    if wait > 0:
+                        time.sleep(wait)
+
+        return retried
 
     @cached_property
     def governor(self) -> Governor:
         """The process-wide governor shared with the items engine (one per api_url + token)."""
-        return get_governor(EngineSettings.from_config(self.config))
+        return get_governor(self.engine_settings)
 
     @property
     def governor_kind(self) -> str:

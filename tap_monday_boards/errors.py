@@ -4,7 +4,8 @@ Why one module: monday signals the same condition in several envelopes depending
 (legacy top-level ``error_code``, 2025-01/04 ``errors[].extensions`` with budget details, 2025-07+ lean
 ``extensions``), in HTTP 200 bodies as often as in 4xx/5xx, and sometimes with no body at all. Both HTTP
 stacks of the tap (the SDK streams and the async items engine) must react identically, so they both ask
-:func:`classify` and only differ in how they wait and raise. The classifier never sleeps and does no I/O.
+:func:`classify`, wait by the one policy of retry.py and raise the exceptions below (which are the SDK's own
+classes too). The classifier never sleeps and does no I/O.
 
 Messages built here never include request headers, and every registered secret (the API token) is
 redacted from what the server sends back, so the token cannot leak through them.
@@ -28,7 +29,13 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk.exceptions import FatalAPIError as _SdkFatalAPIError
+from singer_sdk.exceptions import RetriableAPIError as _SdkRetriableAPIError
+
+if TYPE_CHECKING:
+    import requests
 
 _MAX_MESSAGE_CHARS = 300
 _REDACTED = "[redacted]"
@@ -483,33 +490,63 @@ def _combine(
 
 
 class MondayAPIError(Exception):
-    """An answer the caller could not use; ``decision`` says why. The message never contains the token."""
+    """An answer the caller could not use; ``decision`` says why. The message never contains the token.
+
+    The root of the tap's one exception family: both HTTP stacks (the SDK streams in client.py and the
+    engine's transport) raise these classes, and the retriable and fatal ones are also the SDK's own
+    (:class:`singer_sdk.exceptions.RetriableAPIError`, :class:`singer_sdk.exceptions.FatalAPIError`), so the
+    SDK's retry decorator and its callers treat an engine error exactly like one of its own.
+    """
 
     headline = ""
     hint = ""
 
-    def __init__(self, decision: Decision, context: str = "") -> None:
+    def __init__(self, decision: Decision, context: str = "", *, message: str | None = None) -> None:
+        """``message`` replaces the built one for a condition the tap finds itself (not a monday answer)."""
         self.decision = decision
         self.context = context
-        prefix = f"{context}: " if context else ""
-        headline = f"{self.headline}: " if self.headline else ""
-        hint = f" ({self.hint})" if self.hint else ""
-        super().__init__(f"{headline}{prefix}monday.com answered {decision.describe()}{hint}")
+        if message is None:
+            prefix = f"{context}: " if context else ""
+            headline = f"{self.headline}: " if self.headline else ""
+            hint = f" ({self.hint})" if self.hint else ""
+            message = f"{headline}{prefix}monday.com answered {decision.describe()}{hint}"
+        super().__init__(redact(message))
 
 
-class RetryableAPIError(MondayAPIError):
-    """RETRY_AFTER / RETRY_BACKOFF / PARTIAL once the retry budget is spent (or for a caller without one)."""
+class RetryableAPIError(MondayAPIError, _SdkRetriableAPIError):
+    """RETRY_AFTER / RETRY_BACKOFF / PARTIAL once the retry budget is spent (or for a caller without one).
+
+    Also the SDK's ``RetriableAPIError`` (``response`` is the failed ``requests.Response`` on the SDK path,
+    None on the engine's), so the SDK streams raise it from ``validate_response`` for their retry loop.
+    """
+
+    response: requests.Response | None
+
+
+class RequestTimeoutError(RetryableAPIError):
+    """The same request timed out ``max_timeouts`` times in a row: the caller should make it smaller.
+
+    A :class:`RetryableAPIError` (a smaller request, or a later one, can succeed); the engine's senders that
+    can split their request catch this class before any other.
+    """
 
 
 class CursorExpiredAPIError(MondayAPIError):
-    """RESUME_CURSOR: the harvest must start a fresh chain from the last value it saw."""
+    """RESUME_CURSOR: the harvest must start a fresh chain from the last value it saw.
+
+    Neither retriable as is nor fatal: only the harvest can act on it. Outside the engine it is fatal
+    (``client.MondayStream`` raises it as a :class:`MondayFatalAPIError`).
+    """
 
 
-class FatalAPIError(MondayAPIError):
-    """FATAL: the request is wrong, the board is unknown or the daily quota is exhausted."""
+class MondayFatalAPIError(MondayAPIError, _SdkFatalAPIError):
+    """FATAL: the request is wrong, the board is unknown or the daily quota is exhausted.
+
+    Also the SDK's ``FatalAPIError`` (the name says monday's, so it does not clash with the SDK's class).
+    """
 
 
-class QueryTooComplexAPIError(FatalAPIError):
+class QueryTooComplexAPIError(MondayFatalAPIError):
     """TOO_COMPLEX: the document is over monday's per-query complexity cap.
 
     Fatal for a caller that cannot make its document smaller; the engine's batches and pages, and the SDK
@@ -524,7 +561,7 @@ class QueryTooComplexAPIError(FatalAPIError):
     )
 
 
-class AuthenticationAPIError(FatalAPIError):
+class AuthenticationAPIError(MondayFatalAPIError):
     """FATAL_AUTH: 401/403: the token is invalid, restricted or lacks permission."""
 
     headline = "authentication failed"
@@ -537,7 +574,7 @@ _ERROR_CLASS: dict[DecisionKind, type[MondayAPIError]] = {
     DecisionKind.PARTIAL: RetryableAPIError,
     DecisionKind.RESUME_CURSOR: CursorExpiredAPIError,
     DecisionKind.TOO_COMPLEX: QueryTooComplexAPIError,
-    DecisionKind.FATAL: FatalAPIError,
+    DecisionKind.FATAL: MondayFatalAPIError,
     DecisionKind.FATAL_AUTH: AuthenticationAPIError,
     DecisionKind.OK: MondayAPIError,
 }

@@ -21,8 +21,8 @@ from typing_extensions import override
 
 from tap_monday_boards import queries
 from tap_monday_boards.assets import asset_refs_for
-from tap_monday_boards.client import MondayFatalError, MondayStream
-from tap_monday_boards.errors import Decision, DecisionKind
+from tap_monday_boards.client import MondayStream
+from tap_monday_boards.errors import Decision, DecisionKind, MondayFatalAPIError
 from tap_monday_boards.shrink import PagePosition
 
 ID = th.StringType(nullable=False)
@@ -209,7 +209,8 @@ class BoardsStream(MondayStream):
             "without include_archived, or not readable by this token); "
             "set skip_unreadable_boards to skip them"
         )
-        raise MondayFatalError(message, Decision(DecisionKind.FATAL, None, None, None, message, 200))
+        decision = Decision(DecisionKind.FATAL, None, None, None, message, 200)
+        raise MondayFatalAPIError(decision, message=message)
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:

@@ -3,7 +3,8 @@
 Settings are validated before any request is made: the JSON schema carries the bounds (so ``--about`` and
 Meltano show them) and :func:`settings_errors` adds the rules a schema cannot express (a usable URL, a
 parseable ``start_date``, a non-blank token). Every message names the setting and the rule; the token's value
-is never echoed.
+is never echoed. The defaults and bounds of the settings the engine reads are not written here: they come
+from engine/settings.py (``ENGINE_DEFAULTS``, ``schema_bounds``), the one place each is declared.
 """
 
 from __future__ import annotations
@@ -27,9 +28,18 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.plugin_base import _ConfigInput
 from typing_extensions import override
 
-from tap_monday_boards import __version__, detail_streams, streams
+from tap_monday_boards import detail_streams, streams
 from tap_monday_boards.assets import AssetsStream
 from tap_monday_boards.board_streams import discover_board_streams
+from tap_monday_boards.engine.settings import (
+    DEFAULT_API_URL,
+    DEFAULT_API_VERSION,
+    ENGINE_DEFAULTS,
+    LOOKBACK_WINDOW_MINUTES,
+    MAX_BATCH,
+    MAX_HARVEST_PAGE,
+    schema_bounds,
+)
 from tap_monday_boards.items_stream import (
     ItemColumnValuesStream,
     ItemsStream,
@@ -39,8 +49,6 @@ from tap_monday_boards.items_stream import (
 from tap_monday_boards.prefetch import Prefetch
 from tap_monday_boards.statewriter import ThrottledStateWriter
 
-DEFAULT_API_URL = "https://api.monday.com/v2"
-DEFAULT_API_VERSION = "2026-10"
 API_VERSION_PATTERN = r"^\d{4}-(01|04|07|10)$"
 SECRET_SETTINGS = frozenset({"api_token"})
 ID_LIST_SETTINGS = ("board_ids", "workspace_ids")
@@ -97,62 +105,65 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     ),
     th.Property(
         "harvest_page_size",
-        th.IntegerType(minimum=1, maximum=500),
+        th.IntegerType(**schema_bounds("harvest_page_size")),
         title="Harvest page size",
-        default=500,
-        description="Item ids per items_page/next_items_page request in phase 1, 1-500 (monday's maximum). "
-        "Default: 500 ids.",
+        default=ENGINE_DEFAULTS["harvest_page_size"],
+        description="Item ids per items_page/next_items_page request in phase 1, "
+        f"1-{MAX_HARVEST_PAGE} (monday's maximum). Default: {ENGINE_DEFAULTS['harvest_page_size']} ids.",
     ),
     th.Property(
         "batch_size",
-        th.IntegerType(minimum=1, maximum=100),
+        th.IntegerType(**schema_bounds("batch_size")),
         title="Batch size",
-        default=100,
-        description="Item ids per items(ids:) request in phase 2, 1-100 (monday's maximum). "
-        "Default: 100 ids.",
+        default=ENGINE_DEFAULTS["batch_size"],
+        description=f"Item ids per items(ids:) request in phase 2, 1-{MAX_BATCH} (monday's maximum). "
+        f"Default: {ENGINE_DEFAULTS['batch_size']} ids.",
     ),
     th.Property(
         "max_concurrency",
-        th.IntegerType(minimum=1),
+        th.IntegerType(**schema_bounds("max_concurrency")),
         title="Max concurrency",
-        default=24,
-        description="Most requests in flight at once for the whole process, >= 1. Default: 24 requests "
+        default=ENGINE_DEFAULTS["max_concurrency"],
+        description="Most requests in flight at once for the whole process, >= 1. "
+        f"Default: {ENGINE_DEFAULTS['max_concurrency']} requests "
         "(enough to keep up with a 500-id harvest at monday's ~2 s per 100-item batch, below the lowest "
         "plan's limit). monday allows 40 (standard), 100 (Pro) or 250 (Enterprise) per account.",
     ),
     th.Property(
         "complexity_budget_per_minute",
-        th.IntegerType(minimum=1),
+        th.IntegerType(**schema_bounds("complexity_budget_per_minute")),
         title="Complexity budget per minute",
-        default=10_000_000,
+        default=ENGINE_DEFAULTS["complexity_budget_per_minute"],
         description="Complexity points the tap may spend per sliding minute, >= 1. "
-        "Default: 10,000,000 points "
+        f"Default: {ENGINE_DEFAULTS['complexity_budget_per_minute']:,} points "
         "(personal token; use 1,000,000 for trial/free accounts, 5,000,000 for app tokens).",
     ),
     th.Property(
         "requests_per_minute",
-        th.IntegerType(minimum=1),
+        th.IntegerType(**schema_bounds("requests_per_minute")),
         title="Requests per minute",
-        default=1_000,
-        description="Most requests per minute for the whole process, >= 1. Default: 1,000 requests "
+        default=ENGINE_DEFAULTS["requests_per_minute"],
+        description="Most requests per minute for the whole process, >= 1. "
+        f"Default: {ENGINE_DEFAULTS['requests_per_minute']:,} requests "
         "(monday's lowest plan limit; Pro allows 2,500, Enterprise 5,000).",
     ),
     th.Property(
         "request_timeout",
-        th.IntegerType(minimum=1),  # integer: Meltano 4.4 cannot serialise decimal settings
+        th.IntegerType(**schema_bounds("request_timeout")),  # integer: Meltano 4.4 cannot serialise decimals
         title="Request timeout",
-        default=60,
+        default=int(ENGINE_DEFAULTS["request_timeout"]),
         description="Seconds to wait for one HTTP answer before it counts as failed, >= 1. "
-        "Default: 60 seconds "
+        f"Default: {int(ENGINE_DEFAULTS['request_timeout'])} seconds "
         "(monday's own server-side limit).",
     ),
     th.Property(
         "max_retries",
-        th.IntegerType(minimum=0),
+        th.IntegerType(**schema_bounds("max_retries")),
         title="Max retries",
-        default=8,
-        description="Retries of one request after a retriable error (rate limit, 5xx, timeout), >= 0. "
-        "Default: 8 retries.",
+        default=ENGINE_DEFAULTS["max_retries"],
+        description="Retries of one request after a retriable error (5xx, timeout, partial answer), >= 0; "
+        "rate limits are waited out apart from these. "
+        f"Default: {ENGINE_DEFAULTS['max_retries']} retries.",
     ),
     th.Property(
         "start_date",
@@ -172,7 +183,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "include_archived",
         th.BooleanType(),
         title="Include archived",
-        default=False,
+        default=ENGINE_DEFAULTS["include_archived"],
         description=(
             "Also extract archived and deleted boards (boards state: all). monday lists only active items "
             "through items_page, so archived items are not listed; items archived or deleted after a sync "
@@ -183,16 +194,17 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "user_agent",
         th.StringType(),
         title="User agent",
-        default=f"tap-monday-boards/{__version__}",
-        description=f"User-Agent header of every request. Default: tap-monday-boards/{__version__}.",
+        default=ENGINE_DEFAULTS["user_agent"],
+        description=f"User-Agent header of every request. Default: {ENGINE_DEFAULTS['user_agent']}.",
     ),
     th.Property(
         "lookback_window_minutes",
         th.IntegerType(minimum=0),
         title="Lookback window",
-        default=5,
+        default=LOOKBACK_WINDOW_MINUTES,
         description="Minutes subtracted from each incremental bookmark before filtering, >= 0, so changes "
-        "made while the previous run was harvesting are seen again. Default: 5 minutes.",
+        "made while the previous run was harvesting are seen again. "
+        f"Default: {LOOKBACK_WINDOW_MINUTES} minutes.",
     ),
     th.Property(
         "emit_activate_version_messages",

@@ -13,7 +13,7 @@ from tap_monday_boards.errors import (
     CursorExpiredAPIError,
     Decision,
     DecisionKind,
-    FatalAPIError,
+    MondayFatalAPIError,
     QueryTooComplexAPIError,
     RetryableAPIError,
     classify,
@@ -526,7 +526,7 @@ def test_over_cap_names_cost_and_cap_and_outranks_a_rate_limit() -> None:
     assert decision.retryable is False
     error = error_for(decision, "ItemsByIds board 42 (1 ids)")
     assert isinstance(error, QueryTooComplexAPIError)
-    assert isinstance(error, FatalAPIError)  # a caller that cannot shrink fails
+    assert isinstance(error, MondayFatalAPIError)  # a caller that cannot shrink fails
     text = str(error)
     for part in ("query too complex", "ItemsByIds board 42 (1 ids)", "6,010,020", "5,000,000"):
         assert part in text
@@ -568,7 +568,7 @@ def test_messages_are_short_and_never_echo_headers() -> None:
         (K.PARTIAL, RetryableAPIError),
         (K.RESUME_CURSOR, CursorExpiredAPIError),
         (K.TOO_COMPLEX, QueryTooComplexAPIError),
-        (K.FATAL, FatalAPIError),
+        (K.FATAL, MondayFatalAPIError),
         (K.FATAL_AUTH, AuthenticationAPIError),
     ],
 )

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_monday_boards.engine.settings import _BOUNDS, ENGINE_DEFAULTS, EngineSettings, schema_bounds
 from tap_monday_boards.tap import CONFIG_SCHEMA, TapMondayBoards, setting_defaults, settings_errors
 
 TOKEN = "tok-SECRET-1234567890"
@@ -114,3 +115,27 @@ def test_cli_run_with_bad_config_fails_naming_setting(tmp_path: Path) -> None:
     result = CliRunner().invoke(TapMondayBoards.cli, ["--config", str(config)])
     assert result.exit_code != 0
     assert TOKEN not in result.output
+
+
+def test_the_engine_reads_the_defaults_the_schema_documents() -> None:
+    """One declaration (engine/settings.py): the tap's documented defaults are the engine's own."""
+    tap = TapMondayBoards(config=VALID)
+    assert EngineSettings.from_config(tap.config) == EngineSettings(api_token=TOKEN)
+    properties = CONFIG_SCHEMA["properties"]
+    shared = set(ENGINE_DEFAULTS) & set(properties)
+    assert {"api_url", "api_version", "batch_size", "max_concurrency", "max_retries", "user_agent"} <= shared
+    for name in shared:
+        assert properties[name].get("default") == ENGINE_DEFAULTS[name], name  # start_date: none
+        assert {k: properties[name][k] for k in ("minimum", "maximum") if k in properties[name]} == (
+            schema_bounds(name) if name in _BOUNDS else {}
+        ), name
+    assert properties["lookback_window_minutes"]["default"] * 60 == ENGINE_DEFAULTS["lookback_window_s"]
+
+
+def test_engine_bounds_name_the_setting_and_unknown_keys_are_ignored() -> None:
+    with pytest.raises(ValueError, match=r"harvest_page_size must be 1\.\.500; max_retries must be >= 0"):
+        EngineSettings(api_token=TOKEN, harvest_page_size=501, max_retries=-1)
+    with pytest.raises(ValueError, match="request_timeout must be >= 1"):
+        EngineSettings(api_token=TOKEN, request_timeout=0)
+    settings = EngineSettings.from_config({**VALID, "request_timeout_s": 5, "harvest_order_column": "x"})
+    assert settings.request_timeout == ENGINE_DEFAULTS["request_timeout"]  # no alias, no dead setting

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from singer_sdk.exceptions import FatalAPIError
 
-from tap_monday_boards import client, streams
+from tap_monday_boards import streams
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support.insync import Messages, records, sync
 
@@ -188,14 +188,12 @@ def test_rate_limit_is_retried_after_a_process_wide_pause() -> None:
     assert len(server.requests) == 2
 
 
-def test_server_error_is_retried_with_backoff_then_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(client, "BACKOFF_BASE_S", 0.001)
-
+def test_server_error_is_retried_with_backoff_then_gives_up() -> None:
     def script(body: dict[str, Any], n: int) -> Answer:
         return 500, {}, {"error_message": "Internal server error", "status_code": 500}
 
     with loopback(script) as server, pytest.raises(Exception, match="HTTP 500"):
-        run({"api_url": server.url, "max_retries": 2}, {"tags"})
+        run({"api_url": server.url, "max_retries": 2, "backoff_base_s": 0.001}, {"tags"})
     assert len(server.requests) == 3  # first try + max_retries
 
 
@@ -314,11 +312,8 @@ def test_activity_timestamp_units() -> None:
     assert streams.activity_timestamp("soon") is None
 
 
-def test_token_never_in_logs_or_output(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_token_never_in_logs_or_output(caplog: pytest.LogCaptureFixture) -> None:
     """Retries, a fatal error and a normal page at DEBUG level: the token shows up nowhere."""
-    monkeypatch.setattr(client, "BACKOFF_BASE_S", 0.001)
     caplog.set_level("DEBUG")
 
     def script(body: dict[str, Any], n: int) -> Answer:
@@ -333,7 +328,7 @@ def test_token_never_in_logs_or_output(
         )
 
     with loopback(script) as server:
-        messages = run({"api_url": server.url}, {"tags"})
+        messages = run({"api_url": server.url, "backoff_base_s": 0.001}, {"tags"})
         with pytest.raises(FatalAPIError) as excinfo:
             run({"api_url": server.url}, {"teams"})
     assert records(messages, "tags")

@@ -18,7 +18,7 @@ import pytest
 from monday_emulator.testing import RunningEmulator
 from singer_sdk.exceptions import FatalAPIError as SdkFatalAPIError
 
-from tap_monday_boards.errors import FatalAPIError, QueryTooComplexAPIError
+from tap_monday_boards.errors import MondayFatalAPIError, QueryTooComplexAPIError
 from tests.support.engine import engine_settings, pipeline_records
 from tests.support.insync import InProcessTap, build_tap, records, sync
 
@@ -73,7 +73,7 @@ def test_engine_fails_clearly_when_one_id_is_over_the_cap(emulator_factory: Fact
     text = str(info.value)
     for part in (f"ItemsByIds board {board} (1 ids)", "query cost 130", "cap of 100", "select fewer columns"):
         assert part in text, text
-    assert isinstance(info.value, FatalAPIError)
+    assert isinstance(info.value, MondayFatalAPIError)
     assert em.token not in text
 
 

@@ -35,7 +35,7 @@ from tap_monday_boards.engine.boards import BoardMeta, board_meta, fetch_boards
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.runtime import EngineRuntime, Job
 from tap_monday_boards.engine.transport import Request, Transport
-from tap_monday_boards.errors import Decision, DecisionKind, FatalAPIError, QueryTooComplexAPIError
+from tap_monday_boards.errors import Decision, DecisionKind, MondayFatalAPIError, QueryTooComplexAPIError
 from tap_monday_boards.queries import PerBoardList
 from tap_monday_boards.shrink import PagePosition, over_cap_message
 
@@ -407,7 +407,7 @@ class AccountSync:
             for board_id in (b for b in plan.board_ids if b not in found):
                 if not plan.skip_unreadable:
                     message = f"board {board_id} does not exist or the token cannot read it"
-                    raise FatalAPIError(
+                    raise MondayFatalAPIError(
                         Decision(DecisionKind.FATAL, None, "InvalidBoardIdException", None, message, 200),
                         f"BoardsMeta board {board_id}",
                     )

@@ -20,7 +20,7 @@ from tap_monday_boards.column_values import dropdown_labels
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.engine.transport import Request, Transport
-from tap_monday_boards.errors import Decision, DecisionKind, FatalAPIError
+from tap_monday_boards.errors import Decision, DecisionKind, MondayFatalAPIError
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def discover_boards(
     """Blocking wrapper for the main thread (runs a short private loop).
 
     Raises:
-        FatalAPIError: a configured board is missing or unreadable and ``skip_unreadable`` is false.
+        MondayFatalAPIError: a configured board is missing or unreadable and ``skip_unreadable`` is false.
     """
 
     async def run() -> list[BoardMeta]:
@@ -155,7 +155,7 @@ def discover_boards(
         for board_id in missing:
             if not skip_unreadable:
                 message = f"board {board_id} does not exist or the token cannot read it"
-                raise FatalAPIError(
+                raise MondayFatalAPIError(
                     Decision(DecisionKind.FATAL, None, "InvalidBoardIdException", None, message, 200),
                     f"BoardsMeta board {board_id}",
                 )

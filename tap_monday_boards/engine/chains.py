@@ -29,7 +29,7 @@ from tap_monday_boards.errors import (
     CursorExpiredAPIError,
     Decision,
     DecisionKind,
-    FatalAPIError,
+    MondayFatalAPIError,
     QueryTooComplexAPIError,
 )
 from tap_monday_boards.shrink import over_cap_message, smaller_size
@@ -112,7 +112,7 @@ class ChainRunner:
         """Walk ``chain`` to its end, resuming after cursor expiry; ``on_ids`` gets each page's new ids.
 
         Raises:
-            FatalAPIError: the board does not exist / is unreadable (with monday's code and the board id).
+            MondayFatalAPIError: the board does not exist / is unreadable (monday's code and the board id).
             CursorExpiredAPIError: only after ``MAX_CURSOR_RESUMES`` resumes.
         """
         while True:
@@ -195,7 +195,7 @@ class ChainRunner:
         boards = data.get("boards") or []
         if not boards or boards[0] is None:
             message = "board not returned (unknown, deleted or unreadable)"
-            raise FatalAPIError(
+            raise MondayFatalAPIError(
                 Decision(DecisionKind.FATAL, None, "BoardNotFound", None, message, 200), context
             )
         if chain.group_id is None:

@@ -64,7 +64,7 @@ async def harvest_board(
     hedges slow pages (critical.py).
 
     Raises:
-        FatalAPIError: the board does not exist / is unreadable (with monday's code and the board id).
+        MondayFatalAPIError: the board does not exist / is unreadable (with monday's code and the board id).
         CursorExpiredAPIError: only after ``MAX_CURSOR_RESUMES`` resumes of one chain.
     """
     board_id = state.board_id

@@ -28,7 +28,7 @@ from tap_monday_boards.engine.activity import left_item_ids_of_boards
 from tap_monday_boards.engine.boardlists import BoardCall, send_per_board
 from tap_monday_boards.engine.chains import HARVEST_PRIORITY, HarvestState, harvest_query_params
 from tap_monday_boards.engine.transport import Transport
-from tap_monday_boards.errors import Decision, DecisionKind, FatalAPIError
+from tap_monday_boards.errors import Decision, DecisionKind, MondayFatalAPIError
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _settle(board: ProbedBoard, answer: dict[str, Any] | None) -> None:
     if answer is None:
         message = "board not returned (unknown, deleted or unreadable)"
         decision = Decision(DecisionKind.FATAL, None, "BoardNotFound", None, message, 200)
-        board.complete.set_exception(FatalAPIError(decision, f"HarvestFirstPages board {board_id}"))
+        board.complete.set_exception(MondayFatalAPIError(decision, f"HarvestFirstPages board {board_id}"))
         return
     page = answer.get("items_page") or {}
     items = [i for i in page.get("items") or [] if isinstance(i, dict)]

@@ -1,48 +1,65 @@
-"""EngineSettings: the frozen, validated subset of the tap config that the items engine and governor use.
+"""EngineSettings: the frozen, validated subset of the tap config that the items engine and governor use,
+and the one declaration of every default and bound the tap's settings schema shares with it.
 
 Why a separate, frozen object: the engine runs on a background thread and the governor is shared by the
 whole process, so they must not read the SDK's mutable config dict; a frozen value is also hashable,
 which lets :func:`~tap_monday_boards.engine.governor.get_governor` key one governor per (api_url, token).
+
+Why the defaults and bounds live here: the tap's settings schema (tap.py, what ``--about``, Meltano and the
+README show) and this class describe the same settings; tap.py reads :data:`ENGINE_DEFAULTS` and
+:func:`schema_bounds` instead of repeating a number, so the two cannot drift. A setting only the engine reads
+(``backoff_base_s``, ``rate_limit_first_wait_s``, ...) is not in the schema, but a config may still set it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tap_monday_boards import __version__
 from tap_monday_boards.errors import register_secret
 
 DEFAULT_API_URL = "https://api.monday.com/v2"
 DEFAULT_API_VERSION = "2026-10"
 MAX_HARVEST_PAGE = 500  # items_page / next_items_page limit
 MAX_BATCH = 100  # items(ids:) at most 100 ids
+LOOKBACK_WINDOW_MINUTES = 5
+"""default of the tap's ``lookback_window_minutes`` (the engine's ``lookback_window_s`` in seconds)."""
+
+
+def _bounded(default: Any, minimum: int, maximum: int | None = None) -> Any:
+    """A field with its bounds as metadata: checked in ``__post_init__`` and copied into the tap's schema."""
+    bounds = {"minimum": minimum} if maximum is None else {"minimum": minimum, "maximum": maximum}
+    return field(default=default, metadata=bounds)
 
 
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
-    """Knobs of the items engine. Every number has a unit in its docstring; bounds are checked once here."""
+    """Knobs of the items engine. Every number has a unit in its docstring; bounds are declared once here."""
 
     api_token: str = field(repr=False)
     api_url: str = DEFAULT_API_URL
     api_version: str = DEFAULT_API_VERSION
-    harvest_page_size: int = MAX_HARVEST_PAGE
+    harvest_page_size: int = _bounded(MAX_HARVEST_PAGE, 1, MAX_HARVEST_PAGE)
     """ids per items_page/next_items_page request (1..500)."""
-    batch_size: int = MAX_BATCH
+    batch_size: int = _bounded(MAX_BATCH, 1, MAX_BATCH)
     """ids per items(ids:) request (1..100)."""
-    max_concurrency: int = 24
+    max_concurrency: int = _bounded(24, 1)
     """requests in flight for the whole process (monday: 40/100/250 by plan)."""
-    complexity_budget_per_minute: int = 10_000_000
+    complexity_budget_per_minute: int = _bounded(10_000_000, 1)
     """complexity points per 60 s window (10M personal token, 1M trial/free)."""
-    requests_per_minute: int = 1_000
+    requests_per_minute: int = _bounded(1_000, 1)
     """request rate cap for the whole process (monday: 1,000/2,500/5,000 by plan)."""
-    request_timeout: float = 60.0
+    request_timeout: float = _bounded(60.0, 1)
     """seconds per request (monday's server side limit is 60 s)."""
-    max_retries: int = 8
-    """attempts after the first for one request (retryable answers only)."""
+    max_retries: int = _bounded(8, 0)
+    """retries of one request after the first attempt, for retryable answers other than rate limits (those
+    are counted apart, retry.py)."""
     backoff_base_s: float = 0.5
-    """first exponential backoff step in seconds; doubles per attempt, full jitter."""
+    """first exponential backoff step in seconds; doubles per attempt, equal jitter (retry.py)."""
     backoff_max_s: float = 30.0
     """cap on one exponential backoff step, seconds."""
     rate_limit_first_wait_s: float = 2.0
@@ -50,58 +67,47 @@ class EngineSettings:
     each consecutive one doubles it (engine/governor.py)."""
     rate_limit_max_wait_s: float = 60.0
     """longest pause for rate-limit answers without a hint, seconds (monday's advice: 60)."""
-    user_agent: str = "tap-monday-boards"
+    user_agent: str = f"tap-monday-boards/{__version__}"
     include_archived: bool = False
     start_date: str | None = None
     """ISO-8601 lower bound on ``updated_at`` for the first incremental sync."""
-    lookback_window_s: float = 300.0
+    lookback_window_s: float = LOOKBACK_WINDOW_MINUTES * 60.0
     """incremental syncs re-read items updated this many seconds before the bookmark."""
-    record_queue_size: int = 2_000
+    record_queue_size: int = _bounded(2_000, 1)
     """fetched records buffered per board before fetching for that board pauses."""
     progress_interval_s: float = 5.0
     """seconds between INFO progress lines per board."""
-    harvest_order_column: str = "__creation_log__"
-    """order of the id harvest; with a bookmark the engine uses ``__last_updated__``."""
 
     def __post_init__(self) -> None:
         problems = []
         if not self.api_token:
             problems.append("api_token is required")
-        if not 1 <= self.harvest_page_size <= MAX_HARVEST_PAGE:
-            problems.append(f"harvest_page_size must be 1..{MAX_HARVEST_PAGE}")
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            problems.append(f"batch_size must be 1..{MAX_BATCH}")
-        if self.max_concurrency < 1:
-            problems.append("max_concurrency must be >= 1")
-        if self.complexity_budget_per_minute < 1:
-            problems.append("complexity_budget_per_minute must be >= 1")
-        if self.requests_per_minute < 1:
-            problems.append("requests_per_minute must be >= 1")
-        if self.request_timeout <= 0:
-            problems.append("request_timeout must be > 0")
+        for name, bounds in _BOUNDS.items():
+            value = getattr(self, name)
+            low, high = bounds["minimum"], bounds.get("maximum")
+            if value < low or (high is not None and value > high):
+                problems.append(
+                    f"{name} must be {low}..{high}" if high is not None else f"{name} must be >= {low}"
+                )
         if not 0 < self.rate_limit_first_wait_s <= self.rate_limit_max_wait_s:
             problems.append("rate_limit_first_wait_s must be > 0 and <= rate_limit_max_wait_s")
-        if self.max_retries < 0:
-            problems.append("max_retries must be >= 0")
-        if self.record_queue_size < 1:
-            problems.append("record_queue_size must be >= 1")
-        if self.harvest_order_column not in ("__creation_log__", "__last_updated__"):
-            problems.append("harvest_order_column must be __creation_log__ or __last_updated__")
         if problems:
             raise ValueError("invalid engine settings: " + "; ".join(problems))
         register_secret(self.api_token)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> EngineSettings:
-        """Build from the tap config; unknown keys are ignored, absent keys take the defaults above."""
+        """Build from the tap config; unknown keys are ignored, absent keys take the defaults above.
+
+        Each field reads the setting of the same name; ``lookback_window_s`` also reads the tap's
+        ``lookback_window_minutes`` (the only setting whose unit differs).
+        """
         types = {name: str(f.type) for name, f in cls.__dataclass_fields__.items()}
         values: dict[str, Any] = {
             k: _coerce(v, types[k]) for k, v in config.items() if k in types and v is not None
         }
         if "lookback_window_minutes" in config and "lookback_window_s" not in values:
             values["lookback_window_s"] = float(config["lookback_window_minutes"]) * 60.0
-        if "request_timeout_s" in config and "request_timeout" not in values:
-            values["request_timeout"] = float(config["request_timeout_s"])
         return cls(**values)
 
     @property
@@ -121,3 +127,18 @@ def _coerce(value: Any, type_name: str) -> Any:
             raise ValueError(f"invalid engine settings: {value} is not a whole number")
         return int(value)
     return value
+
+
+_BOUNDS: dict[str, dict[str, int]] = {
+    f.name: dict(f.metadata) for f in dataclasses.fields(EngineSettings) if "minimum" in f.metadata
+}
+
+ENGINE_DEFAULTS: Mapping[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(EngineSettings) if f.default is not dataclasses.MISSING
+}
+"""Setting name -> default, for tap.py's schema (the one place each default is written is the field)."""
+
+
+def schema_bounds(name: str) -> dict[str, int]:
+    """``minimum``/``maximum`` of a bounded setting, as JSON schema keywords for tap.py's schema."""
+    return dict(_BOUNDS[name])

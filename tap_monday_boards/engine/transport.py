@@ -6,11 +6,16 @@ happen before any record of that answer is handed on, so nothing is emitted twic
 ``data`` or a typed exception:
 
 * :class:`~tap_monday_boards.errors.CursorExpiredAPIError` - the harvest starts a fresh chain;
-* :class:`RequestTimeoutError` - after ``max_timeouts`` consecutive timeouts (the fetch splits the batch);
+* :class:`~tap_monday_boards.errors.RequestTimeoutError` - after ``max_timeouts`` consecutive timeouts (the
+  fetch splits the batch);
 * :class:`~tap_monday_boards.errors.QueryTooComplexAPIError` - over the per-query cap: at once (the same
   document would be refused again); the fetch and the harvest catch it and send a smaller one;
-* :class:`~tap_monday_boards.errors.FatalAPIError` / ``AuthenticationAPIError`` - at once, never retried;
-* :class:`~tap_monday_boards.errors.RetryableAPIError` - when the retry budget is spent.
+* :class:`~tap_monday_boards.errors.MondayFatalAPIError` / ``AuthenticationAPIError`` - at once, never
+  retried;
+* :class:`~tap_monday_boards.errors.RetryableAPIError` - when the retries of :mod:`tap_monday_boards.retry`'s
+  policy are spent (rate limits and other errors counted apart; waits from the same policy).
+
+The errors are the SDK's classes too (errors.py), so an engine error reaching the SDK is one of its own.
 
 The token is only ever placed in the ``Authorization`` header; no log line or error contains headers.
 """
@@ -34,17 +39,14 @@ from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import (
     Decision,
     DecisionKind,
-    MondayAPIError,
+    RequestTimeoutError,
     RetryableAPIError,
     classify,
     error_for,
 )
+from tap_monday_boards.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
-
-MAX_RATE_LIMIT_RETRIES = 30
-"""Rate-limit answers are waited out rather than counted against ``max_retries`` (they are expected on
-low plans); this only stops a server that never lets us through."""
 
 _DECODER = msgspec.json.Decoder()
 _TIMEOUT_STATUSES = frozenset({408, 504})
@@ -62,10 +64,6 @@ def _decode(raw: bytes, typed: Callable[[bytes], dict[str, Any] | None] | None) 
         return _DECODER.decode(raw)
     except msgspec.DecodeError:
         return raw
-
-
-class RequestTimeoutError(MondayAPIError):
-    """The same request timed out ``max_timeouts`` times in a row: the caller should make it smaller."""
 
 
 AttemptOutcome = Literal["answered", "timeout", "failed"]
@@ -129,7 +127,8 @@ class Transport:
         self.settings = settings
         self.governor = governor
         self._sleep = sleep
-        self._rng = rng or random.Random(0)
+        self.policy = RetryPolicy.from_settings(settings, rng or random.Random(0))
+        """waits and retry counts (retry.py), the same policy as the SDK streams'."""
         self._session: aiohttp.ClientSession | None = None
         self.retries: Counter[str] = Counter()
         self.requests = 0
@@ -157,11 +156,6 @@ class Transport:
             session, self._session = self._session, None
             await session.close()
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential with "equal jitter": never ~0 (no hot loop), never synchronised across tasks."""
-        step = min(self.settings.backoff_max_s, self.settings.backoff_base_s * (2**attempt))
-        return step / 2 + self._rng.uniform(0.0, step / 2)
-
     async def _post(
         self, request: Request, timeout_s: float | None = None
     ) -> tuple[int, Mapping[str, str], Any]:
@@ -182,7 +176,8 @@ class Transport:
 
     async def send(self, request: Request, *, max_timeouts: int | None = None) -> dict[str, Any]:
         """Send until a usable answer; returns the body's ``data`` (``complexity`` included)."""
-        attempts = rate_limited = timeouts = 0
+        retries = self.policy.attempts()
+        timeouts = 0
         while True:
             permit = await self.governor.acquire(request.kind, request.units, priority=request.priority)
             decision, data = await self._exchange(request, permit)
@@ -205,20 +200,18 @@ class Transport:
                 timeouts = 0
             if not decision.retryable:
                 raise error_for(decision, request.context)
+            attempt = retries.next(decision)
+            limit = self.policy.limit(decision)
             if decision.kind is DecisionKind.RETRY_AFTER:
-                rate_limited += 1
-                if rate_limited > MAX_RATE_LIMIT_RETRIES:
+                if attempt is None:
                     raise RetryableAPIError(decision, request.context)
                 paused = self.governor.on_rate_limited(decision.wait_s)  # None: no hint, the governor's wait
-                self._count_retry(request, decision, rate_limited, MAX_RATE_LIMIT_RETRIES, paused)
-                continue
-            attempts += 1
-            if attempts > self.settings.max_retries:
-                raise RetryableAPIError(decision, f"{request.context} after {attempts} attempts")
-            delay = self._backoff(attempts - 1)
-            if decision.wait_s:
-                delay = max(delay, self.governor.on_rate_limited(decision.wait_s))
-            self._count_retry(request, decision, attempts, self.settings.max_retries, delay)
+                self._count_retry(request, decision, attempt, limit, paused)
+                continue  # the next acquire waits for the pause
+            if attempt is None:
+                raise RetryableAPIError(decision, f"{request.context} after {retries.transient} attempts")
+            delay = self.policy.wait_s(decision, attempt)
+            self._count_retry(request, decision, attempt, limit, delay)
             await self._sleep(delay)
 
     async def _exchange(self, request: Request, permit: Permit) -> tuple[Decision | None, Any]:

@@ -18,7 +18,7 @@ from monday_emulator.testing import RunningEmulator
 from tap_monday_boards.engine.governor import Governor
 from tap_monday_boards.engine.pipeline import READ_AHEAD_FACTOR, ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.errors import AuthenticationAPIError, FatalAPIError
+from tap_monday_boards.errors import AuthenticationAPIError, MondayFatalAPIError
 from tap_monday_boards.records import item_record
 from tap_monday_boards.wire import as_dict
 from tests.support.engine import engine_settings, pipeline_records
@@ -253,7 +253,7 @@ def test_buffer_is_bounded_while_the_harvest_runs_ahead(emulator_factory: Factor
 
 def test_unknown_board_is_fatal_and_named(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=1, items_per_board=100)
-    with pytest.raises(FatalAPIError) as info:
+    with pytest.raises(MondayFatalAPIError) as info:
         pipeline_records(_settings(em), ["999999999"])
     assert "999999999" in str(info.value)
 
@@ -277,7 +277,7 @@ def test_batch_that_keeps_timing_out_is_split(emulator_factory: Factory) -> None
 def test_daily_limit_is_fatal_with_the_reset_wait(emulator_factory: Factory) -> None:
     em = emulator_factory(boards=1, items_per_board=2_000, limit_overrides={"daily_calls": 3})
     board = _boards(em)[0]
-    with pytest.raises(FatalAPIError) as info:
+    with pytest.raises(MondayFatalAPIError) as info:
         pipeline_records(_settings(em, harvest_page_size=100), [board])
     text = str(info.value)
     assert "DAILY_LIMIT_EXCEEDED" in text
