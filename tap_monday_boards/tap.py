@@ -461,15 +461,24 @@ class TapMondayBoards(Tap):
     @property
     @override
     def streams(self) -> dict[str, Stream]:
-        """The SDK's streams with ``assets`` moved last.
+        """The SDK's streams with ``items`` and ``subitems`` first and ``assets`` last.
 
         Why: ``sync_all`` syncs the top-level streams in the order of this mapping, which the SDK sorts by
-        name (``load_streams``), so ``assets`` would sync first; it must sync after ``items``, ``subitems``
-        and ``updates`` (a child of ``boards``), whose records hand it the asset ids (assets.py).
+        name (``load_streams``). Every stream's requests start with the sync (prefetch.py), but the SDK
+        writes one stream at a time: behind ``boards``, whose ``updates`` of a board come one page of 100
+        after the other, the items (the most records, each fetched board stopped at its read-ahead) would
+        wait, and be written only once every board's updates are in. So the engine streams go first, and
+        the lists of the other streams fill meanwhile (each within its own read-ahead). ``assets`` goes
+        last: the records of ``items``, ``subitems`` and ``updates`` (a child of ``boards``) hand it the
+        asset ids (assets.py).
         """
         found = super().streams
-        if AssetsStream.name in found and next(reversed(found)) != AssetsStream.name:
-            found[AssetsStream.name] = found.pop(AssetsStream.name)  # the SDK's cached dict, reordered once
+        first = [name for name in (ItemsStream.name, SubitemsStream.name) if name in found]
+        last = [AssetsStream.name] if AssetsStream.name in found else []
+        order = [*first, *(name for name in found if name not in first and name not in last), *last]
+        if list(found) != order:
+            for name in order:  # the SDK's cached dict, reordered once
+                found[name] = found.pop(name)
         return found
 
     @override
