@@ -139,16 +139,19 @@ class AssetsStream(IdBatchStream):
 
     def _send_update_ids_early(self, update_ids: list[str]) -> None:
         """Updates as they are written: their asset ids are asked early, in requests of the first phase."""
-        self._phase = "update_assets"
-        try:
-            self.send_early(update_ids, "update_assets")
-        finally:
-            self._phase = "assets"
+        self.send_early(update_ids, "update_assets")
+
+    def updates_fetched(self, board_id: str, rows: list[dict[str, Any]]) -> None:
+        """Updates as the engine fetches them (its thread): their asset ids need not wait for the writing.
+
+        Every fetched update is also written (``updates`` keeps every row), so no asset of an update that
+        is not emitted is asked; the writing hands the same ids again, which are skipped as already sent."""
+        self.send_early([str(row["id"]) for row in rows if row.get("id") is not None], "update_assets")
 
     @property
     @override
     def governor_kind(self) -> str:
-        return f"stream:assets:{self._phase}"
+        return self.request_kind()[1]
 
     @property
     @override
@@ -156,27 +159,32 @@ class AssetsStream(IdBatchStream):
         return False  # an incremental run sees only some assets (module docstring)
 
     @override
-    def batch_limit(self) -> int:
-        if self._phase == "update_assets":
+    def batch_limit(self, kind: str | None = None) -> int:
+        if (kind or self._phase) == "update_assets":
             return self.batch_size
         return queries.ASSETS_PER_LIST * queries.ASSET_LISTS_PER_REQUEST
 
     @override
-    def batch_document(self, ids: list[str]) -> str:
-        if self._phase == "update_assets":
+    def batch_document(self, ids: list[str], kind: str | None = None) -> str:
+        if (kind or self._phase) == "update_assets":
             return queries.UPDATE_ASSET_IDS_QUERY
         return queries.assets_query(len(_lists(ids)))
 
     @override
-    def batch_variables(self, ids: list[str]) -> dict[str, Any]:
-        if self._phase == "update_assets":
+    def batch_variables(self, ids: list[str], kind: str | None = None) -> dict[str, Any]:
+        if (kind or self._phase) == "update_assets":
             return super().batch_variables(ids)
         return {f"ids{n}": part for n, part in enumerate(_lists(ids))}
+
+    @override
+    def request_kind(self, kind: str | None = None) -> tuple[str, str]:
+        phase = kind or self._phase
+        return ("UpdateAssetIds" if phase == "update_assets" else "Assets"), f"stream:assets:{phase}"
 
     @property
     @override
     def operation_name(self) -> str:
-        return "UpdateAssetIds" if self._phase == "update_assets" else "Assets"
+        return self.request_kind()[0]
 
     @override
     def take_ids(self, context: Context | None) -> Sequence[str]:

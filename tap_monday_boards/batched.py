@@ -20,6 +20,7 @@ at most ``EARLY_BYTES_MAX`` of them; past that, the ids are asked when the strea
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -74,22 +75,25 @@ class EarlyBatches:
         """Bytes of answers received and not yet read (updated on the engine's thread)."""
         self.stopped = False
         """Set once ``EARLY_BYTES_MAX`` is reached: later ids wait for the stream's own sync."""
+        self._lock = threading.Lock()
+        """Ids may arrive from the main thread (records written) and the engine's (lists fetched)."""
 
     def add(self, ids: Iterable[str]) -> list[list[str]]:
         """Queue ``ids`` (each once); returns the full batches now ready to send."""
-        if self.held_bytes >= EARLY_BYTES_MAX:
-            self.stopped = True
-        if self.stopped:
-            return []
-        for one in ids:
-            if one not in self.sent:
-                self.sent.add(one)
-                self.pending.append(one)
-        ready: list[list[str]] = []
-        while len(self.pending) >= self.batch_size:
-            ready.append(self.pending[: self.batch_size])
-            del self.pending[: self.batch_size]
-        return ready
+        with self._lock:
+            if self.held_bytes >= EARLY_BYTES_MAX:
+                self.stopped = True
+            if self.stopped:
+                return []
+            for one in ids:
+                if one not in self.sent:
+                    self.sent.add(one)
+                    self.pending.append(one)
+            ready: list[list[str]] = []
+            while len(self.pending) >= self.batch_size:
+                ready.append(self.pending[: self.batch_size])
+                del self.pending[: self.batch_size]
+            return ready
 
     def unsent(self) -> set[str]:
         """Ids queued but never sent (the partial batch, or all once the byte bound stopped sending)."""
@@ -129,30 +133,34 @@ class IdBatchStream(MondayStream):
         """The ids to request in this sync (hand-over from the stream that emitted their parents)."""
         raise NotImplementedError
 
-    def batch_limit(self) -> int:
-        """Ids per request now (a stream with several phases may differ per phase)."""
+    def batch_limit(self, kind: str | None = None) -> int:
+        """Ids per request for ids of ``kind`` (None: the current sync's, :meth:`early_kind`)."""
         return self.batch_size
 
-    def batch_document(self, ids: list[str]) -> str:
-        """The document for one batch (a stream whose document depends on the batch overrides it)."""
+    def batch_document(self, ids: list[str], kind: str | None = None) -> str:
+        """The document for one batch of ids of ``kind`` (None: the current sync's)."""
         return str(self.query)
 
     def early_kind(self) -> str:
-        """The kind of ids (:meth:`send_early`'s ``kind``) the current sync asks for; the requests are built
-        for it (a stream with several phases answers per phase)."""
+        """The kind of ids the current sync asks for (:meth:`send_early`'s ``kind``); a stream with several
+        phases answers per phase, and builds its requests per kind (``batch_*``, ``request_kind``)."""
         return ""
+
+    def request_kind(self, kind: str | None = None) -> tuple[str, str]:
+        """(operation name, governor class) of the requests for ids of ``kind`` (None: the current sync's)."""
+        return self.operation_name, self.governor_kind
 
     def send_early(self, ids: Iterable[str], kind: str = "") -> None:
         """Ids of ``kind`` this stream will ask for when it syncs: each full batch goes now (see the module).
 
-        The requests are built as the stream builds them while ``early_kind()`` is ``kind``."""
+        Thread-safe: the engine's thread may call it for ids it has just fetched (prefetch.py)."""
         source = engine_source(self._tap)
         runtime = None if source is None else source.runtime
         if runtime is None or not runtime.running:
             return
-        early = self._early.setdefault(kind, EarlyBatches(self.batch_limit()))
+        early = self._early.setdefault(kind, EarlyBatches(self.batch_limit(kind)))
         for batch in early.add(ids):
-            request = self._request_for(batch, "early batch", priority=EARLY_PRIORITY)
+            request = self._request_for(batch, "early batch", priority=EARLY_PRIORITY, kind=kind)
             job = runtime.submit(_send_compact(runtime.transport, request))
             job.add_done_callback(early.held)
             early.jobs.append(job)
@@ -173,7 +181,7 @@ class IdBatchStream(MondayStream):
     def get_new_paginator(self) -> BaseAPIPaginator | None:
         return BatchPaginator(len(self._batches))
 
-    def batch_variables(self, ids: list[str]) -> dict[str, Any]:
+    def batch_variables(self, ids: list[str], kind: str | None = None) -> dict[str, Any]:
         """Variables for one batch: ``limit`` = number of ids, or root ``items``/``updates`` stop at 25."""
         return {"ids": ids, "limit": len(ids)}
 
@@ -219,14 +227,17 @@ class IdBatchStream(MondayStream):
             for early_job in early:
                 early_job.cancel()
 
-    def _request_for(self, ids: list[str], which: str, *, priority: int = 0) -> Request:
+    def _request_for(
+        self, ids: list[str], which: str, *, priority: int = 0, kind: str | None = None
+    ) -> Request:
         """One batch as an engine request (same document, variables and governor class as the SDK's)."""
+        operation, governor_kind = self.request_kind(kind)
         return Request(
-            self.operation_name,
-            self.batch_document(ids),
-            self.batch_variables(ids),
-            kind=self.governor_kind,
+            operation,
+            self.batch_document(ids, kind),
+            self.batch_variables(ids, kind),
+            kind=governor_kind,
             units=len(ids),
             priority=priority,
-            context=f"query {self.operation_name}, {which}",
+            context=f"query {operation}, {which}",
         )

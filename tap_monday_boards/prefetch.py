@@ -20,6 +20,7 @@ from typing import Any
 from singer_sdk import Stream, Tap
 
 from tap_monday_boards import queries
+from tap_monday_boards.assets import AssetsStream
 from tap_monday_boards.client import MondayStream
 from tap_monday_boards.detail_streams import BoardViewsStream
 from tap_monday_boards.engine import boards as engine_boards
@@ -85,12 +86,16 @@ def build_plan(tap: Tap) -> AccountPlan:
     children: list[ChildList] = []
     updates = _of_type(tap, UpdatesStream)
     if boards_sync and updates is not None and updates.selected:
+        assets = _of_type(tap, AssetsStream)
+        early = assets.updates_fetched if isinstance(assets, AssetsStream) and assets.selected else None
         children.append(
             ChildList(
                 updates.name,
                 queries.BOARD_UPDATES_LIST,
                 int(getattr(updates, "page_size", 100) or 100),
                 UPDATES_BOARDS_PER_REQUEST,
+                # the asset ids of the updates are asked as the updates arrive, not once they are written
+                on_rows=early,
             )
         )
     views = _of_type(tap, BoardViewsStream)

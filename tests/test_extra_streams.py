@@ -208,6 +208,22 @@ def test_batches_of_ids_are_in_flight_together_under_the_concurrency_limit(emula
     assert all(len(_asset_ids(r)) == 500 for r in early), "early batches are full ones (5 lists of 100)"
 
 
+def test_update_asset_ids_are_asked_as_the_engine_fetches_the_updates(emulator_factory: Factory) -> None:
+    # 550 items -> 110 updates: one full batch of 100 update ids can go before anything is written
+    latency = "custom:base=0.2,per_object=0,jitter=0"
+    em = emulator_factory(boards=1, items_per_board=550, extra_tokens=(TOKEN,), latency=latency)
+    store = em.emulator.store
+    messages = _sync(em, {"boards", "updates", "items", "assets"}, max_concurrency=8, include_subitems=False)
+    emitted = [r["id"] for r in records(messages, "items")]
+    assert _canon(records(messages, "assets")) == _canon(truth.assets(store, emitted))
+    update_ids = [i for r in _requests(em, "UpdateAssetIds") for i in r.variables["ids"]]
+    assert sorted(update_ids) == sorted(u["id"] for u in records(messages, "updates")), "each update once"
+    # items are written first, updates after them: an update-ids request sent before the last items batch
+    # was answered can only come from the engine's hook on the fetched updates
+    first_update_ids = min(r.start for r in _requests(em, "UpdateAssetIds"))
+    assert first_update_ids < max(r.end for r in _requests(em, "ItemsByIds"))
+
+
 def test_assets_without_items_warns_and_never_extracts_items(
     emulator_factory: Factory, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -73,6 +73,8 @@ class ChildList:
     boards_per_request: int
     args: Callable[[str], Mapping[str, Any]] = lambda board_id: {}
     """Per-board arguments besides the page, e.g. ``{"from": ...}`` from that board's bookmark."""
+    on_rows: Callable[[str, list[dict[str, Any]]], None] | None = None
+    """Told (on the engine's thread) each board's rows as they arrive, before the stream writes them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,7 @@ class AccountSync:
                 read_ahead_rows=READ_AHEAD_ROWS,
                 priority=LIST_PRIORITY,
                 call_soon=runtime.call_soon,
+                on_rows=child.on_rows,
             )
             for child in plan.child_lists
         }

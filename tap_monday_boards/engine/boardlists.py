@@ -27,7 +27,7 @@ import heapq
 import logging
 import queue
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +188,7 @@ class BoardListReader:
         priority: int = 1,
         max_in_flight: int = 4,
         call_soon: Any = None,
+        on_rows: Callable[[str, list[dict[str, Any]]], None] | None = None,
     ) -> None:
         self.transport: Transport | None = None
         self.kind = kind
@@ -198,6 +199,8 @@ class BoardListReader:
         self.max_in_flight = max(1, max_in_flight)
         self._call_soon = call_soon
         """``runtime.call_soon``: how the main thread hands credits back to the loop."""
+        self._on_rows = on_rows
+        """Told each board's rows in order as they are handed on (e.g. to ask what they point to early)."""
         self._boards: dict[str, _Board] = {}
         self._lock = threading.Lock()
         self._pending: list[tuple[int, int, str]] = []  # heap of (drain index, page, board id)
@@ -307,11 +310,22 @@ class BoardListReader:
             if ready:
                 self._buffered += len(ready)
                 board.rows += len(ready)
+                if self._on_rows is not None:
+                    self._tell(board.board_id, ready)
                 board.out.put(ready)
             if board.delivered == board.last:
                 board.held.clear()
                 board.out.put(_DONE)
                 return
+
+    def _tell(self, board_id: str, rows: list[dict[str, Any]]) -> None:
+        """``on_rows``, which only asks for things early: its failure must not stop this list."""
+        assert self._on_rows is not None
+        try:
+            self._on_rows(board_id, rows)
+        except Exception:  # logged; the rows still reach their stream
+            operation = self.kind.operation
+            logger.warning("%s: the hook on board %s's rows failed", operation, board_id, exc_info=True)
 
     def _ask(self, board: _Board, pages: int) -> None:
         for page in range(board.asked + 1, board.asked + 1 + pages):
