@@ -395,7 +395,7 @@ class BoardItemsStream(_EngineStream):
         self, pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats
     ) -> Iterator[dict[str, Any]]:
         columns = self.extracted_columns()
-        for raw in pipeline.records(board_id):
+        for raw in pipeline.records(board_id, on_wait=self.flush_output):
             yield board_record(item_record(raw, stats), self.layout, columns)
 
 

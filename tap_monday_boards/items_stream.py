@@ -268,7 +268,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         meta = next((m for m in self._boards if m.board_id == board_id), None)
         labels = meta.dropdown_labels if meta is not None else None
         refs = asset_refs_for(self) if meta is None or "file" in meta.column_types else None
-        for raw in pipeline.records(board_id):
+        for raw in pipeline.records(board_id, on_wait=self.flush_output):
             record = item_record(raw, stats, labels)
             if refs is not None:
                 refs.add_item(record)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+from contextlib import redirect_stdout
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 import msgspec
 import pytest
-from singer_sdk import Stream
+from singer_sdk import Stream, Tap
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
+from tap_monday_boards.tap import TapMondayBoards
 from tap_monday_boards.wire import WireItem
 from tests.support.insync import InProcessTap, deselect_properties, records, sync
 from tests.support.truth import generated_items
@@ -111,6 +115,68 @@ def _emit(stream_class: type[Stream], deselect: str | None) -> list[dict[str, An
 
     catalog = deselect_properties(tap().catalog_dict, {deselect} if deselect else set())
     return records(sync(tap(catalog)), "items")
+
+
+def _emit_lines(stream_class: type[Stream]) -> list[bytes]:
+    """Sync one stream in-process in a plain SDK tap with the tap's writer (its STATE cadence is the SDK's,
+    not paced by time as in the tap); every line written to stdout, in order."""
+
+    class LinesTap(Tap):
+        name = "tap-records-test"
+        config_jsonschema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
+        message_writer_class = TapMondayBoards.message_writer_class
+
+        def discover_streams(self) -> list[Stream]:
+            return [stream_class(self)]
+
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(buffer):
+        LinesTap(config={}).sync_all()
+        buffer.flush()
+    return list(buffer.buffer.getvalue().splitlines())  # type: ignore[attr-defined,unused-ignore]
+
+
+def _without_clock(line: bytes) -> bytes:
+    """The line without what the clock writes into it (extraction time, the state's signpost)."""
+    return re.sub(rb'"(time_extracted|replication_key_signpost)":"[^"]*"', b"", line)
+
+
+@pytest.mark.parametrize("partitioned", [False, True], ids=["one-state", "per-board-state"])
+def test_wide_record_mixin_writes_the_sdk_lines_in_the_sdk_order(partitioned: bool) -> None:
+    """The fast RECORD path (one encode, no flush per line) writes the SDK's bytes, and every STATE comes
+    after the records it covers, exactly where the SDK's own path puts it; per-board bookmarks (the
+    partition's state found once per board) are the SDK's too."""
+
+    class Plain(Stream):
+        name = "items"
+        schema = ITEM_SCHEMA
+        primary_keys = ("id",)
+        replication_key = "updated_at"
+        STATE_MSG_FREQUENCY = 2
+
+        @property
+        def partitions(self) -> list[dict[str, Any]] | None:
+            return [{"board_id": b} for b in ("b1", "b2", "b3")] if partitioned else None
+
+        def get_records(self, context: Any) -> Any:
+            board = (context or {}).get("board_id", "b0")
+            for n in range(5):
+                stamp = f"2025-10-0{1 + (n * 7 + len(board)) % 9}T12:16:21Z"  # out of order
+                raw = {**RAW_ITEM, "id": f"{board}{n}", "name": f"é {n}", "board": {"id": board}}
+                yield item_record({**raw, "updated_at": stamp})
+
+    class Wide(WideRecordStreamMixin, Plain):
+        pass
+
+    wide, plain = _emit_lines(Wide), _emit_lines(Plain)
+    assert [_without_clock(line) for line in wide] == [_without_clock(line) for line in plain]
+    kinds = [json.loads(line)["type"] for line in wide]
+    assert kinds.count("RECORD") == (15 if partitioned else 5) and "STATE" in kinds[2:]
+    assert all(b'"time_extracted":"' in line for line in wide if line.startswith(b'{"type":"RECORD"'))
+    final = json.loads(wide[-1])["value"]["bookmarks"]["items"]
+    if partitioned:
+        assert [p["context"]["board_id"] for p in final["partitions"]] == ["b1", "b2", "b3"]
+        assert all(p["replication_key_value"] for p in final["partitions"])
 
 
 def test_wide_record_mixin_keeps_output_and_deselection() -> None:

@@ -191,11 +191,14 @@ class ItemsPipeline:
         self._runtime.start()
         self._job = self._runtime.submit(self._main())
 
-    def records(self, board_id: str) -> Generator[RawItem, None, None]:
+    def records(
+        self, board_id: str, on_wait: Callable[[], None] | None = None
+    ) -> Generator[RawItem, None, None]:
         """Raw API items of ``board_id``, each once, on the calling thread; raises the engine's error.
 
         Items are ``wire.WireItem`` structs (``records.item_record`` takes them; ``wire.item_id`` reads the
-        id), or decoded dicts for an answer the structs did not fit.
+        id), or decoded dicts for an answer the structs did not fit. ``on_wait`` is called whenever the
+        next batch is not there yet, before waiting for it (the stream flushes its buffered output then).
         """
         board_id = str(board_id)
         out = self._queues[board_id]
@@ -204,6 +207,8 @@ class ItemsPipeline:
         self._call_in_loop(self._wake_read_ahead)
         while True:
             try:
+                if on_wait is not None and out.empty():
+                    on_wait()
                 entry = out.get(timeout=_POLL_S)
             except queue.Empty:
                 if self._job is None or (self._job.done() and out.empty()):

@@ -377,3 +377,21 @@ def test_small_boards_share_batches_and_every_item_is_exact(
     asked = Counter(str(r.operation) for r in em.emulator.request_log)
     assert asked["HarvestFirstPages"] == 1 and "HarvestFirstPage" not in asked
     assert asked["ItemsByIds"] == math.ceil(sum(counts.values()) / 100)
+
+
+def test_on_wait_is_called_only_when_the_next_batch_is_not_there(emulator_factory: Factory) -> None:
+    """The stream flushes its buffered RECORD lines in ``on_wait``: called before the consumer would block
+    (the first batch cannot be there yet), never between the items of one batch."""
+    em = emulator_factory(boards=1, items_per_board=600)
+    board = _boards(em)[0]
+    settings = _settings(em, batch_size=100)
+    events: list[str] = []
+    with ItemsPipeline(settings, [board], governor=Governor(settings)) as pipeline:
+        for item in pipeline.records(board, on_wait=lambda: events.append("wait")):
+            events.append(str(as_dict(item)["id"]))
+    items = [e for e in events if e != "wait"]
+    assert sorted(items) == sorted(str(i) for i in em.emulator.store.item_ids(board))
+    assert events[0] == "wait"
+    # between two waits there is always at least one whole batch of items (only the last may be short)
+    runs = [run for run in "".join("w" if e == "wait" else "i" for e in events).split("w") if run]
+    assert all(len(run) >= 100 for run in runs[:-1])
