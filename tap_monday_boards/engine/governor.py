@@ -55,10 +55,14 @@ ids-only pages cost ~200 points, so a little headroom keeps the sequential chain
 saturate the budget; a starved chain would age its cursor."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Entry:
+    """One request's spend. Compared by identity: ``adjust`` asks whether this very entry is still in the
+    window, and an equal ``(at, cost)`` of another request is not it."""
+
     at: float
     cost: float
+    expired: bool = False
 
 
 class _Ledger:
@@ -72,7 +76,9 @@ class _Ledger:
 
     def expire(self, now: float) -> None:
         while self._entries and self._entries[0].at + WINDOW_S + LEDGER_MARGIN_S <= now:
-            self.total -= self._entries.popleft().cost
+            gone = self._entries.popleft()
+            gone.expired = True
+            self.total -= gone.cost
         if not self._entries:
             self.total = 0.0
 
@@ -83,7 +89,9 @@ class _Ledger:
         return entry
 
     def adjust(self, entry: _Entry, cost: float) -> None:
-        if entry in self._entries:
+        # O(1): a membership test walked the whole minute's entries with a dataclass ``__eq__`` per entry,
+        # for every settled request (~5 % of the engine thread's CPU at ~500 requests per minute)
+        if not entry.expired:
             self.total += cost - entry.cost
         entry.cost = cost
 

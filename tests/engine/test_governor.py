@@ -12,9 +12,11 @@ import pytest
 
 from tap_monday_boards.engine.governor import (
     LEDGER_MARGIN_S,
+    WINDOW_S,
     Governor,
     GovernorCore,
     Permit,
+    _Ledger,
     get_governor,
     reset_governors,
 )
@@ -324,3 +326,19 @@ def test_settings_accept_the_sdks_decimal_numbers() -> None:
     with pytest.raises(ValueError, match="whole number"):
         EngineSettings.from_config({"api_token": "t", "batch_size": Decimal("2.5")})
 
+
+
+def test_ledger_adjusts_only_entries_still_in_the_window() -> None:
+    """Adjusting an entry changes the total only while that very entry is in the window; two requests with
+    the same time and cost are two entries."""
+    ledger = _Ledger()
+    first, twin = ledger.add(0.0, 10.0), ledger.add(0.0, 10.0)
+    later = ledger.add(30.0, 5.0)
+    ledger.adjust(twin, 40.0)
+    assert ledger.total == 55.0 and first.cost == 10.0
+    ledger.expire(WINDOW_S + LEDGER_MARGIN_S + 1.0)  # the two at 0 s leave the window
+    assert ledger.total == 5.0
+    ledger.adjust(first, 1000.0)  # settled after it left: no effect on the total
+    assert ledger.total == 5.0
+    ledger.adjust(later, 7.0)
+    assert ledger.total == 7.0
