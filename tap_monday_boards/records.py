@@ -40,6 +40,44 @@ class _CachingSelectionMask(SelectionMask):
         return selected
 
 
+class _LastContextState:
+    """A stream state manager's ``get_context_state`` that remembers its answer for the last context.
+
+    Why: the SDK finds a partition's state for every record by comparing the context with every partition
+    of the stream's state (a list scan: one dict comparison per board, per record). The SDK passes the
+    same context object for every record of a partition, so the answer is kept for that object while it
+    is unchanged and the tap state is the same dict; anything else asks the SDK again. The first call for a
+    context still creates its entry, as the SDK does.
+    """
+
+    __slots__ = ("_context", "_lookup", "_manager", "_saved", "_state", "_tap_state")
+
+    def __init__(self, lookup: Any, manager: Any) -> None:
+        self._lookup = lookup
+        self._manager = manager
+        self._context: Any = None
+        self._saved: dict[str, Any] | None = None
+        self._state: dict[str, Any] | None = None
+        self._tap_state: Any = None
+
+    def __call__(self, context: Mapping[str, Any] | None) -> Any:
+        state = self._state
+        if (
+            state is not None
+            and context is self._context
+            and context == self._saved
+            and self._manager.tap_state is self._tap_state
+        ):
+            return state
+        state = self._lookup(context)
+        if context is None:
+            self._state = None
+        else:
+            self._context, self._saved, self._state = context, dict(context), state
+            self._tap_state = self._manager.tap_state
+        return state
+
+
 class WideRecordStreamMixin:
     """For the items/subitems streams: emission settings measured on the real item record.
 
@@ -133,6 +171,14 @@ class WideRecordStreamMixin:
             line.extend(b"\n")
             out.write(line)
         stream.state_manager.is_flushed = False
+
+    def _increment_stream_state(self, latest_record: dict[str, Any], *, context: Any = None) -> None:
+        """The SDK's bookmark update, with the partition's state found once per partition, not per record
+        (``_LastContextState``); the update itself is the SDK's."""
+        manager: Any = self.state_manager  # type: ignore[attr-defined]
+        if not isinstance(vars(manager).get("get_context_state"), _LastContextState):
+            manager.get_context_state = _LastContextState(manager.get_context_state, manager)
+        super()._increment_stream_state(latest_record, context=context)  # type: ignore[misc]
 
     @staticmethod
     def flush_output() -> None:
