@@ -28,6 +28,10 @@ from tap_monday_boards.shrink import over_cap_message, smaller_size
 logger = logging.getLogger(__name__)
 
 TIMEOUTS_BEFORE_SPLIT = 2
+ITEMS_BY_IDS_PRIOR_PER_ID = 200
+"""Complexity points per id the governor assumes for ``ItemsByIds`` before the first answer says: the
+document with every typed fragment costs 120 per id under monday's published rule (192 under the older
+heuristic), so the first batches of a sync go together instead of behind a probe."""
 
 
 @dataclass(slots=True)

@@ -336,6 +336,16 @@ class Governor:
         self._cond = threading.Condition(self._lock)
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
 
+    def expect(self, kind: str, per_unit: float) -> None:
+        """A prior cost per unit for ``kind`` until an answer teaches the real one (none is replaced).
+
+        Why: a kind never seen is sent alone as a probe, one round trip in which nothing else of its kind
+        may go. Where monday's published rule prices a document in advance, a generous prior lets the first
+        wave go at once; the first answer then sets the real figure (``settle``)."""
+        with self._lock:
+            self.core.cost_per_unit.setdefault(kind, float(per_unit))
+            self._notify()
+
     def _notify(self) -> None:
         """Wake every waiter (called with the lock held); each re-checks admission."""
         self._cond.notify_all()

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tap_monday_boards.engine.critical import CriticalPath
-from tap_monday_boards.engine.fetch import BoardFetcher
+from tap_monday_boards.engine.fetch import ITEMS_BY_IDS_PRIOR_PER_ID, BoardFetcher
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.harvest import HarvestState, harvest_board
 from tap_monday_boards.engine.idset import IdQueue
@@ -188,6 +188,7 @@ class ItemsPipeline:
             return
         if self._runtime is None:
             self._runtime = EngineRuntime(self.settings, self.governor)
+        self.governor.expect("ItemsByIds", ITEMS_BY_IDS_PRIOR_PER_ID)
         self._runtime.start()
         self._job = self._runtime.submit(self._main())
 

@@ -72,6 +72,20 @@ def test_unknown_kind_is_probed_alone_then_learned_per_unit() -> None:
     assert nxt.expected_cost == pytest.approx(2_000)  # 50 per id x 40 ids
 
 
+def test_a_prior_lets_the_first_batches_of_a_kind_go_together_until_an_answer_prices_them() -> None:
+    governor = Governor(_settings(max_concurrency=10))
+    governor.expect("ItemsByIds", 200)
+    governor.expect("ItemsByIds", 999)  # a prior never replaces what is known
+    core = governor.core
+    first = _permit(core.try_acquire("ItemsByIds:1", 100, 0, 0.0))  # a board's kind starts from its family
+    second = _permit(core.try_acquire("ItemsByIds:1", 100, 0, 0.0))
+    assert not first.probe and not second.probe
+    assert first.expected_cost == pytest.approx(20_000)
+    core.settle(first, _cx(12_000, 9_000_000), 0.5)
+    assert core.cost_per_unit["ItemsByIds:1"] == pytest.approx(120), "the first answer sets the real price"
+    assert _permit(core.try_acquire("Other", 1, 0, 0.6)).probe, "kinds without a prior are still probed"
+
+
 def test_harvest_pages_of_an_unknown_kind_are_not_held_behind_a_probe() -> None:
     """Two boards start their chains together: the second first page must not wait for the first's answer."""
     core = GovernorCore(_settings(max_concurrency=10))
