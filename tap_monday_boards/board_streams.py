@@ -12,69 +12,21 @@ the typed fragments of their types are sent; ``column_values`` (jsonb) holds tho
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from singer_sdk import Tap
 from typing_extensions import override
 
 from tap_monday_boards import queries
-from tap_monday_boards.board_layout import BoardColumn, BoardLayout, ColumnLayout, board_record, build_layout
+from tap_monday_boards.board_layout import BoardLayout, ColumnLayout, board_record, build_layout
 from tap_monday_boards.column_values import ColumnValueStats
-from tap_monday_boards.engine.boards import SUBITEMS_BOARD_TYPE, BoardMeta
-from tap_monday_boards.engine.governor import get_governor
+from tap_monday_boards.engine.boards import BoardListing, BoardMeta, fetch_catalog
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.engine.transport import Request, Transport
 from tap_monday_boards.items_stream import _EngineStream
 from tap_monday_boards.naming import stream_name
 from tap_monday_boards.records import item_record
-
-
-@dataclass(frozen=True, slots=True)
-class BoardInfo:
-    """A board as discovery of board streams reads it."""
-
-    board_id: str
-    name: str
-    board_type: str | None
-    columns: tuple[BoardColumn, ...]
-
-
-async def _fetch_boards(transport: Transport, board_ids: Sequence[str]) -> list[BoardInfo]:
-    found: list[BoardInfo] = []
-    page = 1
-    while True:
-        variables = {"ids": list(board_ids), "limit": 100, "page": page}
-        request = Request("BoardColumns", queries.BOARD_COLUMNS_QUERY, variables, kind="BoardColumns")
-        boards = [b for b in (await transport.send(request)).get("boards") or [] if isinstance(b, dict)]
-        for board in boards:
-            if board.get("state") == "deleted":
-                continue
-            columns = tuple(
-                BoardColumn(str(c["id"]), str(c.get("title") or ""), str(c.get("type") or ""))
-                for c in board.get("columns") or []
-                if isinstance(c, dict) and c.get("id") is not None
-            )
-            found.append(
-                BoardInfo(str(board["id"]), str(board.get("name") or ""), board.get("type"), columns)
-            )
-        if len(boards) < 100:
-            return found
-        page += 1
-
-
-def fetch_board_columns(settings: EngineSettings, board_ids: Sequence[str]) -> list[BoardInfo]:
-    """The configured boards with their columns, in the configured order (blocking; main thread)."""
-
-    async def run() -> list[BoardInfo]:
-        async with Transport(settings, get_governor(settings)) as transport:
-            return await _fetch_boards(transport, board_ids)
-
-    by_id = {b.board_id: b for b in asyncio.run(run())}
-    return [by_id[str(b)] for b in board_ids if str(b) in by_id]
 
 
 class BoardItemsStream(_EngineStream):
@@ -131,22 +83,28 @@ class BoardItemsStream(_EngineStream):
 def discover_board_streams(tap: Tap) -> list[BoardItemsStream]:
     """One stream per board in ``board_ids`` (subitems boards excluded); names remembered from the catalog.
 
+    The boards come from the board catalog's layout variant (engine/boards.py: ``BoardColumns``, archived
+    boards included), one listing for every board stream.
+
     Raises:
-        ValueError: a configured board does not exist or cannot be read (unless ``skip_unreadable_boards``).
+        MondayAPIError: a configured board does not exist or cannot be read (the catalog's missing-board
+            rule), unless ``skip_unreadable_boards`` (then one warning, and the board is left out).
     """
-    board_ids = [str(b) for b in tap.config.get("board_ids") or []]
+    board_ids = tuple(str(b) for b in tap.config.get("board_ids") or [])
     if not board_ids:
         tap.logger.warning("board_streams is on but board_ids is empty: no board streams")
         return []
-    boards = fetch_board_columns(EngineSettings.from_config(tap.config), board_ids)
-    missing = sorted(set(board_ids) - {b.board_id for b in boards})
-    if missing and not tap.config.get("skip_unreadable_boards"):
-        raise ValueError(f"board_streams: board(s) {', '.join(missing)} do not exist or cannot be read")
-    for board_id in missing:
-        tap.logger.warning("board_streams: board %s does not exist or cannot be read: skipped", board_id)
+    listing = BoardListing(
+        operation="BoardColumns", query=queries.BOARD_COLUMNS_QUERY, board_ids=board_ids, state="all"
+    )
+    catalog = fetch_catalog(
+        EngineSettings.from_config(tap.config),
+        listing,
+        skip_unreadable=bool(tap.config.get("skip_unreadable_boards")),
+    )
     streams = []
-    for board in boards:
-        if board.board_type == SUBITEMS_BOARD_TYPE:
+    for board in catalog.listed("board_streams"):
+        if board.is_subitems_board:
             continue
         name = stream_name(board.name, board.board_id)
         entry = tap.input_catalog.get_stream(name) if tap.input_catalog is not None else None

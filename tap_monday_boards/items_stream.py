@@ -51,12 +51,12 @@ from tap_monday_boards import queries
 from tap_monday_boards.assets import asset_refs_for
 from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.column_values import ColumnValueStats
-from tap_monday_boards.engine.boards import BoardMeta, discover_boards
+from tap_monday_boards.engine.boards import BoardCatalog, BoardListing, BoardMeta, fetch_catalog
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
-from tap_monday_boards.sources import engine_source, read_bookmark
+from tap_monday_boards.sources import board_catalog, engine_source, read_bookmark
 
 COLUMN_VALUE_BATCH_ITEMS = 500
 """Items handed to the children of ``items`` in one child sync (column-value rows, subscriber ids)."""
@@ -101,13 +101,23 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     def engine_settings(self) -> EngineSettings:
         return EngineSettings.from_config(self.config)
 
-    def _discover(self, board_ids: list[str] | None) -> list[BoardMeta]:
-        return discover_boards(
-            self.engine_settings,
-            board_ids=board_ids,
-            workspace_ids=list(self.config.get("workspace_ids") or []) or None,
-            include_archived=bool(self.config.get("include_archived")),
-            skip_unreadable=bool(self.config.get("skip_unreadable_boards")),
+    def _catalog(self) -> BoardCatalog:
+        """The run's board catalog: the engine's during a sync, else listed once for this tap (sources.py),
+        with the subitems boards the listed boards name."""
+        config = self.config
+        listing = BoardListing(
+            board_ids=tuple(str(b) for b in config.get("board_ids") or ()),
+            workspace_ids=tuple(str(w) for w in config.get("workspace_ids") or ()),
+            state="all" if config.get("include_archived") else "active",
+        )
+        return board_catalog(
+            self._tap,
+            lambda: fetch_catalog(
+                self.engine_settings,
+                listing,
+                skip_unreadable=bool(config.get("skip_unreadable_boards")),
+                with_subitem_boards=config.get("include_subitems") is not False,
+            ),
         )
 
     def selected_boards(self) -> list[BoardMeta]:
@@ -282,8 +292,7 @@ class ItemsStream(_EngineStream):
 
     @override
     def selected_boards(self) -> list[BoardMeta]:
-        configured = [str(b) for b in self.config.get("board_ids") or []] or None
-        return [m for m in self._discover(configured) if not m.is_subitems_board]
+        return self._catalog().item_boards()
 
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -417,15 +426,4 @@ class SubitemsStream(_EngineStream):
     def selected_boards(self) -> list[BoardMeta]:
         if self.config.get("include_subitems") is False:
             return []
-        configured = [str(b) for b in self.config.get("board_ids") or []] or None
-        parents = [m for m in self._discover(configured) if not m.is_subitems_board]
-        wanted = list(dict.fromkeys(b for m in parents for b in m.subitem_board_ids))
-        if not wanted:
-            return []
-        found = discover_boards(
-            self.engine_settings,
-            board_ids=wanted,
-            include_archived=bool(self.config.get("include_archived")),
-            skip_unreadable=True,  # a subitems board without access is skipped with a warning
-        )
-        return found
+        return self._catalog().subitem_boards()  # one without access is skipped with a warning
