@@ -47,7 +47,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
-from tap_monday_boards import queries
+from tap_monday_boards import queries, sdkcompat
 from tap_monday_boards.assets import asset_refs_for
 from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.column_values import ColumnValueStats
@@ -111,7 +111,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             state="all" if config.get("include_archived") else "active",
         )
         return board_catalog(
-            self._tap,
+            sdkcompat.tap_of(self),
             lambda: fetch_catalog(
                 self.engine_settings,
                 listing,
@@ -132,7 +132,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     @cached_property
     def _prefetched(self) -> tuple[list[BoardMeta], ItemsPipeline] | None:
         """The boards and the pipeline the sync's engine started for this stream (None: not prefetched)."""
-        source = engine_source(self._tap)
+        source = engine_source(sdkcompat.tap_of(self))
         return None if source is None else source.pipeline(self)
 
     @property
@@ -181,9 +181,9 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     def _begin_run(self) -> None:
         """At the first board: stamp records with a table version when this complete run will activate it."""
         if self._activate_version is None and self.emit_activate_version_messages and self.is_complete_run():
-            self._activate_version = self._initialized_at // 1000
+            self._activate_version = sdkcompat.initialized_at(self) // 1000
         for stream in self._versioned_streams():
-            stream._stream_version = self._activate_version  # the SDK stamps RECORDs with it
+            sdkcompat.set_stream_version(stream, self._activate_version)  # the SDK stamps RECORDs with it
 
     def _end_run(self) -> None:
         """After the last board finished: ACTIVATE_VERSION for this stream and its selected children."""
@@ -191,7 +191,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         if version is None:
             return
         for stream in self._versioned_streams():
-            Stream._write_activate_version_message(stream, version)
+            sdkcompat.write_activate_version(stream, version)
             self.logger.info("%s: ACTIVATE_VERSION %d sent (complete run)", stream.name, version)
 
     def _start_pipeline(self, from_board: str) -> ItemsPipeline:
@@ -200,7 +200,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             self._prefetch_taken = True  # started by the sync's engine for every board: used once
             return prefetched[1]
         ids = [m.board_id for m in self._boards]
-        source = engine_source(self._tap)
+        source = engine_source(sdkcompat.tap_of(self))
         remaining = ids[ids.index(from_board) :]
         metas = {m.board_id: m for m in self._boards}
         since = {b: self._since({"board_id": b}) for b in remaining}
@@ -251,7 +251,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         else:
             # the SDK finalised the previous board's bookmark when its records ended: checkpoint it now, so a
             # kill later in this run restarts from here instead of from the previous run's bookmarks
-            self._write_state_message()
+            sdkcompat.write_state_message(self)
         if self._pipeline is None or board_id not in self._pipeline.stats:
             self._close_pipeline()
             self._pipeline = self._start_pipeline(board_id)
@@ -328,7 +328,7 @@ class ItemsStream(_EngineStream):
     @override
     def _board_finished(self, board_id: str) -> None:
         if self.column_value_rows or self.subscriber_item_ids:
-            self._sync_children(self._take_rows_context(board_id))
+            sdkcompat.sync_children(self, self._take_rows_context(board_id))
 
 
 class ItemColumnValuesStream(Stream):
@@ -358,7 +358,7 @@ class ItemColumnValuesStream(Stream):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        parent = self._tap.streams["items"]
+        parent = sdkcompat.tap_of(self).streams["items"]
         assert isinstance(parent, ItemsStream)
         rows, parent.column_value_rows = parent.column_value_rows, []
         yield from rows
@@ -396,7 +396,7 @@ class ItemSubscribersStream(IdBatchStream):
 
     @override
     def take_ids(self, context: Context | None) -> list[str]:
-        parent = self._tap.streams["items"]
+        parent = sdkcompat.tap_of(self).streams["items"]
         assert isinstance(parent, ItemsStream)
         taken, parent.subscriber_item_ids = parent.subscriber_item_ids, []
         return taken

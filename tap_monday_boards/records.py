@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Generator, Mapping
 from typing import Any, ClassVar
 
-from singer_sdk.helpers._typing import _is_exclusive_boolean_type, conform_record_data_types
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import Breadcrumb, SelectionMask
 
+from tap_monday_boards import sdkcompat
 from tap_monday_boards.column_values import ColumnValueStats, parse_column_values
 from tap_monday_boards.wire import Group, Ref, WireItem
 from tap_monday_boards.wire_values import wire_column_values
@@ -57,9 +56,11 @@ class WideRecordStreamMixin:
     @property
     def mask(self) -> SelectionMask:
         """The stream's selection mask, with cached answers for nested breadcrumbs."""
-        if not isinstance(self._mask, _CachingSelectionMask):
-            self._mask = _CachingSelectionMask(super().mask)  # type: ignore[misc]
-        return self._mask
+        mask = sdkcompat.cached_mask(self)
+        if not isinstance(mask, _CachingSelectionMask):
+            mask = _CachingSelectionMask(super().mask)  # type: ignore[misc]
+            sdkcompat.cache_mask(self, mask)
+        return mask
 
     def _generate_record_messages(self, record: dict[str, Any]) -> Generator[RecordMessage, None, None]:
         """Skip the SDK's deselection walk when every root property is selected.
@@ -77,7 +78,7 @@ class WideRecordStreamMixin:
         conformed = (
             record
             if self._conforms_unchanged(record)
-            else conform_record_data_types(
+            else sdkcompat.conform_record_data_types(
                 stream_name=stream.name,
                 record=record,
                 schema=stream.effective_schema,
@@ -91,8 +92,8 @@ class WideRecordStreamMixin:
                 yield RecordMessage(
                     stream=stream_map.stream_alias,
                     record=mapped,
-                    version=stream._stream_version,
-                    time_extracted=utc_now(),
+                    version=sdkcompat.stream_version(stream),
+                    time_extracted=sdkcompat.utc_now(),
                 )
 
     def _conforms_unchanged(self, record: Mapping[str, Any]) -> bool:
@@ -108,7 +109,7 @@ class WideRecordStreamMixin:
         plain = self._plain_properties
         if plain is None:
             properties: Mapping[str, Any] = getattr(self, "effective_schema", {}).get("properties", {})
-            plain = frozenset(k for k, v in properties.items() if not _is_exclusive_boolean_type(v))
+            plain = frozenset(k for k, v in properties.items() if not sdkcompat.is_exclusive_boolean_type(v))
             self._plain_properties = plain
         return plain.issuperset(record) and _PLAIN_TYPES.issuperset(map(type, record.values()))
 

@@ -19,7 +19,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
-from tap_monday_boards import queries
+from tap_monday_boards import queries, sdkcompat
 from tap_monday_boards.assets import asset_refs_for
 from tap_monday_boards.client import MondayStream
 from tap_monday_boards.engine.boards import BoardCatalog, BoardMeta, missing_boards
@@ -181,7 +181,7 @@ class BoardsStream(MondayStream):
     @property
     def catalog(self) -> BoardCatalog:
         """The run's board catalog: the engine's when it lists the boards, else this stream's own."""
-        source = engine_source(self._tap)
+        source = engine_source(sdkcompat.tap_of(self))
         catalog = None if source is None else source.board_catalog()
         return self._own_catalog if catalog is None else catalog
 
@@ -246,7 +246,7 @@ class _BoardDetailStream(MondayStream):
     query = queries.BOARDS_QUERY  # unused: the parent's answer is re-read
 
     def _parent(self) -> BoardsStream:
-        parent = self._tap.streams["boards"]
+        parent = sdkcompat.tap_of(self).streams["boards"]
         assert isinstance(parent, BoardsStream)
         return parent
 
@@ -397,7 +397,7 @@ class UpdatesStream(_PerBoardPagedStream):
         """The last, partial batch of update ids (after the last board)."""
         if self.reply_update_ids:
             last = self.update_boards.get(self.reply_update_ids[-1])
-            self._sync_children({"board_id": last})
+            sdkcompat.sync_children(self, {"board_id": last})
 
 
 class BoardActivityLogsStream(_PerBoardPagedStream):
