@@ -51,7 +51,13 @@ from tap_monday_boards import queries, sdkcompat
 from tap_monday_boards.assets import asset_refs_for
 from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.column_values import ColumnValueStats
-from tap_monday_boards.engine.boards import BoardCatalog, BoardListing, BoardMeta, fetch_catalog
+from tap_monday_boards.engine.boards import (
+    BoardCatalog,
+    BoardListing,
+    BoardMeta,
+    fetch_catalog,
+    fetch_subitem_boards,
+)
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
@@ -101,22 +107,25 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     def engine_settings(self) -> EngineSettings:
         return EngineSettings.from_config(self.config)
 
-    def _catalog(self) -> BoardCatalog:
-        """The run's board catalog: the engine's during a sync, else listed once for this tap (sources.py),
-        with the subitems boards the listed boards name."""
+    @cached_property
+    def _listing(self) -> BoardListing:
+        """The catalog's listing when this stream reads boards on its own (outside a sync)."""
         config = self.config
-        listing = BoardListing(
+        return BoardListing(
             board_ids=tuple(str(b) for b in config.get("board_ids") or ()),
             workspace_ids=tuple(str(w) for w in config.get("workspace_ids") or ()),
             state="all" if config.get("include_archived") else "active",
         )
+
+    def _catalog(self) -> BoardCatalog:
+        """The run's board catalog: the engine's during a sync, else listed once for this tap (sources.py),
+        so ``items`` and ``subitems`` read one listing."""
         return board_catalog(
             sdkcompat.tap_of(self),
             lambda: fetch_catalog(
                 self.engine_settings,
-                listing,
-                skip_unreadable=bool(config.get("skip_unreadable_boards")),
-                with_subitem_boards=config.get("include_subitems") is not False,
+                self._listing,
+                skip_unreadable=bool(self.config.get("skip_unreadable_boards")),
             ),
         )
 
@@ -426,4 +435,6 @@ class SubitemsStream(_EngineStream):
     def selected_boards(self) -> list[BoardMeta]:
         if self.config.get("include_subitems") is False:
             return []
-        return self._catalog().subitem_boards()  # one without access is skipped with a warning
+        catalog = self._catalog()
+        fetch_subitem_boards(self.engine_settings, catalog, self._listing)  # those the listing lacks
+        return catalog.subitem_boards()  # one without access is skipped with a warning

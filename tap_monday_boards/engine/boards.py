@@ -300,21 +300,36 @@ def fetch_catalog(
     listing: BoardListing,
     *,
     skip_unreadable: bool = False,
-    with_subitem_boards: bool = False,
     governor: Governor | None = None,
 ) -> BoardCatalog:
-    """The catalog outside a sync (discovery; a stream run on its own): one listing on a short private loop,
-    then, when asked, the subitems boards the listed boards name and the listing does not hold."""
+    """The catalog outside a sync (discovery, a stream run on its own): one listing on a private loop."""
 
     async def run() -> BoardCatalog:
         catalog = BoardCatalog(listing.board_ids, skip_unreadable=skip_unreadable)
         async with Transport(settings, governor or get_governor(settings)) as transport:
             catalog.add_rows(await fetch_rows(transport, listing))
-            if with_subitem_boards:
-                await add_subitem_boards(transport, catalog, listing, chunk=PAGE_SIZE)
         return catalog
 
     return asyncio.run(run())
+
+
+def fetch_subitem_boards(
+    settings: EngineSettings,
+    catalog: BoardCatalog,
+    listing: BoardListing,
+    *,
+    governor: Governor | None = None,
+) -> None:
+    """Outside a sync: the subitems boards the catalog's item boards name and it lacks (no request when it
+    holds them all), read once, when the ``subitems`` stream first needs them."""
+    if all(catalog.get(b) is not None for b in catalog.wanted_subitem_boards()):
+        return
+
+    async def run() -> None:
+        async with Transport(settings, governor or get_governor(settings)) as transport:
+            await add_subitem_boards(transport, catalog, listing, chunk=PAGE_SIZE)
+
+    asyncio.run(run())
 
 
 async def add_subitem_boards(

@@ -19,6 +19,7 @@ from tap_monday_boards.engine.boards import (
     MISSING_BOARD_CODE,
     BoardListing,
     fetch_catalog,
+    fetch_subitem_boards,
     missing_board_decision,
     missing_boards,
 )
@@ -115,8 +116,12 @@ def test_outside_a_sync_one_listing_gives_item_and_subitem_boards(emulator_facto
     store = em.emulator.store
     boards = [str(b) for b in store.board_ids()]
     settings = EngineSettings.from_config({"api_url": em.url, "api_token": TOKEN})
-    catalog = fetch_catalog(settings, BoardListing(board_ids=tuple(boards)), with_subitem_boards=True)
+    listing = BoardListing(board_ids=tuple(boards))
+    catalog = fetch_catalog(settings, listing)
     assert [m.board_id for m in catalog.item_boards()] == boards
+    assert _operations(em) == Counter({"BoardsMeta": 1})  # items alone: the listing only
+    fetch_subitem_boards(settings, catalog, listing)
+    fetch_subitem_boards(settings, catalog, listing)  # it holds them now: no second request
     expected = [str(s) for b in boards if (s := store.subitem_board_id(b))]
     assert expected and [m.board_id for m in catalog.subitem_boards()] == expected
     assert _operations(em) == Counter({"BoardsMeta": 2})
