@@ -155,7 +155,7 @@ class IdBatchStream(MondayStream):
         """Ids of ``kind`` this stream will ask for when it syncs: each full batch goes now (see the module).
 
         Thread-safe: the engine's thread may call it for ids it has just fetched (prefetch.py)."""
-        source = engine_source(self._tap)
+        source = engine_source(sdkcompat.tap_of(self))
         runtime = None if source is None else source.runtime
         if runtime is None or not runtime.running:
             return
