@@ -33,14 +33,8 @@ TOKEN = "board-catalog-token-7341"
 UNKNOWN = "4242424242"
 
 
-def _tap(em: RunningEmulator, select: set[str], **config: Any) -> TapMondayBoards:
-    settings = {"api_url": em.url, "api_token": TOKEN, **config}
-    catalog = TapMondayBoards(config=settings).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in select
-    return TapMondayBoards(config=settings, catalog=catalog)
+def _config(em: RunningEmulator, **config: Any) -> dict[str, Any]:
+    return {"api_url": em.url, "api_token": TOKEN, **config}
 
 
 def _operations(em: RunningEmulator) -> Counter[str]:
@@ -87,7 +81,7 @@ def test_a_missing_board_fails_every_reader_with_the_same_words(
 ) -> None:
     em = emulator_factory(boards=1, items_per_board=5, extra_tokens=(TOKEN,))
     real = str(em.emulator.store.board_ids()[0])
-    _, error = run_in_process(_tap(em, select, board_ids=[real, UNKNOWN]), TOKEN)
+    _, error = run_in_process(_config(em, board_ids=[real, UNKNOWN]), select=select)
     assert error is not None
     assert missing_board_decision(UNKNOWN).message in str(error), str(error)
     assert _operations(em)["Boards" if "boards" in select else "BoardsMeta"] == 1  # the listing, once
@@ -136,7 +130,7 @@ def test_one_listing_feeds_boards_groups_columns_subscribers_and_items(emulator_
     store = em.emulator.store
     boards = [str(b) for b in store.board_ids()]
     select = {"boards", "groups", "columns", "board_subscribers", "items"}
-    messages, error = run_in_process(_tap(em, select, board_ids=boards), TOKEN)
+    messages, error = run_in_process(_config(em, board_ids=boards), select=select)
     assert error is None, error
     asked = _operations(em)
     assert asked["Boards"] == 1 and "BoardsMeta" not in asked and "BoardColumns" not in asked, asked
