@@ -31,7 +31,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
-from tap_monday_boards import queries
+from tap_monday_boards import queries, sdkcompat
 from tap_monday_boards.batched import IdBatchStream
 
 SOURCE_STREAMS = ("items", "subitems", "updates")
@@ -96,7 +96,7 @@ def asset_refs_for(stream: Any) -> AssetRefs | None:
     """
     if not stream.selected:
         return None
-    assets = stream._tap.streams.get("assets")
+    assets = sdkcompat.tap_of(stream).streams.get("assets")
     return assets.refs if isinstance(assets, AssetsStream) and assets.selected else None
 
 
@@ -192,7 +192,7 @@ class AssetsStream(IdBatchStream):
 
     def _warn_unselected_sources(self) -> None:
         for name in SOURCE_STREAMS:
-            source = self._tap.streams.get(name)
+            source = sdkcompat.tap_of(self).streams.get(name)
             if source is not None and not source.selected:
                 self.logger.warning(
                     "assets: stream '%s' is not selected, so the files of its records are not extracted "

@@ -32,6 +32,7 @@ from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
+from tap_monday_boards import sdkcompat
 from tap_monday_boards.client import MondayStream
 from tap_monday_boards.engine.runtime import EngineRuntime, Job
 from tap_monday_boards.engine.transport import Request, Transport
@@ -154,7 +155,7 @@ class IdBatchStream(MondayStream):
         """Ids of ``kind`` this stream will ask for when it syncs: each full batch goes now (see the module).
 
         Thread-safe: the engine's thread may call it for ids it has just fetched (prefetch.py)."""
-        source = engine_source(self._tap)
+        source = engine_source(sdkcompat.tap_of(self))
         runtime = None if source is None else source.runtime
         if runtime is None or not runtime.running:
             return
@@ -194,7 +195,7 @@ class IdBatchStream(MondayStream):
     @override
     def request_records(self, context: Context | None) -> Iterable[dict]:
         """The batches through the sync's engine, many in flight; outside a sync, the SDK's page loop."""
-        source = engine_source(self._tap)
+        source = engine_source(sdkcompat.tap_of(self))
         runtime = None if source is None else source.runtime
         if runtime is None or not runtime.running:
             yield from super().request_records(context)

@@ -43,6 +43,7 @@ from singer_sdk.streams import GraphQLStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
+from tap_monday_boards import sdkcompat
 from tap_monday_boards.engine.governor import Governor, get_governor
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.errors import (
@@ -193,7 +194,7 @@ class MondayStream(GraphQLStream):
     @override
     def request_records(self, context: Context | None) -> Iterable[dict]:
         """What the sync's engine fetched for this stream, else this stream's own paged requests."""
-        source = engine_source(self._tap)
+        source = engine_source(sdkcompat.tap_of(self))
         rows = None if source is None else source.records(self, context)
         if rows is None:
             yield from self._request_pages(context)
@@ -224,11 +225,11 @@ class MondayStream(GraphQLStream):
         position with a smaller limit (same next row, page number recomputed) and the page is asked again.
         """
         paginator = self.get_new_paginator() or SinglePagePaginator()
-        decorated_request = self.request_decorator(self._request)
+        decorated_request = self.request_decorator(sdkcompat.http_request_function(self))
         with self.get_http_request_counter() as request_counter:
             request_counter.with_context(context)
             while not paginator.finished:
-                prepared_request = self._prepare_request(context=context, page=paginator)
+                prepared_request = sdkcompat.prepare_request(self, context, paginator)
                 try:
                     response = decorated_request(prepared_request, context)
                 except QueryTooComplexAPIError as exc:

@@ -24,7 +24,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
-from tap_monday_boards import queries
+from tap_monday_boards import queries, sdkcompat
 from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.client import MondayStream
 from tap_monday_boards.shrink import PagePosition
@@ -131,7 +131,7 @@ class UpdateRepliesStream(_ChildRows, IdBatchStream):
 
     @override
     def take_ids(self, context: Context | None) -> list[str]:
-        parent = self._tap.streams["updates"]
+        parent = sdkcompat.tap_of(self).streams["updates"]
         assert isinstance(parent, UpdatesStream)
         taken, parent.reply_update_ids = parent.reply_update_ids, []
         self._boards_of = {i: parent.update_boards.pop(i) for i in taken if i in parent.update_boards}

@@ -47,16 +47,22 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
-from tap_monday_boards import queries
+from tap_monday_boards import queries, sdkcompat
 from tap_monday_boards.assets import asset_refs_for
 from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.column_values import ColumnValueStats
-from tap_monday_boards.engine.boards import BoardMeta, discover_boards
+from tap_monday_boards.engine.boards import (
+    BoardCatalog,
+    BoardListing,
+    BoardMeta,
+    fetch_catalog,
+    fetch_subitem_boards,
+)
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
-from tap_monday_boards.sources import engine_source, read_bookmark
+from tap_monday_boards.sources import board_catalog, engine_source, read_bookmark
 
 COLUMN_VALUE_BATCH_ITEMS = 500
 """Items handed to the children of ``items`` in one child sync (column-value rows, subscriber ids)."""
@@ -101,13 +107,26 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     def engine_settings(self) -> EngineSettings:
         return EngineSettings.from_config(self.config)
 
-    def _discover(self, board_ids: list[str] | None) -> list[BoardMeta]:
-        return discover_boards(
-            self.engine_settings,
-            board_ids=board_ids,
-            workspace_ids=list(self.config.get("workspace_ids") or []) or None,
-            include_archived=bool(self.config.get("include_archived")),
-            skip_unreadable=bool(self.config.get("skip_unreadable_boards")),
+    @cached_property
+    def _listing(self) -> BoardListing:
+        """The catalog's listing when this stream reads boards on its own (outside a sync)."""
+        config = self.config
+        return BoardListing(
+            board_ids=tuple(str(b) for b in config.get("board_ids") or ()),
+            workspace_ids=tuple(str(w) for w in config.get("workspace_ids") or ()),
+            state="all" if config.get("include_archived") else "active",
+        )
+
+    def _catalog(self) -> BoardCatalog:
+        """The run's board catalog: the engine's during a sync, else listed once for this tap (sources.py),
+        so ``items`` and ``subitems`` read one listing."""
+        return board_catalog(
+            sdkcompat.tap_of(self),
+            lambda: fetch_catalog(
+                self.engine_settings,
+                self._listing,
+                skip_unreadable=bool(self.config.get("skip_unreadable_boards")),
+            ),
         )
 
     def selected_boards(self) -> list[BoardMeta]:
@@ -122,7 +141,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     @cached_property
     def _prefetched(self) -> tuple[list[BoardMeta], ItemsPipeline] | None:
         """The boards and the pipeline the sync's engine started for this stream (None: not prefetched)."""
-        source = engine_source(self._tap)
+        source = engine_source(sdkcompat.tap_of(self))
         return None if source is None else source.pipeline(self)
 
     @property
@@ -171,9 +190,9 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     def _begin_run(self) -> None:
         """At the first board: stamp records with a table version when this complete run will activate it."""
         if self._activate_version is None and self.emit_activate_version_messages and self.is_complete_run():
-            self._activate_version = self._initialized_at // 1000
+            self._activate_version = sdkcompat.initialized_at(self) // 1000
         for stream in self._versioned_streams():
-            stream._stream_version = self._activate_version  # the SDK stamps RECORDs with it
+            sdkcompat.set_stream_version(stream, self._activate_version)  # the SDK stamps RECORDs with it
 
     def _end_run(self) -> None:
         """After the last board finished: ACTIVATE_VERSION for this stream and its selected children."""
@@ -181,7 +200,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         if version is None:
             return
         for stream in self._versioned_streams():
-            Stream._write_activate_version_message(stream, version)
+            sdkcompat.write_activate_version(stream, version)
             self.logger.info("%s: ACTIVATE_VERSION %d sent (complete run)", stream.name, version)
 
     def _start_pipeline(self, from_board: str) -> ItemsPipeline:
@@ -190,7 +209,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             self._prefetch_taken = True  # started by the sync's engine for every board: used once
             return prefetched[1]
         ids = [m.board_id for m in self._boards]
-        source = engine_source(self._tap)
+        source = engine_source(sdkcompat.tap_of(self))
         remaining = ids[ids.index(from_board) :]
         metas = {m.board_id: m for m in self._boards}
         since = {b: self._since({"board_id": b}) for b in remaining}
@@ -241,7 +260,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         else:
             # the SDK finalised the previous board's bookmark when its records ended: checkpoint it now, so a
             # kill later in this run restarts from here instead of from the previous run's bookmarks
-            self._write_state_message()
+            sdkcompat.write_state_message(self)
         if self._pipeline is None or board_id not in self._pipeline.stats:
             self._close_pipeline()
             self._pipeline = self._start_pipeline(board_id)
@@ -282,8 +301,7 @@ class ItemsStream(_EngineStream):
 
     @override
     def selected_boards(self) -> list[BoardMeta]:
-        configured = [str(b) for b in self.config.get("board_ids") or []] or None
-        return [m for m in self._discover(configured) if not m.is_subitems_board]
+        return self._catalog().item_boards()
 
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -319,7 +337,7 @@ class ItemsStream(_EngineStream):
     @override
     def _board_finished(self, board_id: str) -> None:
         if self.column_value_rows or self.subscriber_item_ids:
-            self._sync_children(self._take_rows_context(board_id))
+            sdkcompat.sync_children(self, self._take_rows_context(board_id))
 
 
 class ItemColumnValuesStream(Stream):
@@ -349,7 +367,7 @@ class ItemColumnValuesStream(Stream):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        parent = self._tap.streams["items"]
+        parent = sdkcompat.tap_of(self).streams["items"]
         assert isinstance(parent, ItemsStream)
         rows, parent.column_value_rows = parent.column_value_rows, []
         yield from rows
@@ -387,7 +405,7 @@ class ItemSubscribersStream(IdBatchStream):
 
     @override
     def take_ids(self, context: Context | None) -> list[str]:
-        parent = self._tap.streams["items"]
+        parent = sdkcompat.tap_of(self).streams["items"]
         assert isinstance(parent, ItemsStream)
         taken, parent.subscriber_item_ids = parent.subscriber_item_ids, []
         return taken
@@ -417,15 +435,6 @@ class SubitemsStream(_EngineStream):
     def selected_boards(self) -> list[BoardMeta]:
         if self.config.get("include_subitems") is False:
             return []
-        configured = [str(b) for b in self.config.get("board_ids") or []] or None
-        parents = [m for m in self._discover(configured) if not m.is_subitems_board]
-        wanted = list(dict.fromkeys(b for m in parents for b in m.subitem_board_ids))
-        if not wanted:
-            return []
-        found = discover_boards(
-            self.engine_settings,
-            board_ids=wanted,
-            include_archived=bool(self.config.get("include_archived")),
-            skip_unreadable=True,  # a subitems board without access is skipped with a warning
-        )
-        return found
+        catalog = self._catalog()
+        fetch_subitem_boards(self.engine_settings, catalog, self._listing)  # those the listing lacks
+        return catalog.subitem_boards()  # one without access is skipped with a warning

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,8 +25,15 @@ from tap_monday_boards.assets import AssetsStream
 from tap_monday_boards.client import MondayStream
 from tap_monday_boards.detail_streams import BoardViewsStream
 from tap_monday_boards.engine import boards as engine_boards
-from tap_monday_boards.engine.account import AccountPlan, AccountSync, ChildList, PipelineSpec, RootList
-from tap_monday_boards.engine.boards import BoardMeta
+from tap_monday_boards.engine.account import (
+    LISTING_PRIORITY,
+    AccountPlan,
+    AccountSync,
+    ChildList,
+    PipelineSpec,
+    RootList,
+)
+from tap_monday_boards.engine.boards import BoardCatalog, BoardListing, BoardMeta
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.runtime import EngineRuntime
 from tap_monday_boards.engine.settings import EngineSettings
@@ -112,21 +120,18 @@ def build_plan(tap: Tap) -> AccountPlan:
                 args=functools.partial(_activity_args, logs),
             )
         )
-    if details:
-        query, operation = queries.BOARDS_QUERY, "Boards"
-    elif boards_sync or items_sync or subitems_sync:
-        query, operation = queries.BOARDS_META_QUERY, "BoardsMeta"
-    else:
-        query, operation = None, "Boards"
-    page_size = int(getattr(boards, "page_size", None) or engine_boards.PAGE_SIZE) if details else 100
-    return AccountPlan(
-        root_lists=roots,
-        boards_query=query,
-        boards_operation=operation,
-        boards_page_size=page_size,
+    listing = BoardListing(
         board_ids=tuple(str(b) for b in config.get("board_ids") or ()),
         workspace_ids=tuple(str(w) for w in config.get("workspace_ids") or ()),
-        include_archived=bool(config.get("include_archived")),
+        state="all" if config.get("include_archived") else "active",
+        priority=LISTING_PRIORITY,
+    )
+    if details:  # the boards stream's variant holds the engine's fields too: one listing for both
+        page_size = int(getattr(boards, "page_size", None) or engine_boards.PAGE_SIZE)
+        listing = replace(listing, operation="Boards", query=queries.BOARDS_QUERY, page_size=page_size)
+    return AccountPlan(
+        root_lists=roots,
+        boards=listing if details or boards_sync or items_sync or subitems_sync else None,
         skip_unreadable=bool(config.get("skip_unreadable_boards")),
         child_lists=tuple(children),
         items=(
@@ -199,6 +204,10 @@ class Prefetch:
         if not self.account.serves_pipeline(stream.name):
             return None
         return self.account.pipeline(stream.name)
+
+    def board_catalog(self) -> BoardCatalog | None:
+        """The run's board catalog, listed once by the engine (None when the run lists no boards)."""
+        return self.account.board_catalog()
 
     @staticmethod
     def _lazy(rows: Any) -> Iterator[dict[str, Any]]:

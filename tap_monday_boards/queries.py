@@ -99,34 +99,44 @@ HARVEST_NEXT_PAGE_QUERY = (
     "next_items_page(cursor: $cursor, limit: $limit) { cursor items { id updated_at } } }"
 )
 
-BOARDS_QUERY = (
-    "query Boards($ids: [ID!], $workspace_ids: [ID], $limit: Int!, $page: Int!, $state: State) { "
-    f"{COMPLEXITY_FIELDS} "
-    "boards(ids: $ids, workspace_ids: $workspace_ids, limit: $limit, page: $page, state: $state) { "
-    "id name description state board_kind type workspace_id board_folder_id permissions url "
-    "created_at updated_at items_count "
+# The board catalog (engine/boards.py): ONE document for every reader of boards, its selection made of the
+# fragments the run needs. Every variant selects ``BOARD_CORE_FIELDS``; each need adds one fragment, and the
+# boards stream's fragment holds the other two, so a run sends the one variant of its richest need:
+# - ``BOARD_ENGINE_FIELDS``: the items engine (column types for selection-aware fragments, the subtasks
+#   column's settings_str naming the subitems board, items_count, the group ids the partitioned harvest
+#   walks in parallel);
+# - ``BOARD_LAYOUT_FIELDS``: board streams' discovery (column titles name the typed properties);
+# - ``BOARD_STREAM_FIELDS``: the boards stream and the children reading its answer (groups, columns,
+#   board_subscribers).
+# Why not always the richest: monday charges each list inside a board x1,000 per board of the page, so the
+# boards stream's page costs ~18,000 points per board against ~2,000 for the engine's.
+BOARD_CORE_FIELDS = "id name type state"
+BOARD_ENGINE_FIELDS = "workspace_id items_count groups { id } columns { id type settings_str }"
+BOARD_LAYOUT_FIELDS = "columns { id title type }"
+BOARD_STREAM_FIELDS = (
+    "description board_kind workspace_id board_folder_id permissions url created_at updated_at items_count "
     "owners { id } subscribers { id } tags { id name color } "
     "groups { id title color position archived deleted } "
-    "columns { id title type description width archived settings_str } } }"
+    "columns { id title type description width archived settings_str }"
 )
 
-# Items engine: the boards to extract and what the detail query needs (column types for selection-aware
-# fragments; the subtasks column's settings_str names the subitems board), and the group ids the
-# partitioned harvest walks in parallel.
-BOARDS_META_QUERY = (
-    "query BoardsMeta($ids: [ID!], $workspace_ids: [ID], $limit: Int!, $page: Int!, $state: State) { "
-    f"{COMPLEXITY_FIELDS} "
-    "boards(ids: $ids, workspace_ids: $workspace_ids, limit: $limit, page: $page, state: $state) { "
-    "id name type state workspace_id items_count groups { id } columns { id type settings_str } } }"
-)
 
-# Board streams: column titles name the typed properties, so discovery reads them per board.
-BOARD_COLUMNS_QUERY = (
-    "query BoardColumns($ids: [ID!], $limit: Int!, $page: Int!) { "
-    f"{COMPLEXITY_FIELDS} "
-    "boards(ids: $ids, limit: $limit, page: $page, state: all) "
-    "{ id name type state columns { id title type } } }"
-)
+def board_catalog_query(operation: str, need_fields: str) -> str:
+    """The board catalog's document: ``boards`` filtered and paged, the core fields plus one need's."""
+    return (
+        f"query {operation}($ids: [ID!], $workspace_ids: [ID], $limit: Int!, $page: Int!, $state: State) {{ "
+        f"{COMPLEXITY_FIELDS} "
+        "boards(ids: $ids, workspace_ids: $workspace_ids, limit: $limit, page: $page, state: $state) { "
+        f"{BOARD_CORE_FIELDS} {need_fields} }} }}"
+    )
+
+
+BOARDS_QUERY = board_catalog_query("Boards", BOARD_STREAM_FIELDS)
+"""The boards stream's variant (its page size is 50: 903,160 points with subscribers)."""
+BOARDS_META_QUERY = board_catalog_query("BoardsMeta", BOARD_ENGINE_FIELDS)
+"""The items engine's variant, when no stream reading the boards answer is selected."""
+BOARD_COLUMNS_QUERY = board_catalog_query("BoardColumns", BOARD_LAYOUT_FIELDS)
+"""Board streams' discovery variant (``state: all``: an archived board keeps its stream)."""
 
 WORKSPACES_QUERY = (
     "query Workspaces($limit: Int!, $page: Int!) { "

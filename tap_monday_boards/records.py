@@ -12,12 +12,11 @@ from collections.abc import Generator, Iterator, Mapping
 from typing import Any, ClassVar
 
 from singer_sdk.contrib import msgspec as sdk_msgspec
-from singer_sdk.helpers._typing import _is_exclusive_boolean_type, conform_record_data_types
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import Breadcrumb, SelectionMask
 
+from tap_monday_boards import sdkcompat
 from tap_monday_boards.column_values import ColumnValueStats, parse_column_values
 from tap_monday_boards.wire import Group, Ref, WireItem
 from tap_monday_boards.wire_values import wire_column_values
@@ -99,9 +98,11 @@ class WideRecordStreamMixin:
     @property
     def mask(self) -> SelectionMask:
         """The stream's selection mask, with cached answers for nested breadcrumbs."""
-        if not isinstance(self._mask, _CachingSelectionMask):
-            self._mask = _CachingSelectionMask(super().mask)  # type: ignore[misc]
-        return self._mask
+        mask = sdkcompat.cached_mask(self)
+        if not isinstance(mask, _CachingSelectionMask):
+            mask = _CachingSelectionMask(super().mask)  # type: ignore[misc]
+            sdkcompat.cache_mask(self, mask)
+        return mask
 
     def _generate_record_messages(self, record: dict[str, Any]) -> Generator[RecordMessage, None, None]:
         """Skip the SDK's deselection walk when every root property is selected.
@@ -118,7 +119,10 @@ class WideRecordStreamMixin:
         stream: Any = self
         for alias, mapped in self._mapped_records(record):
             yield RecordMessage(
-                stream=alias, record=mapped, version=stream._stream_version, time_extracted=utc_now()
+                stream=alias,
+                record=mapped,
+                version=sdkcompat.stream_version(stream),
+                time_extracted=sdkcompat.utc_now(),
             )
 
     def _mapped_records(self, record: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -128,7 +132,7 @@ class WideRecordStreamMixin:
         conformed = (
             record
             if self._conforms_unchanged(record)
-            else conform_record_data_types(
+            else sdkcompat.conform_record_data_types(
                 stream_name=stream.name,
                 record=record,
                 schema=stream.effective_schema,
@@ -155,18 +159,19 @@ class WideRecordStreamMixin:
         target never waits for records the tap already has. The output bytes are the SDK's, line for line.
         """
         stream: Any = self
-        if type(stream._tap.message_writer) is not sdk_msgspec.MsgSpecWriter or not self._all_selected():
+        writer = sdkcompat.tap_of(stream).message_writer
+        if type(writer) is not sdk_msgspec.MsgSpecWriter or not self._all_selected():
             super()._write_record_message(record)  # type: ignore[misc]
             return
         out = sys.stdout.buffer
         line = self._line
         encode_into = sdk_msgspec.encoder.encode_into
-        version = stream._stream_version
+        version = sdkcompat.stream_version(stream)
         for alias, mapped in self._mapped_records(record):
             message: dict[str, Any] = {"type": "RECORD", "stream": alias, "record": mapped}
             if version is not None:
                 message["version"] = version
-            message["time_extracted"] = utc_now()
+            message["time_extracted"] = sdkcompat.utc_now()
             encode_into(message, line)
             line.extend(b"\n")
             out.write(line)
@@ -198,7 +203,7 @@ class WideRecordStreamMixin:
         plain = self._plain_properties
         if plain is None:
             properties: Mapping[str, Any] = getattr(self, "effective_schema", {}).get("properties", {})
-            plain = frozenset(k for k, v in properties.items() if not _is_exclusive_boolean_type(v))
+            plain = frozenset(k for k, v in properties.items() if not sdkcompat.is_exclusive_boolean_type(v))
             self._plain_properties = plain
         return plain.issuperset(record) and _PLAIN_TYPES.issuperset(map(type, record.values()))
 

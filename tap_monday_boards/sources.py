@@ -6,13 +6,14 @@ a stream directly) there is none and the stream fetches on its own, as it always
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from singer_sdk import Stream
 
-    from tap_monday_boards.engine.boards import BoardMeta
+    from tap_monday_boards.engine.boards import BoardCatalog, BoardMeta
     from tap_monday_boards.engine.pipeline import ItemsPipeline
     from tap_monday_boards.engine.runtime import EngineRuntime
 
@@ -30,11 +31,31 @@ class EngineSource(Protocol):
         """The boards and started pipeline of ``items``/``subitems``, or None when not prefetched."""
         ...
 
+    def board_catalog(self) -> BoardCatalog | None:
+        """The run's board catalog (engine/boards.py), or None when the engine does not list boards."""
+        ...
+
 
 def engine_source(tap: Any) -> EngineSource | None:
     """The tap's engine during a sync (started on first use), else None."""
     getter = getattr(tap, "engine_source", None)
     return getter() if callable(getter) else None
+
+
+_OWN_CATALOGS: weakref.WeakKeyDictionary[Any, BoardCatalog] = weakref.WeakKeyDictionary()
+
+
+def board_catalog(tap: Any, fetch: Callable[[], BoardCatalog]) -> BoardCatalog:
+    """The run's board catalog: the engine's during a sync, else ``fetch()`` once per tap (so ``items`` and
+    ``subitems`` run outside a sync share one listing instead of each listing the boards again)."""
+    source = engine_source(tap)
+    catalog = None if source is None else source.board_catalog()
+    if catalog is not None:
+        return catalog
+    catalog = _OWN_CATALOGS.get(tap)
+    if catalog is None:
+        catalog = _OWN_CATALOGS[tap] = fetch()
+    return catalog
 
 
 def read_bookmark(stream: Stream, board_id: str) -> Any:

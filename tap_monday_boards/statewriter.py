@@ -21,15 +21,16 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from singer_sdk.helpers._state import StateWriter
 from singer_sdk.helpers.types import TapState
 from singer_sdk.singerlib.encoding.simple import StateMessage
+
+from tap_monday_boards import sdkcompat
 
 STATE_BYTES_PER_S = 1_000_000
 """At most this many bytes of STATE per second of sync, on average (never delaying the final state)."""
 
 
-class ThrottledStateWriter(StateWriter):
+class ThrottledStateWriter(sdkcompat.StateWriter):
     """The SDK's state writer, paced by state size and flushed at the end (module docstring)."""
 
     def __init__(
@@ -65,7 +66,7 @@ class ThrottledStateWriter(StateWriter):
         encoded = msgspec.json.encode(state, enc_hook=str)
         if encoded == self._last:
             return
-        self._message_writer.write_message(StateMessage(value=state))
+        sdkcompat.message_writer_of(self).write_message(StateMessage(value=state))
         self._last = encoded
         self.written += 1
         self._next_at = self._clock() + len(encoded) / self._bytes_per_s

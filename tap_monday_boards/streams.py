@@ -11,7 +11,7 @@ that page with ``limit``/``page`` and stop on a short page. Ids are strings ever
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -19,11 +19,12 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
-from tap_monday_boards import queries
+from tap_monday_boards import queries, sdkcompat
 from tap_monday_boards.assets import asset_refs_for
 from tap_monday_boards.client import MondayStream
-from tap_monday_boards.errors import Decision, DecisionKind, MondayFatalAPIError
+from tap_monday_boards.engine.boards import BoardCatalog, BoardMeta, missing_boards
 from tap_monday_boards.shrink import PagePosition
+from tap_monday_boards.sources import engine_source
 
 ID = th.StringType(nullable=False)
 STR = th.StringType()
@@ -137,8 +138,12 @@ class TagsStream(MondayStream):
 class BoardsStream(MondayStream):
     """Boards filtered by ``board_ids`` / ``workspace_ids``; parent of groups, columns, updates, logs.
 
-    A configured board that does not come back (deleted, or the token cannot read it) fails the sync with its
-    id named, or is skipped with one warning when ``skip_unreadable_boards`` is true.
+    A configured board that does not come back (deleted, or the token cannot read it) fails the sync, or is
+    skipped with one warning when ``skip_unreadable_boards`` is true: the board catalog's missing-board rule
+    (engine/boards.py), the same wording as for the items engine and board streams.
+
+    Each board's groups, columns and subscribers go to the run's :class:`BoardCatalog` (the engine's during
+    a sync, where the listing put them; else this stream's own), read by the children.
     """
 
     name = "boards"
@@ -169,9 +174,20 @@ class BoardsStream(MondayStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.board_details: dict[str, dict[str, list[dict[str, Any]]]] = {}
-        """board id -> {"groups", "columns", "subscribers": [...]} of the current sync, read by children."""
+        self._own_catalog = BoardCatalog()
+        """The boards this stream fetched itself (no engine listing): same model, same rule."""
         self.skipped_board_ids: list[str] = []
+
+    @property
+    def catalog(self) -> BoardCatalog:
+        """The run's board catalog: the engine's when it lists the boards, else this stream's own."""
+        source = engine_source(sdkcompat.tap_of(self))
+        catalog = None if source is None else source.board_catalog()
+        return self._own_catalog if catalog is None else catalog
+
+    def board(self, board_id: str) -> BoardMeta | None:
+        """One emitted board as the catalog holds it (its groups, columns, subscribers)."""
+        return self.catalog.get(board_id)
 
     @override
     def query_variables(
@@ -193,39 +209,22 @@ class BoardsStream(MondayStream):
         for child in self.child_streams:  # children that batch across boards hand on their last batch
             if isinstance(child, UpdatesStream):
                 child.flush_replies()
-        missing = [b for b in wanted if b not in seen]
-        if not missing:
-            return
-        if self.config.get("skip_unreadable_boards"):
-            self.skipped_board_ids = missing
-            self.logger.warning(
-                "Skipping %d configured board(s) that the token cannot read or that do not exist: %s",
-                len(missing),
-                ", ".join(missing),
-            )
-            return
-        message = (
-            f"stream boards: configured board(s) {', '.join(missing)} not returned (deleted, archived "
-            "without include_archived, or not readable by this token); "
-            "set skip_unreadable_boards to skip them"
+        # the rule raises MondayFatalAPIError, which the SDK treats as its own FatalAPIError
+        self.skipped_board_ids = missing_boards(
+            wanted,
+            seen,
+            skip_unreadable=bool(self.config.get("skip_unreadable_boards")),
+            where="stream boards",
         )
-        decision = Decision(DecisionKind.FATAL, None, None, None, message, 200)
-        raise MondayFatalAPIError(decision, message=message)
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        board_id = str(row["id"])
-        owners = _ids_of(row.pop("owners", None))
-        subscribers = _ids_of(row.pop("subscribers", None))
-        self.board_details[board_id] = {
-            "groups": list(row.pop("groups", None) or []),
-            "columns": list(row.pop("columns", None) or []),
-            "subscribers": [
-                {"user_id": user, "role": "owner" if user in owners else "subscriber"}
-                for user in dict.fromkeys([*owners, *subscribers])
-            ],
-        }
-        row["owner_ids"] = owners
+        catalog = self.catalog
+        if catalog is self._own_catalog:  # the engine's catalog holds its listing's rows already
+            catalog.add_rows([row])
+        for key in ("groups", "columns", "subscribers"):  # the children's, from the catalog
+            row.pop(key, None)
+        row["owner_ids"] = _ids_of(row.pop("owners", None))
         row["tag_ids"] = _ids_of(row.pop("tags", None))
         for key in ("workspace_id", "board_folder_id"):
             row[key] = None if row.get(key) is None else str(row[key])
@@ -243,18 +242,27 @@ class _BoardDetailStream(MondayStream):
     state_partitioning_keys: ClassVar[list[str]] = []
     primary_keys = ("board_id", "id")
     detail_key: ClassVar[str]
+    """The ``BoardMeta`` field holding its rows: ``group_rows``, ``column_rows`` or ``subscribers``."""
     query = queries.BOARDS_QUERY  # unused: the parent's answer is re-read
 
     def _parent(self) -> BoardsStream:
-        parent = self._tap.streams["boards"]
+        parent = sdkcompat.tap_of(self).streams["boards"]
         assert isinstance(parent, BoardsStream)
         return parent
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         board_id = str((context or {})["board_id"])
-        for raw in self._parent().board_details.get(board_id, {}).get(self.detail_key, []):
+        board = self._parent().board(board_id)
+        if board is None:
+            return
+        for raw in self.rows_of(board):
             yield {"board_id": board_id, **self.shape(raw)}
+
+    def rows_of(self, board: BoardMeta) -> Sequence[Mapping[str, Any]]:
+        """This stream's rows of one board in the catalog (``detail_key``: groups, columns, subscribers)."""
+        rows: Sequence[Mapping[str, Any]] = getattr(board, self.detail_key)
+        return rows
 
     def shape(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """The record for one raw group/column (without ``board_id``)."""
@@ -265,7 +273,7 @@ class GroupsStream(_BoardDetailStream):
     """Groups of each board; key ``(board_id, id)`` since group ids repeat across boards."""
 
     name = "groups"
-    detail_key = "groups"
+    detail_key = "group_rows"
     schema = th.PropertiesList(
         th.Property("board_id", ID, required=True),
         th.Property("id", ID, required=True),
@@ -281,7 +289,7 @@ class ColumnsStream(_BoardDetailStream):
     """Columns of each board; ``settings`` is ``settings_str`` decoded (null when it is not JSON)."""
 
     name = "columns"
-    detail_key = "columns"
+    detail_key = "column_rows"
     schema = th.PropertiesList(
         th.Property("board_id", ID, required=True),
         th.Property("id", ID, required=True),
@@ -389,7 +397,7 @@ class UpdatesStream(_PerBoardPagedStream):
         """The last, partial batch of update ids (after the last board)."""
         if self.reply_update_ids:
             last = self.update_boards.get(self.reply_update_ids[-1])
-            self._sync_children({"board_id": last})
+            sdkcompat.sync_children(self, {"board_id": last})
 
 
 class BoardActivityLogsStream(_PerBoardPagedStream):

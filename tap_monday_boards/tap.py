@@ -25,10 +25,9 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
-from singer_sdk.plugin_base import _ConfigInput
 from typing_extensions import override
 
-from tap_monday_boards import detail_streams, streams
+from tap_monday_boards import detail_streams, sdkcompat, streams
 from tap_monday_boards.assets import AssetsStream
 from tap_monday_boards.board_streams import discover_board_streams
 from tap_monday_boards.engine.settings import (
@@ -350,7 +349,7 @@ class TapMondayBoards(Tap):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # STATE paced by its size, the newest always written at the end (statewriter.py)
-        self._state_writer = ThrottledStateWriter(self.message_writer)
+        sdkcompat.set_state_writer(self, ThrottledStateWriter(self.message_writer))
 
     @override  # type: ignore[misc]  # final in the SDK: see the docstring
     def sync_all(self) -> None:
@@ -373,7 +372,7 @@ class TapMondayBoards(Tap):
                 self._flush_state()
 
     def _flush_state(self) -> None:
-        writer = self._state_writer
+        writer = sdkcompat.state_writer(self)
         if isinstance(writer, ThrottledStateWriter):
             writer.flush()
 
@@ -393,7 +392,7 @@ class TapMondayBoards(Tap):
         *,
         about: bool = False,
         about_format: str | None = None,
-        config: _ConfigInput | None = None,
+        config: sdkcompat.ConfigInput | None = None,
         state: IO[str] | None = None,
         catalog: IO[str] | None = None,
     ) -> None:
@@ -426,7 +425,7 @@ class TapMondayBoards(Tap):
         lets the next run resume safely.
         """
         try:
-            self._state_writer.write_state(self.state)
+            sdkcompat.state_writer(self).write_state(self.state)
             self._flush_state()
         finally:
             self.logger.warning("Interrupted by signal %d: state written, exit %d", signum, 128 + signum)
@@ -440,18 +439,19 @@ class TapMondayBoards(Tap):
         ``__init__``, before any stream exists) gives every stream and ``EngineSettings.from_config`` one
         complete config with the documented defaults.
         """
+        config = sdkcompat.mutable_config(self)
         for name, default in setting_defaults().items():
-            self._config.setdefault(name, default)
+            config.setdefault(name, default)
         for name in ID_LIST_SETTINGS:
-            ids = self._config.get(name)
+            ids = config.get(name)
             if isinstance(ids, list):
-                self._config[name] = [
+                config[name] = [
                     str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in ids
                 ]
         schema = dict(self.config_jsonschema)
         schema["properties"] = dict(schema.get("properties", {}))
         self.append_builtin_config(schema)
-        errors = settings_errors(self._config, schema)
+        errors = settings_errors(config, schema)
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
         for error in errors:

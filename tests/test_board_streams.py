@@ -18,15 +18,11 @@ from monday_emulator.cost import HeuristicCostModel
 from monday_emulator.execute import Executor
 from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.board_streams import (
-    BoardColumn,
-    BoardItemsStream,
-    board_record,
-    build_layout,
-    expected_postgres_types,
-    selection_cost_requests,
-)
+from benchmarks.selection_cost import selection_cost_requests
+from tap_monday_boards.board_layout import BoardColumn, board_record, build_layout
+from tap_monday_boards.board_streams import BoardItemsStream
 from tests.support.insync import InProcessTap, sync
+from tests.support.pg_types import expected_postgres_types
 from tests.support.truth import expected_property
 
 

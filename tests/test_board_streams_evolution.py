@@ -16,8 +16,9 @@ from monday_emulator.columns import ColumnDef, iso, random_raw, render_value
 from monday_emulator.data import Store
 from monday_emulator.testing import RunningEmulator
 
-from tap_monday_boards.board_streams import BoardItemsStream, postgres_type
+from tap_monday_boards.board_streams import BoardItemsStream
 from tests.support.insync import InProcessTap, sync
+from tests.support.pg_types import postgres_type
 
 
 def set_column(

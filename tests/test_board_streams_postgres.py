@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from tap_monday_boards.board_streams import BoardItemsStream, expected_postgres_types
+from tap_monday_boards.board_streams import BoardItemsStream
 from tests.support.insync import InProcessTap, sync
+from tests.support.pg_types import expected_postgres_types
 
 pytestmark = pytest.mark.postgres
 

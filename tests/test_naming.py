@@ -192,7 +192,7 @@ def test_names_from_column_ids_survive_renames_without_memory() -> None:
 
 
 def test_board_layout_by_column_id_keeps_names_across_a_rename() -> None:
-    from tap_monday_boards.board_streams import BoardColumn, build_layout  # noqa: PLC0415
+    from tap_monday_boards.board_layout import BoardColumn, build_layout  # noqa: PLC0415
 
     def props(title: str) -> dict[str, str]:
         layout = build_layout("42", "Deals", [BoardColumn("date4", title, "date")], by_id=True)

@@ -6,9 +6,9 @@ the items engine waited for its turn. Here the whole sync is planned up front (:
 from the catalog by the tap) and started at once under the one governor:
 
 * the account lists (workspaces, users, teams, tags), each paged until a short page;
-* the boards listing (ids in chunks of a page, side by side; without ids, page after page), handed to the
-  boards stream in order while later pages still load. It also gives the items engine its boards (column
-  types, subitems boards), so there is one listing instead of one per stream;
+* the board catalog (engine/boards.py: one document, one paging loop, one model, one missing-board rule),
+  its rows handed to the boards stream in order while later pages still load. It also gives the items
+  engine its boards (column types, subitems boards, groups), so a run lists its boards once;
 * per board, each selected child list (updates, activity logs) through a
   :class:`~tap_monday_boards.engine.boardlists.BoardListReader`: several boards per request;
 * the items and subitems pipelines, started as soon as their boards are known.
@@ -26,16 +26,22 @@ import concurrent.futures
 import contextlib
 import logging
 import queue
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tap_monday_boards.engine.boardlists import BoardListReader
-from tap_monday_boards.engine.boards import BoardMeta, board_meta, fetch_boards
+from tap_monday_boards.engine.boards import (
+    BoardCatalog,
+    BoardListing,
+    BoardMeta,
+    add_subitem_boards,
+    list_boards,
+)
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.runtime import EngineRuntime, Job
 from tap_monday_boards.engine.transport import Request, Transport
-from tap_monday_boards.errors import Decision, DecisionKind, MondayFatalAPIError, QueryTooComplexAPIError
+from tap_monday_boards.errors import QueryTooComplexAPIError
 from tap_monday_boards.queries import PerBoardList
 from tap_monday_boards.shrink import PagePosition, over_cap_message
 
@@ -91,14 +97,10 @@ class AccountPlan:
     """What one sync reads (built by the tap from its catalog, state and config)."""
 
     root_lists: tuple[RootList, ...] = ()
-    boards_query: str | None = None
-    """BOARDS_QUERY when the boards stream (or a stream reading its answer) is selected, else the cheaper
-    BOARDS_META_QUERY when only the items engine needs boards; None: no listing at all."""
-    boards_operation: str = "Boards"
-    boards_page_size: int = 100
-    board_ids: tuple[str, ...] = ()
-    workspace_ids: tuple[str, ...] = ()
-    include_archived: bool = False
+    boards: BoardListing | None = None
+    """The catalog's listing: the BOARDS_QUERY variant when the boards stream (or a stream reading its
+    answer) is selected, else the cheaper BOARDS_META_QUERY when only the items engine needs boards; None:
+    no listing at all."""
     skip_unreadable: bool = False
     child_lists: tuple[ChildList, ...] = ()
     items: PipelineSpec | None = None
@@ -116,7 +118,6 @@ class _Failed:
 
 @dataclass(slots=True)
 class _Listing:
-    rows: list[dict[str, Any]] = field(default_factory=list)
     pages: queue.SimpleQueue[list[dict[str, Any]] | _End | _Failed] = field(default_factory=queue.SimpleQueue)
 
 
@@ -131,6 +132,10 @@ class AccountSync:
             r.name: concurrent.futures.Future() for r in plan.root_lists
         }
         self._listing = _Listing()
+        self.catalog = BoardCatalog(
+            plan.boards.board_ids if plan.boards is not None else (), skip_unreadable=plan.skip_unreadable
+        )
+        """The run's board catalog, filled as the listing's pages arrive (read by every board reader)."""
         self._readers: dict[str, BoardListReader] = {
             child.name: BoardListReader(
                 child.kind,
@@ -177,7 +182,7 @@ class AccountSync:
 
     @property
     def lists_boards(self) -> bool:
-        return self.plan.boards_query is not None
+        return self.plan.boards is not None
 
     def serves_pipeline(self, name: str) -> bool:
         return name in self._pipelines
@@ -201,6 +206,11 @@ class AccountSync:
                 self._listing.pages.put(entry)
                 raise entry.error
             yield from entry
+
+    def board_catalog(self) -> BoardCatalog | None:
+        """The run's board catalog (None without a listing). A board is in it before ``board_rows`` yields
+        it; the whole listing once ``board_rows`` ended or ``pipeline`` answered."""
+        return self.catalog if self.lists_boards else None
 
     def child_rows(self, name: str, board_id: str) -> Iterator[dict[str, Any]]:
         """One board's rows of a child list (updates, activity logs)."""
@@ -231,7 +241,7 @@ class AccountSync:
         # account list.
         self._opened = asyncio.Event()
         roots = list(plan.root_lists)
-        if plan.boards_query is None and roots:
+        if plan.boards is None and roots:
             first = roots.pop(0)
             tasks = [asyncio.create_task(self._root(transport, first, opens=True))]
         else:
@@ -298,8 +308,8 @@ class AccountSync:
     async def _boards(self, transport: Transport) -> None:
         """The listing, then (once complete) the pipelines; a failure reaches whoever waits for it."""
         try:
-            if self.plan.boards_query is not None:
-                await self._list_boards(transport)
+            if self.plan.boards is not None:
+                await list_boards(transport, self.plan.boards, self._emit)
         except BaseException as exc:
             error = _as_error(exc, "the boards listing was cancelled")
             self._listing.pages.put(_Failed(error))
@@ -321,59 +331,10 @@ class AccountSync:
             if not future.done():
                 future.set_exception(error)
 
-    async def _list_boards(self, transport: Transport) -> None:
-        plan = self.plan
-        size = plan.boards_page_size
-        if plan.board_ids:
-            # ids bound the answer: a chunk of ``size`` ids is complete in one page. The first chunk goes
-            # alone, so the governor learns the listing's cost before the others go side by side.
-            chunks = [list(plan.board_ids[i : i + size]) for i in range(0, len(plan.board_ids), size)]
-            self._emit(await self._boards_page(transport, chunks[0], 1))
-            self._opened.set()
-            rest = [asyncio.create_task(self._boards_page(transport, chunk, 1)) for chunk in chunks[1:]]
-            try:
-                for task in rest:  # handed on in order
-                    self._emit(await task)
-            finally:
-                for task in rest:
-                    task.cancel()
-            return
-        page = 1
-        while True:
-            rows = await self._boards_page(transport, None, page)
-            self._opened.set()
-            self._emit(rows)
-            if len(rows) < size:
-                return
-            page += 1
-
-    async def _boards_page(
-        self, transport: Transport, ids: Sequence[str] | None, page: int
-    ) -> list[dict[str, Any]]:
-        plan = self.plan
-        assert plan.boards_query is not None
-        variables = {
-            "ids": list(ids) if ids else None,
-            "workspace_ids": list(plan.workspace_ids) or None,
-            "limit": plan.boards_page_size,
-            "page": page,
-            "state": "all" if plan.include_archived else "active",
-        }
-        data = await transport.send(
-            Request(
-                plan.boards_operation,
-                plan.boards_query,
-                variables,
-                kind=plan.boards_operation,
-                units=len(ids) if ids else plan.boards_page_size,
-                priority=LISTING_PRIORITY,
-                context=f"{plan.boards_operation} page {page}" + (f" ({len(ids)} ids)" if ids else ""),
-            )
-        )
-        return [b for b in data.get("boards") or [] if isinstance(b, dict)]
-
     def _emit(self, rows: list[dict[str, Any]]) -> None:
-        self._listing.rows.extend(rows)
+        """One listing page: into the catalog, to the per-board lists and to the boards stream, in order."""
+        self._opened.set()
+        self.catalog.add_rows(rows)
         for child in self.plan.child_lists:
             self._readers[child.name].add_boards([(str(r["id"]), child.args(str(r["id"]))) for r in rows])
         if rows:
@@ -384,54 +345,13 @@ class AccountSync:
         plan = self.plan
         if plan.items is None and plan.subitems is None:
             return
-        metas = self._listed_metas()
-        parents = [m for m in metas if not m.is_subitems_board]
+        catalog = self.catalog
         if plan.items is not None:
-            self._start_pipeline(plan.items, parents)
+            self._start_pipeline(plan.items, catalog.item_boards())
         if plan.subitems is not None:
-            wanted = list(dict.fromkeys(b for m in parents for b in m.subitem_board_ids))
-            listed = {m.board_id: m for m in metas}
-            missing = [b for b in wanted if b not in listed]
-            fetched = {m.board_id: m for m in await self._fetch_metas(transport, missing)}
-            found = [listed.get(b) or fetched.get(b) for b in wanted]
-            subitem_boards = [m for m in found if m is not None]
-            for board_id in (b for b, m in zip(wanted, found, strict=True) if m is None):
-                logger.warning("board %s does not exist or the token cannot read it: skipped", board_id)
-            self._start_pipeline(plan.subitems, subitem_boards)
-
-    def _listed_metas(self) -> list[BoardMeta]:
-        """The listing as the items engine sees it (fetch_boards' rules: no deleted boards, config order)."""
-        plan = self.plan
-        metas = [board_meta(r) for r in self._listing.rows if r.get("state") != "deleted"]
-        if plan.board_ids:
-            order = {b: i for i, b in enumerate(plan.board_ids)}
-            metas.sort(key=lambda m: order.get(m.board_id, len(order)))
-            found = {m.board_id for m in metas}
-            for board_id in (b for b in plan.board_ids if b not in found):
-                if not plan.skip_unreadable:
-                    message = f"board {board_id} does not exist or the token cannot read it"
-                    raise MondayFatalAPIError(
-                        Decision(DecisionKind.FATAL, None, "InvalidBoardIdException", None, message, 200),
-                        f"BoardsMeta board {board_id}",
-                    )
-                logger.warning("board %s does not exist or the token cannot read it: skipped", board_id)
-        return metas
-
-    async def _fetch_metas(self, transport: Transport, ids: list[str]) -> list[BoardMeta]:
-        chunks = [ids[i : i + META_CHUNK] for i in range(0, len(ids), META_CHUNK)]
-        pages = await asyncio.gather(
-            *(
-                fetch_boards(
-                    transport,
-                    board_ids=chunk,
-                    workspace_ids=None,
-                    include_archived=self.plan.include_archived,
-                    priority=LISTING_PRIORITY,
-                )
-                for chunk in chunks
-            )
-        )
-        return [m for page in pages for m in page]
+            assert plan.boards is not None
+            await add_subitem_boards(transport, catalog, plan.boards, chunk=META_CHUNK)
+            self._start_pipeline(plan.subitems, catalog.subitem_boards())
 
     def _start_pipeline(self, spec: PipelineSpec, boards: list[BoardMeta]) -> None:
         future = self._pipelines[spec.name]

@@ -9,7 +9,7 @@ meltano.yml, the plugins installed from PyPI, and Meltano Hub unreachable.
 
 Board streams: a second, small ``meltano run`` turns on ``board_streams`` for one board and
 selects only that board's stream (``TAP_MONDAY_BOARDS__SELECT_FILTER``), into its own schema. Its table must
-have exactly the column types ``board_streams.expected_postgres_types`` promises (``format_type``), one row
+have exactly the column types ``pg_types.expected_postgres_types`` promises (``format_type``), one row
 per active item of the board, and typed values equal to the emulator's rendered column values.
 """
 
@@ -31,10 +31,11 @@ from monday_emulator.server import EmulatorConfig
 from monday_emulator.testing import RunningEmulator, running_emulator
 from psycopg import sql
 
-from tap_monday_boards.board_streams import BoardColumn, BoardLayout, build_layout, expected_postgres_types
+from tap_monday_boards.board_layout import BoardColumn, BoardLayout, build_layout
 from tap_monday_boards.tap import TapMondayBoards
 from tests.support import extras_truth
 from tests.support.meltano import PROJECT_ROOT, MeltanoResult, run_meltano
+from tests.support.pg_types import expected_postgres_types
 from tests.support.postgres import PgConnection, postgres_server
 from tests.support.truth import expected_property
 
