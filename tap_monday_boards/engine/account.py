@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap_monday_boards.engine import handover
 from tap_monday_boards.engine.boardlists import BoardListReader
 from tap_monday_boards.engine.boards import (
     BoardCatalog,
@@ -52,7 +53,6 @@ LISTING_PRIORITY = 2
 LIST_PRIORITY = 1
 """The account and per-board lists are drained first by the SDK: ahead of item batches, like the harvest."""
 META_CHUNK = 100
-_POLL_S = 0.2
 READ_AHEAD_ROWS = 20_000
 """Per-board list rows fetched but not yet written, per list (memory bound; the drained board goes on)."""
 
@@ -107,18 +107,11 @@ class AccountPlan:
     subitems: PipelineSpec | None = None
 
 
-class _End:
-    """End of the boards listing."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Failed:
-    error: BaseException
-
-
 @dataclass(slots=True)
 class _Listing:
-    pages: queue.SimpleQueue[list[dict[str, Any]] | _End | _Failed] = field(default_factory=queue.SimpleQueue)
+    pages: queue.SimpleQueue[list[dict[str, Any]] | handover.Done | handover.Failure] = field(
+        default_factory=queue.SimpleQueue
+    )
 
 
 class AccountSync:
@@ -193,19 +186,15 @@ class AccountSync:
 
     def board_rows(self) -> Iterator[dict[str, Any]]:
         """The listed boards, in listing order, as each page arrives; raises the listing's error."""
-        while True:
-            try:
-                entry = self._listing.pages.get(timeout=_POLL_S)
-            except queue.Empty:
-                self._check_alive("the boards listing")
-                continue
-            if isinstance(entry, _End):
-                self._listing.pages.put(entry)  # a second reader also ends
-                return
-            if isinstance(entry, _Failed):
-                self._listing.pages.put(entry)
-                raise entry.error
-            yield from entry
+        job = self._job
+        for page in handover.entries(
+            self._listing.pages,
+            stopped=lambda: job is None or job.done(),
+            stopped_message="the engine stopped before the boards listing was read",
+            cause=lambda: None if job is None else job.exception(),
+            shared=True,  # every stream reading the listing sees its end (or its error)
+        ):
+            yield from page
 
     def board_catalog(self) -> BoardCatalog | None:
         """The run's board catalog (None without a listing). A board is in it before ``board_rows`` yields
@@ -223,7 +212,7 @@ class AccountSync:
     def _wait(self, future: concurrent.futures.Future[Any]) -> Any:
         while True:
             try:
-                return future.result(timeout=_POLL_S)
+                return future.result(timeout=handover.POLL_S)
             except concurrent.futures.TimeoutError:
                 self._check_alive("a list")
 
@@ -312,12 +301,12 @@ class AccountSync:
                 await list_boards(transport, self.plan.boards, self._emit)
         except BaseException as exc:
             error = _as_error(exc, "the boards listing was cancelled")
-            self._listing.pages.put(_Failed(error))
+            self._listing.pages.put(handover.Failure(error))
             for reader in self._readers.values():
                 reader.fail(error)
             self._fail_pipelines(error)
             raise
-        self._listing.pages.put(_End())
+        self._listing.pages.put(handover.DONE)
         for reader in self._readers.values():
             reader.no_more_boards()
         try:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap_monday_boards.engine import handover
 from tap_monday_boards.engine.transport import Request, RequestTimeoutError, Transport
 from tap_monday_boards.errors import QueryTooComplexAPIError
 from tap_monday_boards.queries import PerBoardList
@@ -40,7 +41,6 @@ logger = logging.getLogger(__name__)
 TIMEOUTS_BEFORE_SPLIT = 2
 MAX_WINDOW = 16
 """Most pages of one board asked in one go (see ``BoardListReader``)."""
-_POLL_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,16 +137,6 @@ async def read_all_pages(
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    error: BaseException
-
-
-class _Done:
-    """End of one board's rows."""
-
-
-_DONE = _Done()
 
 
 @dataclass(slots=True)
@@ -154,7 +144,9 @@ class _Board:
     board_id: str
     index: int
     args: dict[str, Any]
-    out: queue.SimpleQueue[list[dict[str, Any]] | _Done | _Failure] = field(default_factory=queue.SimpleQueue)
+    out: queue.SimpleQueue[list[dict[str, Any]] | handover.Done | handover.Failure] = field(
+        default_factory=queue.SimpleQueue
+    )
     rows: int = 0
     asked: int = 0
     """Highest page requested so far."""
@@ -228,7 +220,7 @@ class BoardListReader:
         """Every board not finished gets ``error`` (the listing that feeds this reader failed)."""
         self.error = error
         for board in list(self._boards.values()):
-            board.out.put(_Failure(error))
+            board.out.put(handover.Failure(error))
         self._complete.set()
         self._pending.clear()
         self._wake()
@@ -282,7 +274,7 @@ class BoardListReader:
                 board = self._boards[call.board_id]
                 if not board.failed:
                     board.failed = True
-                    board.out.put(_Failure(exc))
+                    board.out.put(handover.Failure(exc))
             return
         finally:
             self._in_flight -= 1
@@ -315,7 +307,7 @@ class BoardListReader:
                 board.out.put(ready)
             if board.delivered == board.last:
                 board.held.clear()
-                board.out.put(_DONE)
+                board.out.put(handover.DONE)
                 return
 
     def _tell(self, board_id: str, rows: list[dict[str, Any]]) -> None:
@@ -365,19 +357,12 @@ class BoardListReader:
                 raise RuntimeError(f"{self.kind.operation}: board {board_id} was never listed")
             known = self._board(board_id)
         self._hand_back(0, known.index)
-        while True:
-            try:
-                entry = known.out.get(timeout=_POLL_S)
-            except queue.Empty:
-                if alive is not None and not alive():
-                    raise RuntimeError(
-                        f"{self.kind.operation}: the engine stopped before board {board_id} was read"
-                    ) from self.error
-                continue
-            if isinstance(entry, _Done):
-                return
-            if isinstance(entry, _Failure):
-                raise entry.error
+        for entry in handover.entries(
+            known.out,
+            stopped=lambda: alive is not None and not alive(),
+            stopped_message=f"{self.kind.operation}: the engine stopped before board {board_id} was read",
+            cause=lambda: self.error,
+        ):
             try:
                 yield from entry
             finally:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap_monday_boards.engine import handover
 from tap_monday_boards.engine.critical import CriticalPath
 from tap_monday_boards.engine.fetch import ITEMS_BY_IDS_PRIOR_PER_ID, BoardFetcher
 from tap_monday_boards.engine.governor import Governor, get_governor
@@ -46,22 +47,9 @@ from tap_monday_boards.wire import RawItem
 
 logger = logging.getLogger(__name__)
 
-_POLL_S = 0.2
 _JOIN_TIMEOUT_S = 30.0
 READ_AHEAD_FACTOR = 4
 """Boards not being drained share ``READ_AHEAD_FACTOR * record_queue_size`` buffered records in total."""
-
-
-class _Done:
-    """End-of-board marker in a board queue."""
-
-
-_DONE = _Done()
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    error: BaseException
 
 
 class _Credits:
@@ -122,7 +110,7 @@ class _BoardRun:
     harvest: HarvestState
     fetcher: BoardFetcher
     credits: _Credits
-    out: queue.SimpleQueue[_Batch | _Done | _Failure]
+    out: queue.SimpleQueue[_Batch | handover.Done | handover.Failure]
     stats: BoardStats
     since: str | None
     pending: IdQueue = field(default_factory=IdQueue)
@@ -206,20 +194,14 @@ class ItemsPipeline:
         stats = self.stats[board_id]
         self._draining = board_id
         self._call_in_loop(self._wake_read_ahead)
-        while True:
-            try:
-                if on_wait is not None and out.empty():
-                    on_wait()
-                entry = out.get(timeout=_POLL_S)
-            except queue.Empty:
-                if self._job is None or (self._job.done() and out.empty()):
-                    message = f"items engine stopped before board {board_id} finished"
-                    raise RuntimeError(message) from self.error
-                continue
-            if isinstance(entry, _Done):
-                return
-            if isinstance(entry, _Failure):
-                raise entry.error
+        job = self._job
+        for entry in handover.entries(
+            out,
+            stopped=lambda: job is None or (job.done() and out.empty()),
+            stopped_message=f"items engine stopped before board {board_id} finished",
+            cause=lambda: self.error,
+            on_wait=on_wait,
+        ):
             try:
                 for raw in entry.items:
                     stats.items_emitted += 1
@@ -280,7 +262,7 @@ class ItemsPipeline:
         self.error = error
         for board_id, out in self._queues.items():
             if not self.stats[board_id].done:
-                out.put(_Failure(error))
+                out.put(handover.Failure(error))
 
     async def _run_all(self, transport: Transport) -> None:
         settings = self.settings
@@ -371,7 +353,7 @@ class ItemsPipeline:
         self._sync_stats(run, transport)
         log_progress(run.stats, complexity_left=self._complexity_left())
         self._log_cost(run)
-        run.out.put(_DONE)
+        run.out.put(handover.DONE)
 
     def _log_cost(self, run: _BoardRun) -> None:
         """Once per board: what one item of it cost, from monday's own ``complexity.query`` answers.
