@@ -12,10 +12,10 @@ How: the ``items``/``subitems`` and ``updates`` streams hand what they emit to :
 ``assets`` is selected), and ``assets``, discovered after them, syncs last: it asks for the asset ids of the
 collected updates, then for every asset by id, 500 per request (5 lists of 100). So an incremental run reads
 only the assets of the items and updates it emitted. Neither waits for the stream's turn: each full batch of
-item files' asset ids, and of updates' ids, is sent as soon as the records naming them are written
-(batched.py ``send_early``), in the slots the items leave free. Streams that are not selected contribute
-nothing: ``assets`` logs a warning naming them (selecting ``assets`` alone never triggers an items
-extraction).
+item files' asset ids is sent as soon as the items naming them are written, and of updates' ids as soon as
+the engine fetches the updates (batched.py ``send_early``), in the slots the items leave free. Streams that
+are not selected contribute nothing: ``assets`` logs a warning naming them (selecting ``assets`` alone never
+triggers an items extraction).
 
 ``item_id`` / ``update_id`` say where the file was seen. ``public_url`` is monday's pre-signed link, valid
 for about an hour; ``url`` opens only with a monday login or token. No ACTIVATE_VERSION: a run that is not
@@ -32,7 +32,7 @@ from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
 from tap_monday_boards import queries, sdkcompat
-from tap_monday_boards.batched import IdBatchStream
+from tap_monday_boards.batched import IdBatchStream, chunks
 
 SOURCE_STREAMS = ("items", "subitems", "updates")
 """Streams whose records carry (or lead to) asset ids."""
@@ -41,15 +41,9 @@ SOURCE_STREAMS = ("items", "subitems", "updates")
 class AssetRefs:
     """Asset ids in hand for this run, with the item or update each was seen on (~150 bytes per asset)."""
 
-    def __init__(
-        self,
-        on_item_assets: Callable[[list[str]], None] | None = None,
-        on_update: Callable[[list[str]], None] | None = None,
-    ) -> None:
+    def __init__(self, on_item_assets: Callable[[list[str]], None] | None = None) -> None:
         self.on_item_assets = on_item_assets
         """Told the asset ids of each item as it is written, so their batches can go early."""
-        self.on_update = on_update
-        """Told each update as it is written, so the batches asking for its asset ids can go early."""
         self.item_of: dict[str, str] = {}
         self.update_of: dict[str, str] = {}
         self.pending_update_ids: list[str] = []
@@ -67,10 +61,9 @@ class AssetRefs:
             self.on_item_assets(found)
 
     def add_update(self, update_id: str) -> None:
-        """An emitted update: its asset ids are asked for when ``assets`` syncs (or early)."""
+        """An emitted update: its asset ids are asked for when ``assets`` syncs (unless the engine asked
+        them early, as it fetched the update: ``AssetsStream.updates_fetched``)."""
         self.pending_update_ids.append(str(update_id))
-        if self.on_update is not None:
-            self.on_update([str(update_id)])
 
     def take_update_ids(self) -> list[str]:
         """The pending update ids, once."""
@@ -125,7 +118,7 @@ class AssetsStream(IdBatchStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.refs = AssetRefs(self._send_item_assets_early, self._send_update_ids_early)
+        self.refs = AssetRefs(self._send_item_assets_early)
 
     _phase = "assets"
     """``update_assets`` while asking for the asset ids of updates, then ``assets``."""
@@ -137,15 +130,12 @@ class AssetsStream(IdBatchStream):
     def _send_item_assets_early(self, asset_ids: list[str]) -> None:
         self.send_early(asset_ids, "assets")
 
-    def _send_update_ids_early(self, update_ids: list[str]) -> None:
-        """Updates as they are written: their asset ids are asked early, in requests of the first phase."""
-        self.send_early(update_ids, "update_assets")
-
     def updates_fetched(self, board_id: str, rows: list[dict[str, Any]]) -> None:
         """Updates as the engine fetches them (its thread): their asset ids need not wait for the writing.
 
         Every fetched update is also written (``updates`` keeps every row), so no asset of an update that
-        is not emitted is asked; the writing hands the same ids again, which are skipped as already sent."""
+        is not emitted is asked. During a sync every update comes through the engine (prefetch.py), so
+        this is the one early path for them; the written ids are the ones ``take_ids`` then skips."""
         self.send_early([str(row["id"]) for row in rows if row.get("id") is not None], "update_assets")
 
     @property
@@ -158,28 +148,32 @@ class AssetsStream(IdBatchStream):
     def emit_activate_version_messages(self) -> bool:
         return False  # an incremental run sees only some assets (module docstring)
 
+    def _update_ids(self, kind: str | None) -> bool:
+        """Whether requests for ids of ``kind`` (None: the current phase's) ask for the updates' asset ids."""
+        return (kind or self._phase) == "update_assets"
+
     @override
     def batch_limit(self, kind: str | None = None) -> int:
-        if (kind or self._phase) == "update_assets":
+        if self._update_ids(kind):
             return self.batch_size
         return queries.ASSETS_PER_LIST * queries.ASSET_LISTS_PER_REQUEST
 
     @override
     def batch_document(self, ids: list[str], kind: str | None = None) -> str:
-        if (kind or self._phase) == "update_assets":
+        if self._update_ids(kind):
             return queries.UPDATE_ASSET_IDS_QUERY
         return queries.assets_query(len(_lists(ids)))
 
     @override
     def batch_variables(self, ids: list[str], kind: str | None = None) -> dict[str, Any]:
-        if (kind or self._phase) == "update_assets":
+        if self._update_ids(kind):
             return super().batch_variables(ids)
         return {f"ids{n}": part for n, part in enumerate(_lists(ids))}
 
     @override
     def request_kind(self, kind: str | None = None) -> tuple[str, str]:
-        phase = kind or self._phase
-        return ("UpdateAssetIds" if phase == "update_assets" else "Assets"), f"stream:assets:{phase}"
+        operation = "UpdateAssetIds" if self._update_ids(kind) else "Assets"
+        return operation, f"stream:assets:{kind or self._phase}"
 
     @property
     @override
@@ -237,5 +231,4 @@ class AssetsStream(IdBatchStream):
 
 def _lists(ids: list[str]) -> list[list[str]]:
     """One request's asset ids cut into its ``assets(ids:)`` lists."""
-    size = queries.ASSETS_PER_LIST
-    return [ids[start : start + size] for start in range(0, len(ids), size)]
+    return chunks(ids, queries.ASSETS_PER_LIST)

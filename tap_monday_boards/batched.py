@@ -155,11 +155,12 @@ class IdBatchStream(MondayStream):
         """Ids of ``kind`` this stream will ask for when it syncs: each full batch goes now (see the module).
 
         Thread-safe: the engine's thread may call it for ids it has just fetched (prefetch.py)."""
-        source = engine_source(sdkcompat.tap_of(self))
-        runtime = None if source is None else source.runtime
-        if runtime is None or not runtime.running:
+        runtime = self._running_engine()
+        if runtime is None:
             return
-        early = self._early.setdefault(kind, EarlyBatches(self.batch_limit(kind)))
+        early = self._early.get(kind)
+        if early is None:  # once per kind (this runs for every record naming ids)
+            early = self._early.setdefault(kind, EarlyBatches(self.batch_limit(kind)))
         for batch in early.add(ids):
             request = self._request_for(batch, "early batch", priority=EARLY_PRIORITY, kind=kind)
             job = runtime.submit(_send_compact(runtime.transport, request))
@@ -195,9 +196,8 @@ class IdBatchStream(MondayStream):
     @override
     def request_records(self, context: Context | None) -> Iterable[dict]:
         """The batches through the sync's engine, many in flight; outside a sync, the SDK's page loop."""
-        source = engine_source(sdkcompat.tap_of(self))
-        runtime = None if source is None else source.runtime
-        if runtime is None or not runtime.running:
+        runtime = self._running_engine()
+        if runtime is None:
             yield from super().request_records(context)
             return
         self._current_context = context
@@ -205,6 +205,12 @@ class IdBatchStream(MondayStream):
             yield from self._engine_batches(runtime)
         except MondayAPIError as exc:
             raise self._sdk_error(exc) from exc
+
+    def _running_engine(self) -> EngineRuntime | None:
+        """The sync's engine runtime while it runs; None outside a sync."""
+        source = engine_source(sdkcompat.tap_of(self))
+        runtime = None if source is None else source.runtime
+        return runtime if runtime is not None and runtime.running else None
 
     def _engine_batches(self, runtime: EngineRuntime) -> Iterator[dict]:
         """Rows of every batch in order, with at most ``max_concurrency`` answers in flight or waiting."""
