@@ -25,8 +25,10 @@ complete (incremental items) sees only some assets, so the target must upsert, n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
+import msgspec
 from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
@@ -137,6 +139,25 @@ class AssetsStream(IdBatchStream):
         is not emitted is asked. During a sync every update comes through the engine (prefetch.py), so
         this is the one early path for them; the written ids are the ones ``take_ids`` then skips."""
         self.send_early([str(row["id"]) for row in rows if row.get("id") is not None], "update_assets")
+
+    @override
+    def _early_answered(self, kind: str, future: Future[bytes]) -> None:
+        """The asset ids of a batch of updates arrived: their assets go early too (engine thread).
+
+        Without this they waited for ``assets``' own sync, the last stream: one more round trip at the
+        end of the run. The ``update_assets`` phase still reads the same answers for ``update_id``."""
+        if kind != "update_assets" or future.cancelled() or future.exception() is not None:
+            return
+        data = msgspec.json.decode(future.result())
+        found = [
+            str(asset["id"])
+            for update in (data.get("updates") or ())
+            if isinstance(update, Mapping)
+            for asset in (update.get("assets") or ())
+            if isinstance(asset, Mapping) and asset.get("id") is not None
+        ]
+        if found:
+            self.send_early(found, "assets")
 
     @property
     @override

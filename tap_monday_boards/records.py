@@ -21,8 +21,9 @@ from tap_monday_boards.column_values import ColumnValueStats, parse_column_value
 from tap_monday_boards.wire import Group, Ref, WireItem
 from tap_monday_boards.wire_values import wire_column_values
 
-_PLAIN_TYPES = frozenset({str, type(None), dict})
-"""Value types root-only conformance returns unchanged (for a property that is not boolean-only)."""
+_PLAIN_TYPES = frozenset({str, int, type(None), dict})
+"""Value types root-only conformance returns unchanged (for a property that is not boolean-only; ``bool`` is
+not ``int`` here: the test is on the exact type)."""
 
 
 class _CachingSelectionMask(SelectionMask):
@@ -194,9 +195,9 @@ class WideRecordStreamMixin:
         """True when root-only conformance would return an equal copy of ``record`` (so it can be skipped).
 
         Root-only conformance only rewrites datetimes, bytes, floats (NaN/inf) and values of boolean-only
-        properties, and drops properties missing from the schema; a record of strings, nulls and objects
-        under known non-boolean properties (every item record) comes back equal. Saves ~10 % of the tap's
-        CPU per record (12 schema look-ups and type checks).
+        properties, and drops properties missing from the schema; a record of strings, integers, nulls and
+        objects under known non-boolean properties (every item record, every asset) comes back equal. Saves
+        ~10 % of the tap's CPU per record (12 schema look-ups and type checks).
         """
         if self.TYPE_CONFORMANCE_LEVEL is not TypeConformanceLevel.ROOT_ONLY:
             return False

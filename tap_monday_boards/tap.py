@@ -37,6 +37,8 @@ from tap_monday_boards.engine.settings import (
     LOOKBACK_WINDOW_MINUTES,
     MAX_BATCH,
     MAX_HARVEST_PAGE,
+    SMALLEST_PLAN,
+    TAP_SHARES,
     schema_bounds,
 )
 from tap_monday_boards.items_stream import (
@@ -67,6 +69,13 @@ def _id_list(description: str, title: str) -> th.Property:
         description=description,
         default=[],
     )
+
+
+def _shares(setting: str) -> str:
+    """The tap's default share of each plan's limit, for the setting's description."""
+    shares = [f"{getattr(share, setting):,} on {name.title()}" for name, share in TAP_SHARES.items()]
+    return ", ".join([*shares, f"{getattr(SMALLEST_PLAN, setting):,} on other plans, in a trial, or when the "
+                      "plan cannot be read"])  # fmt: skip
 
 
 CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
@@ -122,11 +131,10 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "max_concurrency",
         th.IntegerType(**schema_bounds("max_concurrency")),
         title="Max concurrency",
-        default=ENGINE_DEFAULTS["max_concurrency"],
         description="Most requests in flight at once for the whole process, >= 1. "
-        f"Default: {ENGINE_DEFAULTS['max_concurrency']} requests "
-        "(enough to keep up with a 500-id harvest at monday's ~2 s per 100-item batch, below the lowest "
-        "plan's limit). monday allows 40 (standard), 100 (Pro) or 250 (Enterprise) per account.",
+        "Default: by the account's plan, read at the start of each sync (monday allows 250 per account "
+        f"on Enterprise, 100 on Pro, 40 on other plans): {_shares('max_concurrency')}. "
+        "Set it when other clients of the account need more room.",
     ),
     th.Property(
         "complexity_budget_per_minute",
@@ -141,10 +149,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "requests_per_minute",
         th.IntegerType(**schema_bounds("requests_per_minute")),
         title="Requests per minute",
-        default=ENGINE_DEFAULTS["requests_per_minute"],
         description="Most requests per minute for the whole process, >= 1. "
-        f"Default: {ENGINE_DEFAULTS['requests_per_minute']:,} requests "
-        "(monday's lowest plan limit; Pro allows 2,500, Enterprise 5,000).",
+        "Default: by the account's plan, read at the start of each sync (monday allows 5,000 per account "
+        f"on Enterprise, 2,500 on Pro, 1,000 on other plans): {_shares('requests_per_minute')}.",
     ),
     th.Property(
         "request_timeout",
@@ -445,9 +452,7 @@ class TapMondayBoards(Tap):
         for name in ID_LIST_SETTINGS:
             ids = config.get(name)
             if isinstance(ids, list):
-                config[name] = [
-                    str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in ids
-                ]
+                config[name] = [str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in ids]
         schema = dict(self.config_jsonschema)
         schema["properties"] = dict(schema.get("properties", {}))
         self.append_builtin_config(schema)

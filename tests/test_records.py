@@ -13,6 +13,7 @@ import jsonschema
 import msgspec
 import pytest
 from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_monday_boards.column_values import ColumnValueStats
@@ -254,3 +255,31 @@ def test_struct_items_give_the_same_records_as_dicts() -> None:
         assert json.dumps(from_struct) == json.dumps(from_dict), raw["id"]
         assert struct_stats == dict_stats
     assert len(raws) > 100
+
+
+def test_wide_record_mixin_passes_integers_but_conforms_boolean_properties() -> None:
+    """Flat records with integers (the assets' ``file_size``) skip conformance, as the SDK would change
+    nothing; an integer under a boolean-only property is still turned into a boolean, as the SDK does."""
+
+    class Plain(Stream):
+        name = "assets"
+        schema = th.PropertiesList(
+            th.Property("id", th.StringType(nullable=False), required=True),
+            th.Property("file_size", th.IntegerType()),
+            th.Property("public", th.BooleanType()),
+        ).to_dict()
+        primary_keys = ("id",)
+
+        def get_records(self, context: Any) -> Any:
+            yield {"id": "1", "file_size": 2048, "public": None}
+            yield {"id": "2", "file_size": 0, "public": 1}
+            yield {"id": "3", "file_size": None, "public": False}
+
+    class Wide(WideRecordStreamMixin, Plain):
+        pass
+
+    wide, plain = _emit_lines(Wide), _emit_lines(Plain)
+    assert [_without_clock(line) for line in wide] == [_without_clock(line) for line in plain]
+    rows = [json.loads(line)["record"] for line in wide if line.startswith(b'{"type":"RECORD"')]
+    assert [r["file_size"] for r in rows] == [2048, 0, None]
+    assert [r["public"] for r in rows] == [None, True, False]

@@ -10,7 +10,13 @@ import pytest
 from click.testing import CliRunner
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_monday_boards.engine.settings import _BOUNDS, ENGINE_DEFAULTS, EngineSettings, schema_bounds
+from tap_monday_boards.engine.settings import (
+    _BOUNDS,
+    ENGINE_DEFAULTS,
+    PLAN_SETTINGS,
+    EngineSettings,
+    schema_bounds,
+)
 from tap_monday_boards.tap import CONFIG_SCHEMA, TapMondayBoards, setting_defaults, settings_errors
 
 TOKEN = "tok-SECRET-1234567890"
@@ -120,12 +126,15 @@ def test_cli_run_with_bad_config_fails_naming_setting(tmp_path: Path) -> None:
 def test_the_engine_reads_the_defaults_the_schema_documents() -> None:
     """One declaration (engine/settings.py): the tap's documented defaults are the engine's own."""
     tap = TapMondayBoards(config=VALID)
-    assert EngineSettings.from_config(tap.config) == EngineSettings(api_token=TOKEN)
+    # the two plan settings have no default: unset, the account's plan decides them (engine/plan_limits.py)
+    from_plan = EngineSettings(api_token=TOKEN, limits_from_plan=PLAN_SETTINGS)
+    assert EngineSettings.from_config(tap.config) == from_plan
     properties = CONFIG_SCHEMA["properties"]
     shared = set(ENGINE_DEFAULTS) & set(properties)
     assert {"api_url", "api_version", "batch_size", "max_concurrency", "max_retries", "user_agent"} <= shared
     for name in shared:
-        assert properties[name].get("default") == ENGINE_DEFAULTS[name], name  # start_date: none
+        documented = None if name in PLAN_SETTINGS else ENGINE_DEFAULTS[name]
+        assert properties[name].get("default") == documented, name  # start_date: none
         assert {k: properties[name][k] for k in ("minimum", "maximum") if k in properties[name]} == (
             schema_bounds(name) if name in _BOUNDS else {}
         ), name

@@ -67,6 +67,18 @@ def _error_dict(error: GraphQLError) -> dict[str, Any]:
     return error.formatted  # type: ignore[return-value]
 
 
+def account_object(account_id: str, tier: str, *, trial: bool = False) -> dict[str, Any]:
+    """The ``Account`` object of an emulated account on a plan of ``tier`` (fields of the official schema)."""
+    return {
+        "id": account_id,
+        "name": "Emulated account",
+        "slug": f"emulated-{account_id}",
+        "tier": tier,
+        "is_during_trial": trial,
+        "plan": {"max_users": 100, "period": "yearly", "tier": tier, "version": 1},
+    }
+
+
 class Executor:
     """Executes documents against a :class:`Store`; one instance per emulator."""
 
@@ -91,6 +103,8 @@ class Executor:
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
         self.path_counts = {"fast": 0, "graphql": 0}
         self.version: dict[str, Any] = dict(DEFAULT_VERSION)
+        self.account: dict[str, Any] = account_object(store.account.account_id, "enterprise")
+        """``account { ... }``; the emulator replaces it with its plan's (Emulator.__init__)."""
 
     def prepare(self, query: str) -> _Prepared:
         """Parse and validate ``query`` once; later calls with the same text hit the cache."""
@@ -156,7 +170,7 @@ class Executor:
             self.path_counts["fast"] += 1
             return ExecResult(fast_data, fast_errors, cost)
         self.path_counts["graphql"] += 1
-        context = Context(self.store, self.paginator, complexity, self.version)
+        context = Context(self.store, self.paginator, complexity, self.version, self.account)
         with self.store.lock:
             result = execute_sync(
                 self.schema,

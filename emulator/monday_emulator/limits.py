@@ -44,6 +44,10 @@ class PlanLimits:
     concurrency: int | None = 250
     daily_calls: int | None = 25_000
     ip_requests_per_10s: int | None = 5_000
+    tier: str = "enterprise"
+    """what ``account { plan { tier } }`` answers on this plan."""
+    trial: bool = False
+    """``account { is_during_trial }``."""
     concurrency_retry_s: int = 15
     """``retry_in_seconds`` of a concurrency rejection (15 in the gateway answers of mondaycom/mcp's
     error tests)."""
@@ -55,10 +59,11 @@ class PlanLimits:
 
 PLANS: dict[str, PlanLimits] = {
     "enterprise": PlanLimits(),
-    "pro": PlanLimits(requests_per_minute=2_500, concurrency=100, daily_calls=10_000),
-    "standard": PlanLimits(requests_per_minute=1_000, concurrency=40, daily_calls=1_000),
+    "pro": PlanLimits(requests_per_minute=2_500, concurrency=100, daily_calls=10_000, tier="pro"),
+    "standard": PlanLimits(requests_per_minute=1_000, concurrency=40, daily_calls=1_000, tier="standard"),
+    # monday's free trial is a trial of the Pro plan, with the smallest limits (1M budget, 40 in flight)
     "trial": PlanLimits(complexity_per_minute=1_000_000, requests_per_minute=1_000, concurrency=40,
-                        daily_calls=200),
+                        daily_calls=200, tier="pro", trial=True),
     "unlimited": PlanLimits(None, None, None, None, None, None),
 }
 """monday's rate-limits tables (https://developer.monday.com/api-reference/docs/rate-limits): personal-token

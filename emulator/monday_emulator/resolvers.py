@@ -8,7 +8,7 @@ become GraphQL errors with ``extensions.code``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, default_field_resolver
@@ -36,6 +36,8 @@ class Context:
     paginator: Paginator
     complexity: dict[str, Any]
     version: dict[str, Any]
+    account: dict[str, Any] = field(default_factory=dict)
+    """``account { ... }``: the store's account as its plan presents it (Executor.account)."""
 
 
 Resolver = Callable[..., Any]
@@ -312,6 +314,7 @@ RESOLVERS: dict[tuple[str, str], Resolver] = {
     ("Query", "tags"): q_tags,
     ("Query", "updates"): q_updates,
     ("Query", "me"): q_me,
+    ("Query", "account"): lambda _, info: info.context.account,
     ("Query", "complexity"): lambda _, info: info.context.complexity,
     ("Query", "version"): lambda _, info: info.context.version,
     ("Board", "items_page"): b_items_page,

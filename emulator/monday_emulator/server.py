@@ -27,7 +27,7 @@ from monday_emulator import envelopes as env
 from monday_emulator.clock import Clock, SystemClock
 from monday_emulator.cost import DEFAULT_COST_MODEL, cost_model_named
 from monday_emulator.data import Store
-from monday_emulator.execute import Executor
+from monday_emulator.execute import Executor, account_object
 from monday_emulator.faults import GATEWAY_FAULTS, FaultConfig, FaultInjector, FaultKind, truncate
 from monday_emulator.latency import LatencyModel, latency_from_spec, measure
 from monday_emulator.limits import PLANS, Admission, Limits, Rejection
@@ -125,6 +125,8 @@ class Emulator:
         self.executor = Executor(self.store, self.clock, config.cursor_ttl_s,
                                  cost_model=cost_model_named(config.cost_model))
         self.limits = Limits(PLANS[config.plan].with_overrides(**config.limit_overrides), self.clock)
+        plan = PLANS[config.plan]
+        self.executor.account = account_object(self.store.account.account_id, plan.tier, trial=plan.trial)
         self.metrics = Metrics(config.log_requests)
         self.latency = latency_from_spec(config.latency)
         self.faults = FaultInjector(config.faults, config.seed)

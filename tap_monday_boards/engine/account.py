@@ -40,6 +40,7 @@ from tap_monday_boards.engine.boards import (
     list_boards,
 )
 from tap_monday_boards.engine.pipeline import ItemsPipeline
+from tap_monday_boards.engine.plan_limits import apply_plan_limits
 from tap_monday_boards.engine.runtime import EngineRuntime, Job
 from tap_monday_boards.engine.transport import Request, Transport
 from tap_monday_boards.errors import QueryTooComplexAPIError
@@ -120,7 +121,6 @@ class AccountSync:
     def __init__(self, runtime: EngineRuntime, plan: AccountPlan) -> None:
         self.runtime = runtime
         self.plan = plan
-        self.settings = runtime.settings
         self._roots: dict[str, concurrent.futures.Future[list[dict[str, Any]]]] = {
             r.name: concurrent.futures.Future() for r in plan.root_lists
         }
@@ -145,6 +145,7 @@ class AccountSync:
             spec.name: concurrent.futures.Future() for spec in (plan.items, plan.subitems) if spec is not None
         }
         self._job: Job[None] | None = None
+        self._limits: asyncio.Task[None] | None = None
         self._opened: asyncio.Event
         """Set by the sync's first successful answer; the account lists wait for it (see ``_run``)."""
 
@@ -235,6 +236,12 @@ class AccountSync:
             tasks = [asyncio.create_task(self._root(transport, first, opens=True))]
         else:
             tasks = []
+        # The plan's limits (when the user set none) matter for a sync with items, the one that sends
+        # hundreds of requests at once: asked beside the first request, they are known by the time the
+        # pipelines start (``_start_pipelines`` waits for them), a round trip before the first batch.
+        if plan.items is not None or plan.subitems is not None:
+            self._limits = asyncio.create_task(apply_plan_limits(self.runtime, transport))
+            tasks.append(self._limits)
         tasks += [asyncio.create_task(self._root(transport, r)) for r in roots]
         tasks += [asyncio.create_task(r.run(transport)) for r in self._readers.values()]
         tasks.append(asyncio.create_task(self._boards(transport)))
@@ -334,6 +341,8 @@ class AccountSync:
         plan = self.plan
         if plan.items is None and plan.subitems is None:
             return
+        if self._limits is not None:
+            await self._limits  # the pipelines size their slots by the limits in force
         catalog = self.catalog
         if plan.items is not None:
             self._start_pipeline(plan.items, catalog.item_boards())
@@ -350,7 +359,7 @@ class AccountSync:
             if value:
                 logger.info("%s: board %s: extracting items updated since %s", spec.name, board_id, value)
         pipeline = ItemsPipeline(
-            self.settings,
+            self.runtime.settings,
             ids,
             since=since,
             column_types={m.board_id: set(m.column_types) for m in boards},

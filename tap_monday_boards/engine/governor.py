@@ -346,6 +346,18 @@ class Governor:
             self.core.cost_per_unit.setdefault(kind, float(per_unit))
             self._notify()
 
+    def set_limits(
+        self, *, max_concurrency: int | None = None, requests_per_minute: int | None = None
+    ) -> None:
+        """New in-flight and rate limits (the account's plan, learned during the run: engine/plan_limits.py);
+        waiters re-check at once, so a raised limit lets them go."""
+        with self._lock:
+            if max_concurrency is not None:
+                self.core.max_in_flight = max_concurrency
+            if requests_per_minute is not None:
+                self.core.requests_per_minute = requests_per_minute
+            self._notify()
+
     def _notify(self) -> None:
         """Wake every waiter (called with the lock held); each re-checks admission."""
         self._cond.notify_all()

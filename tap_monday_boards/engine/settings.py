@@ -30,6 +30,50 @@ LOOKBACK_WINDOW_MINUTES = 5
 """default of the tap's ``lookback_window_minutes`` (the engine's ``lookback_window_s`` in seconds)."""
 
 
+@dataclass(frozen=True, slots=True)
+class PlanShare:
+    """What the tap takes of one plan's per-account limits by default."""
+
+    plan: str
+    """the plan's name in log lines."""
+    max_concurrency: int
+    requests_per_minute: int
+    account_concurrency: int
+    """monday's limit for the whole account (published)."""
+    account_requests_per_minute: int
+
+
+SMALLEST_PLAN = PlanShare("smallest", 24, 1_000, 40, 1_000)
+"""Every plan but Pro and Enterprise (and trials): 24 of 40 in flight, the whole 1,000 per minute (a
+personal integration on such an account is usually the only heavy client)."""
+TAP_SHARES: Mapping[str, PlanShare] = {
+    "enterprise": PlanShare("enterprise", 100, 4_000, 250, 5_000),
+    "pro": PlanShare("pro", 60, 2_000, 100, 2_500),
+}
+"""Plan tier (lower case) -> the tap's default share: at most 2/5 of the concurrency and 4/5 of the rate on
+the plans that allow more than the smallest, the rest left to the account's other clients. A 429 from
+monday is still honoured whatever the share (the governor pauses every request)."""
+PLAN_SETTINGS = ("max_concurrency", "requests_per_minute")
+"""The settings the plan decides when the user leaves them unset."""
+MOST_IN_FLIGHT = max(share.max_concurrency for share in (SMALLEST_PLAN, *TAP_SHARES.values()))
+"""The most requests in flight of any plan's share (sizes the connection pool before the plan is known)."""
+
+
+def share_for(account: Mapping[str, Any] | None) -> PlanShare:
+    """The share for ``account { tier is_during_trial plan { tier } }``; :data:`SMALLEST_PLAN` when unknown.
+
+    The plan's tier is read first, the account's tier second; an account in its trial has the smallest
+    plan's limits whatever the tier of the plan it tries."""
+    if not isinstance(account, Mapping) or account.get("is_during_trial") is True:
+        return SMALLEST_PLAN
+    plan = account.get("plan")
+    tiers = (plan.get("tier") if isinstance(plan, Mapping) else None, account.get("tier"))
+    for tier in tiers:
+        if isinstance(tier, str) and tier.strip():
+            return TAP_SHARES.get(tier.strip().lower(), SMALLEST_PLAN)
+    return SMALLEST_PLAN
+
+
 def _bounded(default: Any, minimum: int, maximum: int | None = None) -> Any:
     """A field with its bounds as metadata: checked in ``__post_init__`` and copied into the tap's schema."""
     bounds = {"minimum": minimum} if maximum is None else {"minimum": minimum, "maximum": maximum}
@@ -47,11 +91,11 @@ class EngineSettings:
     """ids per items_page/next_items_page request (1..500)."""
     batch_size: int = _bounded(MAX_BATCH, 1, MAX_BATCH)
     """ids per items(ids:) request (1..100)."""
-    max_concurrency: int = _bounded(24, 1)
+    max_concurrency: int = _bounded(SMALLEST_PLAN.max_concurrency, 1)
     """requests in flight for the whole process (monday: 40/100/250 by plan)."""
     complexity_budget_per_minute: int = _bounded(10_000_000, 1)
     """complexity points per 60 s window (10M personal token, 1M trial/free)."""
-    requests_per_minute: int = _bounded(1_000, 1)
+    requests_per_minute: int = _bounded(SMALLEST_PLAN.requests_per_minute, 1)
     """request rate cap for the whole process (monday: 1,000/2,500/5,000 by plan)."""
     request_timeout: float = _bounded(60.0, 1)
     """seconds per request (monday's server side limit is 60 s)."""
@@ -77,6 +121,9 @@ class EngineSettings:
     """fetched records buffered per board before fetching for that board pauses."""
     progress_interval_s: float = 5.0
     """seconds between INFO progress lines per board."""
+    limits_from_plan: tuple[str, ...] = ()
+    """Of :data:`PLAN_SETTINGS`, those the account's plan decides (engine/plan_limits.py): the tap config
+    leaves them unset. Until the plan is known they hold the smallest plan's share."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -106,6 +153,7 @@ class EngineSettings:
         values: dict[str, Any] = {
             k: _coerce(v, types[k]) for k, v in config.items() if k in types and v is not None
         }
+        values["limits_from_plan"] = tuple(name for name in PLAN_SETTINGS if config.get(name) is None)
         if "lookback_window_minutes" in config and "lookback_window_s" not in values:
             values["lookback_window_s"] = float(config["lookback_window_minutes"]) * 60.0
         return cls(**values)

@@ -35,7 +35,7 @@ import aiohttp
 import msgspec
 
 from tap_monday_boards.engine.governor import Governor, Permit
-from tap_monday_boards.engine.settings import EngineSettings
+from tap_monday_boards.engine.settings import MOST_IN_FLIGHT, EngineSettings
 from tap_monday_boards.errors import (
     Decision,
     DecisionKind,
@@ -140,7 +140,11 @@ class Transport:
         }
 
     async def __aenter__(self) -> Transport:
-        connector = aiohttp.TCPConnector(limit=max(1, self.settings.max_concurrency) + 4)
+        # the plan may raise the in-flight limit during the run (engine/plan_limits.py): room for its share
+        in_flight = self.settings.max_concurrency
+        if "max_concurrency" in self.settings.limits_from_plan:
+            in_flight = max(in_flight, MOST_IN_FLIGHT)
+        connector = aiohttp.TCPConnector(limit=max(1, in_flight) + 4)
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout),

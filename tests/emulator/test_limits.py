@@ -6,6 +6,9 @@ import pytest
 from monday_emulator import envelopes as env
 from monday_emulator.clock import FakeClock
 from monday_emulator.limits import PLANS, Admission, Limits, PlanLimits, Rejection
+from monday_emulator.server import Emulator, EmulatorConfig
+
+from tap_monday_boards.queries import ACCOUNT_PLAN_QUERY
 
 OPEN = PlanLimits(None, None, None, None, None, None)
 
@@ -125,3 +128,21 @@ def test_every_plan_admits_a_cheap_query(plan: str) -> None:
     admission = limits.admit("t", "ip", 10)
     assert isinstance(admission, Admission)
     assert admission.complexity.query == 10
+
+
+@pytest.mark.parametrize(
+    ("plan", "tier", "trial"),
+    [("enterprise", "enterprise", False), ("pro", "pro", False), ("standard", "standard", False),
+     ("trial", "pro", True), ("unlimited", "enterprise", False)],
+)  # fmt: skip
+def test_the_account_answers_its_plan_at_the_published_price(plan: str, tier: str, trial: bool) -> None:
+    """``account { tier is_during_trial plan { tier } }`` says the emulator's plan; it costs what monday's
+    published rule gives: the account object 10 + two scalars + the plan object 10 + one scalar = 23 (root
+    ``complexity`` is free)."""
+    emulator = Emulator(EmulatorConfig(plan=plan, boards=1, items_per_board=1))
+    result = emulator.executor.execute(ACCOUNT_PLAN_QUERY, None, "AccountPlan")
+    assert not result.errors
+    assert result.data is not None
+    account = result.data["account"]
+    assert account == {"tier": tier, "is_during_trial": trial, "plan": {"tier": tier}}
+    assert result.cost == emulator.executor.estimate_cost(ACCOUNT_PLAN_QUERY, None, "AccountPlan") == 23

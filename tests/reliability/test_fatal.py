@@ -1,6 +1,7 @@
 """Fatal conditions stop the real tap process fast, with one clear message, and without wasted requests.
 
-The emulator's request log is the witness: a wrong token must cost exactly one request, invalid settings
+The emulator's request log is the witness: a wrong token must cost exactly one request (and the account
+plan's, sent beside the first request of a sync with items), invalid settings
 none at all, and a spent daily quota must not be hammered.
 """
 
@@ -34,8 +35,12 @@ def test_wrong_token_stops_after_one_request(
     err = run.stderr_text()
     assert run.returncode != 0
     assert run.wall_s < 15, f"took {run.wall_s:.1f} s to give up"
-    assert len(em.emulator.request_log) == 1, [r.operation for r in em.emulator.request_log]
-    assert em.emulator.request_log[0].status == 401
+    # one request for data; a sync with items also asks the account's plan beside it (engine/plan_limits.py)
+    asked = [r for r in em.emulator.request_log if r.operation != "AccountPlan"]
+    plan = [r for r in em.emulator.request_log if r.operation == "AccountPlan"]
+    assert len(asked) == 1, [r.operation for r in em.emulator.request_log]
+    assert len(plan) == 1  # both runs sync items ("all streams" too)
+    assert all(r.status == 401 for r in em.emulator.request_log)
     assert "401" in err and "not authenticated" in err.lower(), err[-2000:]
     assert ": retrying (" not in err
     assert not run.records("items")
