@@ -252,6 +252,12 @@ class _EngineStream(WideRecordStreamMixin, Stream):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        for batch in self.record_batches(context):
+            yield from batch
+
+    @override
+    def record_batches(self, context: Mapping[str, Any] | None) -> Iterator[list[dict[str, Any]]]:
+        """The board's records, one list per engine hand-over (records.py's batch loop writes them)."""
         if not context or "board_id" not in context:
             return
         board_id = str(context["board_id"])
@@ -267,7 +273,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         finished = False
         last = self._boards[-1].board_id == board_id
         try:
-            yield from self._records(self._pipeline, board_id, self.column_value_stats)
+            yield from self._record_lists(self._pipeline, board_id, self.column_value_stats)
             self._board_finished(board_id)
             finished = True
         finally:
@@ -281,17 +287,19 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     def _board_finished(self, board_id: str) -> None:
         """Hook: the board's last record has been written (before its bookmark is finalised)."""
 
-    def _records(
+    def _record_lists(
         self, pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The board's records, one list per hand-over of the pipeline."""
         meta = next((m for m in self._boards if m.board_id == board_id), None)
         labels = meta.dropdown_labels if meta is not None else None
         refs = asset_refs_for(self) if meta is None or "file" in meta.column_types else None
-        for raw in pipeline.records(board_id, on_wait=self.flush_output):
-            record = item_record(raw, stats, labels)
+        for raw_items in pipeline.batches(board_id, on_wait=self.flush_output):
+            records = [item_record(raw, stats, labels) for raw in raw_items]
             if refs is not None:
-                refs.add_item(record)
-            yield record
+                for record in records:
+                    refs.add_item(record)
+            yield records
 
 
 class ItemsStream(_EngineStream):

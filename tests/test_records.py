@@ -169,8 +169,19 @@ def test_wide_record_mixin_writes_the_sdk_lines_in_the_sdk_order(partitioned: bo
     class Wide(WideRecordStreamMixin, Plain):
         pass
 
-    wide, plain = _emit_lines(Wide), _emit_lines(Plain)
+    class Batched(Wide):
+        """The batch loop: the same records in lists of 3, so batches straddle the STATE cadence of 2."""
+
+        def get_records(self, context: Any) -> Any:
+            raise AssertionError("the batch loop reads record_batches only")
+
+        def record_batches(self, context: Any) -> Any:
+            records = list(Plain.get_records(self, context))
+            return (records[n : n + 3] for n in range(0, len(records), 3))
+
+    wide, plain, batched = _emit_lines(Wide), _emit_lines(Plain), _emit_lines(Batched)
     assert [_without_clock(line) for line in wide] == [_without_clock(line) for line in plain]
+    assert [_without_clock(line) for line in batched] == [_without_clock(line) for line in plain]
     kinds = [json.loads(line)["type"] for line in wide]
     assert kinds.count("RECORD") == (15 if partitioned else 5) and "STATE" in kinds[2:]
     assert all(b'"time_extracted":"' in line for line in wide if line.startswith(b'{"type":"RECORD"'))
