@@ -7,10 +7,14 @@ and the fallbacks: no typed fields (only ``value``), malformed JSON, null/empty 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import re
+from pathlib import Path
 from typing import Any
 
+import monday_emulator
 import msgspec
 import pytest
 
@@ -26,7 +30,8 @@ from tap_monday_boards.column_values import (
     parse_column_values,
     residual_value,
 )
-from tap_monday_boards.wire import WireColumnValue
+from tap_monday_boards.queries import COLUMN_VALUE_FRAGMENTS
+from tap_monday_boards.wire import TYPED_COLUMN_VALUES, ColumnValue, WireColumnValue
 from tap_monday_boards.wire_values import BUILDERS, wire_column_values
 from tests.support.truth import generated_items
 
@@ -435,6 +440,7 @@ def test_fast_path_matches_reference_on_emulator_items() -> None:
 # their attributes. Same entries, same problem counts as the reference on the same values decoded as dicts.
 
 _WIRE = msgspec.json.Decoder(list[WireColumnValue])
+_TYPED = msgspec.json.Decoder(list[ColumnValue])
 
 WIRE_EDGE_VALUES: list[dict[str, Any]] = [
     # reference parsers evaluate _obj(value) eagerly even when the typed field is there: still malformed
@@ -465,11 +471,22 @@ WIRE_EDGE_VALUES: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-def _compare_wire(raw_values: list[dict[str, Any]], labels: dict[str, dict[str, str]] | None = None) -> None:
-    wire_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
-    wire = wire_column_values(_WIRE.decode(json.dumps(raw_values)), wire_stats, labels)
-    ref = parse_column_values(raw_values, ref_stats, labels) if labels else _reference(raw_values, ref_stats)
-    _assert_same(wire, wire_stats, ref, ref_stats)
+def _compare_wire(raw_values: list[dict[str, Any]], labels: dict[str, dict[str, str]] | None = None) -> bool:
+    """Both struct families (the wide one always, the per-type ones when the values fit them) give the
+    reference's entries and counts; True when the per-type structs were compared too."""
+    encoded = json.dumps(raw_values)
+    decoded: list[Any] = [_WIRE.decode(encoded)]
+    with contextlib.suppress(msgspec.ValidationError):  # a type the enum lacks, or not a string: wide only
+        decoded.append(_TYPED.decode(encoded))
+    for values in decoded:
+        wire_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
+        wire = wire_column_values(values, wire_stats, labels)
+        if labels:
+            ref = parse_column_values(raw_values, ref_stats, labels)
+        else:
+            ref = _reference(raw_values, ref_stats)
+        _assert_same(wire, wire_stats, ref, ref_stats)
+    return len(decoded) == 2
 
 
 def test_wire_builders_cover_every_parser() -> None:
@@ -478,9 +495,9 @@ def test_wire_builders_cover_every_parser() -> None:
 
 def test_wire_path_matches_reference_on_cases_and_edge_cases() -> None:
     every = [case.values[0] for case in CASES] + EDGE_VALUES + WIRE_EDGE_VALUES
-    for raw in every:
-        _compare_wire([raw])
-    _compare_wire(every)
+    typed = [_compare_wire([raw]) for raw in every]
+    assert sum(typed) >= len(every) - 5  # all but the unknown / non-string / absent types
+    assert not _compare_wire(every)
     labels = {"dropdown_col": {"1": "Red, dark", "2": "Blue"}}
     _compare_wire([cv("dropdown", "Red, dark, Blue", {"ids": [1, 2]})], labels)
 
@@ -488,9 +505,24 @@ def test_wire_path_matches_reference_on_cases_and_edge_cases() -> None:
 def test_wire_path_matches_reference_on_emulator_items() -> None:
     compared = 0
     for raw in generated_items(seed=9, boards=2, items_per_board=60):
-        _compare_wire(raw["column_values"])
+        assert _compare_wire(raw["column_values"])
         compared += 1
     assert compared > 100
+
+
+def test_per_type_structs_hold_exactly_the_fields_their_builders_and_parsers_read() -> None:
+    """One struct per ``ColumnType`` of the schema, each with the typed fields its query fragment selects
+    (and the three unselected ones the reference still reads), nothing else."""
+    schema = (Path(monday_emulator.__file__).parent / "schema.graphql").read_text()
+    enum = re.search(r"enum ColumnType \{([^}]*)\}", schema)
+    assert enum is not None
+    assert set(TYPED_COLUMN_VALUES) == set(enum.group(1).split())
+    for column_type, struct in TYPED_COLUMN_VALUES.items():
+        fragment = COLUMN_VALUE_FRAGMENTS.get(column_type, "{ }").partition("{")[2].partition("}")[0]
+        selected = {"from_" if f == "from" else f for f in fragment.split()}
+        unselected = {"people": {"persons_and_teams"}, "dropdown": {"values"}, "file": {"files"}}
+        extra = unselected.get(column_type, set())
+        assert set(struct.__struct_fields__) == {"id", "text", "value"} | selected | extra, column_type
 
 
 def test_dropdown_labels_come_from_the_column_settings_when_given() -> None:
