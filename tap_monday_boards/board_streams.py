@@ -74,11 +74,11 @@ class BoardItemsStream(_EngineStream):
 
     def _record_lists(
         self, pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[Iterator[dict[str, Any]]]:
         columns = self.extracted_columns()
         layout = self.layout
         for raw_items in pipeline.batches(board_id, on_wait=self.flush_output):
-            yield [board_record(item_record(raw, stats), layout, columns) for raw in raw_items]
+            yield (board_record(item_record(raw, stats), layout, columns) for raw in raw_items)
 
 
 def discover_board_streams(tap: Tap) -> list[BoardItemsStream]:

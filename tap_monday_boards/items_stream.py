@@ -48,7 +48,7 @@ from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
 from tap_monday_boards import queries, sdkcompat
-from tap_monday_boards.assets import asset_refs_for
+from tap_monday_boards.assets import AssetRefs, asset_refs_for
 from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.engine.boards import (
@@ -63,6 +63,7 @@ from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.sources import board_catalog, engine_source, read_bookmark
+from tap_monday_boards.wire import RawItem
 
 COLUMN_VALUE_BATCH_ITEMS = 500
 """Items handed to the children of ``items`` in one child sync (column-value rows, subscriber ids)."""
@@ -256,7 +257,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             yield from batch
 
     @override
-    def record_batches(self, context: Mapping[str, Any] | None) -> Iterator[list[dict[str, Any]]]:
+    def record_batches(self, context: Mapping[str, Any] | None) -> Iterator[Iterator[dict[str, Any]]]:
         """The board's records, one list per engine hand-over (records.py's batch loop writes them)."""
         if not context or "board_id" not in context:
             return
@@ -289,17 +290,27 @@ class _EngineStream(WideRecordStreamMixin, Stream):
 
     def _record_lists(
         self, pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The board's records, one list per hand-over of the pipeline."""
+    ) -> Iterator[Iterator[dict[str, Any]]]:
+        """The board's records, one batch per hand-over of the pipeline, each record built when the batch
+        loop asks for it (so it is written while it is still in the CPU's caches)."""
         meta = next((m for m in self._boards if m.board_id == board_id), None)
         labels = meta.dropdown_labels if meta is not None else None
         refs = asset_refs_for(self) if meta is None or "file" in meta.column_types else None
         for raw_items in pipeline.batches(board_id, on_wait=self.flush_output):
-            records = [item_record(raw, stats, labels) for raw in raw_items]
-            if refs is not None:
-                for record in records:
-                    refs.add_item(record)
-            yield records
+            if refs is None:
+                yield (item_record(raw, stats, labels) for raw in raw_items)
+            else:
+                yield self._with_refs(raw_items, stats, labels, refs)
+
+    @staticmethod
+    def _with_refs(
+        raw_items: list[RawItem], stats: ColumnValueStats, labels: Any, refs: AssetRefs
+    ) -> Iterator[dict[str, Any]]:
+        """Records that hand their file columns' asset ids to the ``assets`` stream as they are built."""
+        for raw in raw_items:
+            record = item_record(raw, stats, labels)
+            refs.add_item(record)
+            yield record
 
 
 class ItemsStream(_EngineStream):

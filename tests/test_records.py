@@ -177,7 +177,7 @@ def test_wide_record_mixin_writes_the_sdk_lines_in_the_sdk_order(partitioned: bo
 
         def record_batches(self, context: Any) -> Any:
             records = list(Plain.get_records(self, context))
-            return (records[n : n + 3] for n in range(0, len(records), 3))
+            return (iter(records[n : n + 3]) for n in range(0, len(records), 3))  # consumed once, in order
 
     wide, plain, batched = _emit_lines(Wide), _emit_lines(Plain), _emit_lines(Batched)
     assert [_without_clock(line) for line in wide] == [_without_clock(line) for line in plain]
