@@ -25,6 +25,7 @@ from tap_monday_boards.column_values import (
     TEXT_ONLY_TYPES,
     TYPED_FIELDS,
     ColumnValueStats,
+    _has_unsafe_int,
     dropdown_labels,
     parse_column_value,
     parse_column_values,
@@ -32,7 +33,7 @@ from tap_monday_boards.column_values import (
 )
 from tap_monday_boards.queries import COLUMN_VALUE_FRAGMENTS
 from tap_monday_boards.wire import TYPED_COLUMN_VALUES, ColumnValue, WireColumnValue
-from tap_monday_boards.wire_values import BUILDERS, wire_column_values
+from tap_monday_boards.wire_values import _DECODE, _DECODE_SAFE, BUILDERS, wire_column_values
 from tests.support.truth import generated_items
 
 BIG_ID = 2**53 + 17  # 9007199254740009: not representable as a double
@@ -468,6 +469,14 @@ WIRE_EDGE_VALUES: list[dict[str, Any]] = [
     {"id": "sb", "type": "subtasks", "text": "", "value": '{"linkedPulseIds": "x"}'},
     {"id": "fl", "type": "file", "text": "f", "value": '{"files": [{"assetId": null}, {"assetId": 5}]}'},
     {"id": "fb", "type": "file", "text": "f", "value": '{"files": [1]}'},
+    # integers at and beyond 2^53 inside ``value``, and nesting deeper than the one-call decode takes
+    {"id": "bi", "type": "people", "text": "A",
+     "value": '{"personsAndTeams":[{"id":9007199254740993,"kind":"person"}]}'},
+    {"id": "b2", "type": "tags", "text": "t", "value": '{"tag_ids":[9007199254740992,-9007199254740992]}'},
+    {"id": "b3", "type": "text", "text": "n", "value": "-9007199254740993"},
+    {"id": "b4", "type": "long_text", "text": "x", "value": '{"a":[[[[[[[[1]]]]]]]],"text":"x"}'},
+    {"id": "b5", "type": "numbers", "text": "1", "value": "1e308"},
+    {"id": "b6", "type": "text", "text": "x", "value": '[[[[[[[[99999999999999999999]]]]]]]]'},
 ]  # fmt: skip
 
 
@@ -551,3 +560,24 @@ def test_dropdown_labels_come_from_the_column_settings_when_given() -> None:
 )
 def test_dropdown_labels_reads_both_settings_shapes(settings_str: str | None, expected: dict) -> None:
     assert dropdown_labels(settings_str) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1", "-0", "1.5", "9007199254740992", "9007199254740993", "-9007199254740993", "1e400", '"x"', "[]",
+     '{"a":{"b":[1,2,{"c":null}]}}', "[[[[[[1]]]]]]", "[[[[[[[1]]]]]]]", "[[[[[[[9007199254740993]]]]]]]",
+     '{"k":18446744073709551616}', "true", "nul", "[1,", '{"a":1,"a":2}', '"\\ud800"'],
+)  # fmt: skip
+def test_one_call_decode_gives_the_two_step_decode_or_declines(text: str) -> None:
+    """``_DECODE_SAFE`` either gives exactly what decode + ``_has_unsafe_int`` would accept, or raises and
+    the entry takes that two-step path (which then decides as before)."""
+    try:
+        two_step: Any = _DECODE(text)
+    except msgspec.DecodeError:
+        two_step = "invalid"
+    try:
+        one_call: Any = _DECODE_SAFE(text)
+    except msgspec.DecodeError:
+        return  # declined: the two-step path decides
+    assert two_step != "invalid" and not _has_unsafe_int(two_step)
+    assert one_call == two_step and json.dumps(one_call) == json.dumps(two_step)
