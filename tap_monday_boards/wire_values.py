@@ -273,7 +273,7 @@ def wire_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on pur
         if type(raw_value) is str:
             try:
                 value = decode_safe(raw_value)
-            except msgspec.ValidationError:  # (a DecodeError too: caught first) see _SAFE_JSON
+            except msgspec.ValidationError:  # (a DecodeError too: caught first) see _DECODE_SAFE
                 try:
                     value = decode(raw_value)
                 except msgspec.DecodeError:
