@@ -270,7 +270,7 @@ def wire_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on pur
     text_only = TEXT_ONLY_TYPES
     decode = _DECODE
     decode_safe = _DECODE_SAFE
-    residual = residual_value
+    residual = residual_value  # (None for a null value: what it returns for one, without the call)
     parsed = 0
     plans = _PLANS
     for cv in values:
@@ -311,7 +311,7 @@ def wire_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on pur
             if col_type not in text_only:
                 _reference(cv, result, stats)
                 continue
-            rest = residual(col_type, value, text, owned=True)
+            rest = None if value is None else residual(col_type, value, text, owned=True)
             result[column_id] = {"type": col_type, "text": text, "value": rest}
         else:
             try:
@@ -321,7 +321,7 @@ def wire_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on pur
             if entry is None:
                 _reference(cv, result, stats)
                 continue
-            entry["value"] = residual(col_type, value, text, owned=True)
+            entry["value"] = None if value is None else residual(col_type, value, text, owned=True)
             result[column_id] = entry
         parsed += 1
     if stats is not None:

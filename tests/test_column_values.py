@@ -581,3 +581,10 @@ def test_one_call_decode_gives_the_two_step_decode_or_declines(text: str) -> Non
         return  # declined: the two-step path decides
     assert two_step != "invalid" and not _has_unsafe_int(two_step)
     assert one_call == two_step and json.dumps(one_call) == json.dumps(two_step)
+
+
+def test_a_null_value_leaves_no_residual_for_any_type() -> None:
+    """wire_values skips ``residual_value`` for a null ``value``: it must be None for every type."""
+    for column_type in [*PARSERS, *TEXT_ONLY_TYPES, "brand_new_type"]:
+        for text in (None, "", "x"):
+            assert residual_value(column_type, None, text) is None, column_type
