@@ -223,7 +223,6 @@ class WideRecordStreamMixin:
             encode_into(record if conforms(record) else self._conformed(record), line, start)
             line += suffix
             write(line)
-            stream.state_manager.is_flushed = False
             if batched_key is not None:
                 value = record[batched_key]
                 if type(value) is str:
@@ -242,12 +241,14 @@ class WideRecordStreamMixin:
                 if greatest is not None:
                     increment(greatest, context=context)
                     greatest = None
+                stream.state_manager.is_flushed = False  # records were written since the last STATE
                 sdkcompat.write_state_message(stream)
                 record_counter.increment(counted)
                 counted = 0
         if greatest is not None:
             increment(greatest, context=context)
         if counted:
+            stream.state_manager.is_flushed = False
             record_counter.increment(counted)
         return emitted
 
