@@ -37,7 +37,8 @@ When ``assets`` is selected, items and subitems hand the asset ids of their file
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import contextlib
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
@@ -253,11 +254,14 @@ class _EngineStream(WideRecordStreamMixin, Stream):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        for batch in self.record_batches(context):
-            yield from batch
+        with contextlib.closing(self.record_batches(context)) as batches:  # its finally runs on close
+            for batch in batches:
+                yield from batch
 
     @override
-    def record_batches(self, context: Mapping[str, Any] | None) -> Iterator[Iterator[dict[str, Any]]]:
+    def record_batches(
+        self, context: Mapping[str, Any] | None
+    ) -> Generator[Iterator[dict[str, Any]], None, None]:
         """The board's records, one list per engine hand-over (records.py's batch loop writes them)."""
         if not context or "board_id" not in context:
             return

@@ -152,10 +152,16 @@ class WideRecordStreamMixin:
                 current_context = context_element or None
                 partition_context = sdkcompat.state_partition_context(stream, current_context)
                 sdkcompat.write_starting_replication_value(stream, current_context)
-                for batch in self.record_batches(current_context):
-                    emitted = self._emit_batch(
-                        batch, current_context, partition_context, emitted, record_counter
-                    )
+                batches = self.record_batches(current_context)
+                try:
+                    for batch in batches:
+                        emitted = self._emit_batch(
+                            batch, current_context, partition_context, emitted, record_counter
+                        )
+                finally:  # a failed write closes the source now (the engine streams stop their pipeline)
+                    close = getattr(batches, "close", None)
+                    if close is not None:
+                        close()
                 if current_context == partition_context:
                     sdkcompat.finalize_state(stream, stream.get_context_state(current_context))
         if not context:

@@ -294,3 +294,31 @@ def test_wide_record_mixin_passes_integers_but_conforms_boolean_properties() -> 
     rows = [json.loads(line)["record"] for line in wide if line.startswith(b'{"type":"RECORD"')]
     assert [r["file_size"] for r in rows] == [2048, 0, None]
     assert [r["public"] for r in rows] == [None, True, False]
+
+
+def test_batch_loop_closes_its_source_at_once_when_a_batch_fails() -> None:
+    """An error while writing a batch closes the stream's batch source before it propagates (the engine
+    streams stop their pipeline in its ``finally``), not whenever the traceback is collected."""
+    closed: list[bool] = []
+
+    class Failing(WideRecordStreamMixin, Stream):
+        name = "items"
+        schema = ITEM_SCHEMA
+        primary_keys = ("id",)
+        replication_key = "updated_at"
+
+        def get_records(self, context: Any) -> Any:
+            raise AssertionError("the batch loop reads record_batches only")
+
+        def record_batches(self, context: Any) -> Any:
+            try:
+                yield iter([item_record(RAW_ITEM)])
+                broken = {k: v for k, v in item_record(RAW_ITEM).items() if k != "updated_at"}
+                yield iter([broken])  # no replication key: the bookmark fails as in the SDK's loop
+                yield iter([item_record(RAW_ITEM)])
+            finally:
+                closed.append(True)
+
+    with pytest.raises(KeyError):
+        _emit_lines(Failing)
+    assert closed == [True]
