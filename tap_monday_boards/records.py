@@ -158,7 +158,7 @@ class WideRecordStreamMixin:
                         emitted = self._emit_batch(
                             batch, current_context, partition_context, emitted, record_counter
                         )
-                finally:  # a failed write closes the source now (the engine streams stop their pipeline)
+                finally:  # closed here, explicitly: the engine streams stop their pipeline in its finally
                     close = getattr(batches, "close", None)
                     if close is not None:
                         close()

@@ -298,7 +298,7 @@ def test_wide_record_mixin_passes_integers_but_conforms_boolean_properties() -> 
 
 def test_batch_loop_closes_its_source_at_once_when_a_batch_fails() -> None:
     """An error while writing a batch closes the stream's batch source before it propagates (the engine
-    streams stop their pipeline in its ``finally``), not whenever the traceback is collected."""
+    streams stop their pipeline in its ``finally``)."""
     closed: list[bool] = []
 
     class Failing(WideRecordStreamMixin, Stream):
