@@ -72,12 +72,13 @@ class BoardItemsStream(_EngineStream):
         types = frozenset(c.column_type for c in self.extracted_columns())
         return [BoardMeta(self.layout.board_id, self.layout.board_name, "board", "active", None, types, ())]
 
-    def _records(
+    def _record_lists(
         self, pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Iterator[dict[str, Any]]]:
         columns = self.extracted_columns()
-        for raw in pipeline.records(board_id, on_wait=self.flush_output):
-            yield board_record(item_record(raw, stats), self.layout, columns)
+        layout = self.layout
+        for raw_items in pipeline.batches(board_id, on_wait=self.flush_output):
+            yield (board_record(item_record(raw, stats), layout, columns) for raw in raw_items)
 
 
 def discover_board_streams(tap: Tap) -> list[BoardItemsStream]:

@@ -37,7 +37,8 @@ When ``assets`` is selected, items and subitems hand the asset ids of their file
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import contextlib
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
@@ -48,7 +49,7 @@ from singer_sdk.helpers.types import Context, Record
 from typing_extensions import override
 
 from tap_monday_boards import queries, sdkcompat
-from tap_monday_boards.assets import asset_refs_for
+from tap_monday_boards.assets import AssetRefs, asset_refs_for
 from tap_monday_boards.batched import IdBatchStream
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.engine.boards import (
@@ -63,6 +64,7 @@ from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.sources import board_catalog, engine_source, read_bookmark
+from tap_monday_boards.wire import RawItem
 
 COLUMN_VALUE_BATCH_ITEMS = 500
 """Items handed to the children of ``items`` in one child sync (column-value rows, subscriber ids)."""
@@ -252,6 +254,15 @@ class _EngineStream(WideRecordStreamMixin, Stream):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        with contextlib.closing(self.record_batches(context)) as batches:  # its finally runs on close
+            for batch in batches:
+                yield from batch
+
+    @override
+    def record_batches(
+        self, context: Mapping[str, Any] | None
+    ) -> Generator[Iterator[dict[str, Any]], None, None]:
+        """The board's records, one list per engine hand-over (records.py's batch loop writes them)."""
         if not context or "board_id" not in context:
             return
         board_id = str(context["board_id"])
@@ -267,7 +278,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         finished = False
         last = self._boards[-1].board_id == board_id
         try:
-            yield from self._records(self._pipeline, board_id, self.column_value_stats)
+            yield from self._record_lists(self._pipeline, board_id, self.column_value_stats)
             self._board_finished(board_id)
             finished = True
         finally:
@@ -281,16 +292,28 @@ class _EngineStream(WideRecordStreamMixin, Stream):
     def _board_finished(self, board_id: str) -> None:
         """Hook: the board's last record has been written (before its bookmark is finalised)."""
 
-    def _records(
+    def _record_lists(
         self, pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Iterator[dict[str, Any]]]:
+        """The board's records, one batch per hand-over of the pipeline, each record built when the batch
+        loop asks for it (so it is written while it is still in the CPU's caches)."""
         meta = next((m for m in self._boards if m.board_id == board_id), None)
         labels = meta.dropdown_labels if meta is not None else None
         refs = asset_refs_for(self) if meta is None or "file" in meta.column_types else None
-        for raw in pipeline.records(board_id, on_wait=self.flush_output):
+        for raw_items in pipeline.batches(board_id, on_wait=self.flush_output):
+            if refs is None:
+                yield (item_record(raw, stats, labels) for raw in raw_items)
+            else:
+                yield self._with_refs(raw_items, stats, labels, refs)
+
+    @staticmethod
+    def _with_refs(
+        raw_items: list[RawItem], stats: ColumnValueStats, labels: Any, refs: AssetRefs
+    ) -> Iterator[dict[str, Any]]:
+        """Records that hand their file columns' asset ids to the ``assets`` stream as they are built."""
+        for raw in raw_items:
             record = item_record(raw, stats, labels)
-            if refs is not None:
-                refs.add_item(record)
+            refs.add_item(record)
             yield record
 
 

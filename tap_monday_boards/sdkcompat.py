@@ -47,12 +47,20 @@ OVERRIDDEN: dict[str, tuple[str, ...]] = {
         "_write_activate_version_message",
         "_write_record_message",
         "_increment_stream_state",
+        "_sync_records",
     ),
     "singer_sdk.Tap": ("_handle_termination", "_validate_config"),
 }
 """Private SDK methods the tap overrides (records.py, items_stream.py, tap.py): re-read them on an upgrade."""
 PRIVATE_METHODS_CALLED: dict[str, tuple[str, ...]] = {
-    "singer_sdk.Stream": ("_sync_children", "_write_state_message", "_write_activate_version_message"),
+    "singer_sdk.Stream": (
+        "_sync_children",
+        "_write_state_message",
+        "_write_activate_version_message",
+        "_get_state_partition_context",
+        "_write_starting_replication_value",
+        "_finalize_state",
+    ),
     "singer_sdk.streams.graphql.GraphQLStream": ("_request", "_prepare_request"),
 }
 """Private SDK methods called through this module."""
@@ -89,6 +97,23 @@ def sync_children(stream: Stream, context: Context | None) -> None:
 def write_state_message(stream: Stream) -> None:
     """Write the tap's STATE now (a checkpoint between boards)."""
     stream._write_state_message()
+
+
+def state_partition_context(stream: Any, context: Context | None) -> Context | None:
+    """The context of the state partition ``context`` belongs to (the SDK's record loop asks it per
+    partition; records.py's batch loop does the same)."""
+    partition: Context | None = stream._get_state_partition_context(context)
+    return partition
+
+
+def write_starting_replication_value(stream: Any, context: Context | None) -> None:
+    """Record the partition's starting bookmark, as the SDK's record loop does before a partition."""
+    stream._write_starting_replication_value(context)
+
+
+def finalize_state(stream: Any, state: dict[str, Any] | None) -> None:
+    """Promote ``state``'s progress markers to its bookmark (the SDK's end of a partition / stream)."""
+    stream._finalize_state(state)
 
 
 def write_activate_version(stream: Stream, version: int) -> None:

@@ -7,10 +7,14 @@ and the fallbacks: no typed fields (only ``value``), malformed JSON, null/empty 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import re
+from pathlib import Path
 from typing import Any
 
+import monday_emulator
 import msgspec
 import pytest
 
@@ -21,13 +25,15 @@ from tap_monday_boards.column_values import (
     TEXT_ONLY_TYPES,
     TYPED_FIELDS,
     ColumnValueStats,
+    _has_unsafe_int,
     dropdown_labels,
     parse_column_value,
     parse_column_values,
     residual_value,
 )
-from tap_monday_boards.wire import WireColumnValue
-from tap_monday_boards.wire_values import BUILDERS, wire_column_values
+from tap_monday_boards.queries import COLUMN_VALUE_FRAGMENTS
+from tap_monday_boards.wire import TYPED_COLUMN_VALUES, ColumnValue, WireColumnValue
+from tap_monday_boards.wire_values import _DECODE, _DECODE_SAFE, BUILDERS, wire_column_values
 from tests.support.truth import generated_items
 
 BIG_ID = 2**53 + 17  # 9007199254740009: not representable as a double
@@ -435,6 +441,7 @@ def test_fast_path_matches_reference_on_emulator_items() -> None:
 # their attributes. Same entries, same problem counts as the reference on the same values decoded as dicts.
 
 _WIRE = msgspec.json.Decoder(list[WireColumnValue])
+_TYPED = msgspec.json.Decoder(list[ColumnValue])
 
 WIRE_EDGE_VALUES: list[dict[str, Any]] = [
     # reference parsers evaluate _obj(value) eagerly even when the typed field is there: still malformed
@@ -462,14 +469,33 @@ WIRE_EDGE_VALUES: list[dict[str, Any]] = [
     {"id": "sb", "type": "subtasks", "text": "", "value": '{"linkedPulseIds": "x"}'},
     {"id": "fl", "type": "file", "text": "f", "value": '{"files": [{"assetId": null}, {"assetId": 5}]}'},
     {"id": "fb", "type": "file", "text": "f", "value": '{"files": [1]}'},
+    # integers at and beyond 2^53 inside ``value``, and nesting deeper than the one-call decode takes
+    {"id": "bi", "type": "people", "text": "A",
+     "value": '{"personsAndTeams":[{"id":9007199254740993,"kind":"person"}]}'},
+    {"id": "b2", "type": "tags", "text": "t", "value": '{"tag_ids":[9007199254740992,-9007199254740992]}'},
+    {"id": "b3", "type": "text", "text": "n", "value": "-9007199254740993"},
+    {"id": "b4", "type": "long_text", "text": "x", "value": '{"a":[[[[[[[[1]]]]]]]],"text":"x"}'},
+    {"id": "b5", "type": "numbers", "text": "1", "value": "1e308"},
+    {"id": "b6", "type": "text", "text": "x", "value": '[[[[[[[[99999999999999999999]]]]]]]]'},
 ]  # fmt: skip
 
 
-def _compare_wire(raw_values: list[dict[str, Any]], labels: dict[str, dict[str, str]] | None = None) -> None:
-    wire_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
-    wire = wire_column_values(_WIRE.decode(json.dumps(raw_values)), wire_stats, labels)
-    ref = parse_column_values(raw_values, ref_stats, labels) if labels else _reference(raw_values, ref_stats)
-    _assert_same(wire, wire_stats, ref, ref_stats)
+def _compare_wire(raw_values: list[dict[str, Any]], labels: dict[str, dict[str, str]] | None = None) -> bool:
+    """Both struct families (the wide one always, the per-type ones when the values fit them) give the
+    reference's entries and counts; True when the per-type structs were compared too."""
+    encoded = json.dumps(raw_values)
+    decoded: list[Any] = [_WIRE.decode(encoded)]
+    with contextlib.suppress(msgspec.ValidationError):  # a type the enum lacks, or not a string: wide only
+        decoded.append(_TYPED.decode(encoded))
+    for values in decoded:
+        wire_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
+        wire = wire_column_values(values, wire_stats, labels)
+        if labels:
+            ref = parse_column_values(raw_values, ref_stats, labels)
+        else:
+            ref = _reference(raw_values, ref_stats)
+        _assert_same(wire, wire_stats, ref, ref_stats)
+    return len(decoded) == 2
 
 
 def test_wire_builders_cover_every_parser() -> None:
@@ -478,9 +504,9 @@ def test_wire_builders_cover_every_parser() -> None:
 
 def test_wire_path_matches_reference_on_cases_and_edge_cases() -> None:
     every = [case.values[0] for case in CASES] + EDGE_VALUES + WIRE_EDGE_VALUES
-    for raw in every:
-        _compare_wire([raw])
-    _compare_wire(every)
+    typed = [_compare_wire([raw]) for raw in every]
+    assert sum(typed) >= len(every) - 5  # all but the unknown / non-string / absent types
+    assert not _compare_wire(every)
     labels = {"dropdown_col": {"1": "Red, dark", "2": "Blue"}}
     _compare_wire([cv("dropdown", "Red, dark, Blue", {"ids": [1, 2]})], labels)
 
@@ -488,9 +514,24 @@ def test_wire_path_matches_reference_on_cases_and_edge_cases() -> None:
 def test_wire_path_matches_reference_on_emulator_items() -> None:
     compared = 0
     for raw in generated_items(seed=9, boards=2, items_per_board=60):
-        _compare_wire(raw["column_values"])
+        assert _compare_wire(raw["column_values"])
         compared += 1
     assert compared > 100
+
+
+def test_per_type_structs_hold_exactly_the_fields_their_builders_and_parsers_read() -> None:
+    """One struct per ``ColumnType`` of the schema, each with the typed fields its query fragment selects
+    (and the three unselected ones the reference still reads), nothing else."""
+    schema = (Path(monday_emulator.__file__).parent / "schema.graphql").read_text()
+    enum = re.search(r"enum ColumnType \{([^}]*)\}", schema)
+    assert enum is not None
+    assert set(TYPED_COLUMN_VALUES) == set(enum.group(1).split())
+    for column_type, struct in TYPED_COLUMN_VALUES.items():
+        fragment = COLUMN_VALUE_FRAGMENTS.get(column_type, "{ }").partition("{")[2].partition("}")[0]
+        selected = {"from_" if f == "from" else f for f in fragment.split()}
+        unselected = {"people": {"persons_and_teams"}, "dropdown": {"values"}, "file": {"files"}}
+        extra = unselected.get(column_type, set())
+        assert set(struct.__struct_fields__) == {"id", "text", "value"} | selected | extra, column_type
 
 
 def test_dropdown_labels_come_from_the_column_settings_when_given() -> None:
@@ -519,3 +560,31 @@ def test_dropdown_labels_come_from_the_column_settings_when_given() -> None:
 )
 def test_dropdown_labels_reads_both_settings_shapes(settings_str: str | None, expected: dict) -> None:
     assert dropdown_labels(settings_str) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1", "-0", "1.5", "9007199254740992", "9007199254740993", "-9007199254740993", "1e400", '"x"', "[]",
+     '{"a":{"b":[1,2,{"c":null}]}}', "[[[[[[1]]]]]]", "[[[[[[[1]]]]]]]", "[[[[[[[9007199254740993]]]]]]]",
+     '{"k":18446744073709551616}', "true", "nul", "[1,", '{"a":1,"a":2}', '"\\ud800"'],
+)  # fmt: skip
+def test_one_call_decode_gives_the_two_step_decode_or_declines(text: str) -> None:
+    """``_DECODE_SAFE`` either gives exactly what decode + ``_has_unsafe_int`` would accept, or raises and
+    the entry takes that two-step path (which then decides as before)."""
+    try:
+        two_step: Any = _DECODE(text)
+    except msgspec.DecodeError:
+        two_step = "invalid"
+    try:
+        one_call: Any = _DECODE_SAFE(text)
+    except msgspec.DecodeError:
+        return  # declined: the two-step path decides
+    assert two_step != "invalid" and not _has_unsafe_int(two_step)
+    assert one_call == two_step and json.dumps(one_call) == json.dumps(two_step)
+
+
+def test_a_null_value_leaves_no_residual_for_any_type() -> None:
+    """wire_values skips ``residual_value`` for a null ``value``: it must be None for every type."""
+    for column_type in [*PARSERS, *TEXT_ONLY_TYPES, "brand_new_type"]:
+        for text in (None, "", "x"):
+            assert residual_value(column_type, None, text) is None, column_type

@@ -169,8 +169,19 @@ def test_wide_record_mixin_writes_the_sdk_lines_in_the_sdk_order(partitioned: bo
     class Wide(WideRecordStreamMixin, Plain):
         pass
 
-    wide, plain = _emit_lines(Wide), _emit_lines(Plain)
+    class Batched(Wide):
+        """The batch loop: the same records in lists of 3, so batches straddle the STATE cadence of 2."""
+
+        def get_records(self, context: Any) -> Any:
+            raise AssertionError("the batch loop reads record_batches only")
+
+        def record_batches(self, context: Any) -> Any:
+            records = list(Plain.get_records(self, context))
+            return (iter(records[n : n + 3]) for n in range(0, len(records), 3))  # consumed once, in order
+
+    wide, plain, batched = _emit_lines(Wide), _emit_lines(Plain), _emit_lines(Batched)
     assert [_without_clock(line) for line in wide] == [_without_clock(line) for line in plain]
+    assert [_without_clock(line) for line in batched] == [_without_clock(line) for line in plain]
     kinds = [json.loads(line)["type"] for line in wide]
     assert kinds.count("RECORD") == (15 if partitioned else 5) and "STATE" in kinds[2:]
     assert all(b'"time_extracted":"' in line for line in wide if line.startswith(b'{"type":"RECORD"'))
@@ -283,3 +294,31 @@ def test_wide_record_mixin_passes_integers_but_conforms_boolean_properties() -> 
     rows = [json.loads(line)["record"] for line in wide if line.startswith(b'{"type":"RECORD"')]
     assert [r["file_size"] for r in rows] == [2048, 0, None]
     assert [r["public"] for r in rows] == [None, True, False]
+
+
+def test_batch_loop_closes_its_source_at_once_when_a_batch_fails() -> None:
+    """An error while writing a batch closes the stream's batch source before it propagates (the engine
+    streams stop their pipeline in its ``finally``)."""
+    closed: list[bool] = []
+
+    class Failing(WideRecordStreamMixin, Stream):
+        name = "items"
+        schema = ITEM_SCHEMA
+        primary_keys = ("id",)
+        replication_key = "updated_at"
+
+        def get_records(self, context: Any) -> Any:
+            raise AssertionError("the batch loop reads record_batches only")
+
+        def record_batches(self, context: Any) -> Any:
+            try:
+                yield iter([item_record(RAW_ITEM)])
+                broken = {k: v for k, v in item_record(RAW_ITEM).items() if k != "updated_at"}
+                yield iter([broken])  # no replication key: the bookmark fails as in the SDK's loop
+                yield iter([item_record(RAW_ITEM)])
+            finally:
+                closed.append(True)
+
+    with pytest.raises(KeyError):
+        _emit_lines(Failing)
+    assert closed == [True]

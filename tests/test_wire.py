@@ -9,7 +9,16 @@ import msgspec
 import pytest
 
 from tap_monday_boards.engine.transport import _decode
-from tap_monday_boards.wire import WireItem, as_dict, decode_answer, item_id
+from tap_monday_boards.records import item_record
+from tap_monday_boards.wire import (
+    TypedColumnValue,
+    WideWireItem,
+    WireColumnValue,
+    WireItem,
+    as_dict,
+    decode_answer,
+    item_id,
+)
 
 ITEM = {
     "id": "11",
@@ -76,3 +85,26 @@ def test_structs_read_by_field_name_like_the_decoded_dict() -> None:
         value["label"]  # a typed field the query did not select: absent, as in the dict
     with pytest.raises(KeyError):
         item["__struct_fields__"]
+
+
+def test_column_values_decode_per_type_and_an_unknown_type_decodes_the_whole_answer_wide() -> None:
+    """Per-type structs hold only their type's fields; a type monday added since (not in the enum) keeps the
+    answer on the structs with the wide entry, and every path gives the record of the decoded dict."""
+    known = {"id": "s", "type": "status", "text": "Done", "value": '{"index":1}', "index": 1, "label": "Done"}
+    unknown = {"id": "n", "type": "brand_new_type", "text": "x", "value": '{"a":1}'}
+    typed = decode_answer(encode({"data": {"items": [{**ITEM, "column_values": [known]}]}}))
+    wide = decode_answer(encode({"data": {"items": [{**ITEM, "column_values": [known, unknown]}]}}))
+    assert typed is not None and wide is not None
+    typed_item, wide_item = typed["data"]["items"][0], wide["data"]["items"][0]
+    assert isinstance(typed_item.column_values[0], TypedColumnValue)
+    assert typed_item.column_values[0].type == "status" and typed_item.column_values[0]["index"] == 1
+    fields = {"id", "text", "value", "index", "label", "is_done"}
+    assert set(typed_item.column_values[0].__struct_fields__) == fields
+    assert isinstance(wide_item, WideWireItem) and isinstance(wide_item, WireItem)
+    assert wide_item.column_values is not None
+    assert all(isinstance(cv, WireColumnValue) for cv in wide_item.column_values)
+    assert as_dict(typed_item) == {**ITEM, "column_values": [known]}
+    assert as_dict(wide_item) == {**ITEM, "column_values": [known, unknown]}
+    assert item_record(typed_item) == item_record({**ITEM, "column_values": [known]})
+    assert item_record(wide_item) == item_record({**ITEM, "column_values": [known, unknown]})
+    assert typed_item.column_values[0].as_mapping() == known

@@ -395,3 +395,26 @@ def test_on_wait_is_called_only_when_the_next_batch_is_not_there(emulator_factor
     # between two waits there is always at least one whole batch of items (only the last may be short)
     runs = [run for run in "".join("w" if e == "wait" else "i" for e in events).split("w") if run]
     assert all(len(run) >= 100 for run in runs[:-1])
+
+
+def test_batches_hand_over_the_records_lists_within_the_same_buffer_bound(emulator_factory: Factory) -> None:
+    """``batches`` (the streams' batch loop) gives every item once, as the answers' lists, and a list's
+    buffer credits back only when the next is asked for: fetching stays within the drained board's own
+    buffer plus the shared read-ahead beyond what was consumed, as with ``records``."""
+    em = emulator_factory(boards=1, items_per_board=2_000)
+    board = _boards(em)[0]
+    settings = _settings(em, record_queue_size=200, batch_size=100)
+    consumed = 0
+    sizes: list[int] = []
+    ids: list[str] = []
+    with ItemsPipeline(settings, [board], governor=Governor(settings)) as pipeline:
+        runs = pipeline._runs
+        for items in pipeline.batches(board):
+            fetched = runs[board].fetcher.stats.fetched
+            assert fetched <= consumed + (READ_AHEAD_FACTOR + 1) * 200 + settings.batch_size
+            sizes.append(len(items))
+            ids.extend(str(as_dict(item)["id"]) for item in items)
+            consumed += len(items)
+        assert pipeline.stats[board].items_emitted == consumed
+    assert sorted(ids) == sorted(str(i) for i in em.emulator.store.item_ids(board))
+    assert len(ids) == len(set(ids)) and max(sizes) <= settings.batch_size and len(sizes) >= 20
