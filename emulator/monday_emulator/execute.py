@@ -25,7 +25,7 @@ from graphql import (
 from monday_emulator.clock import Clock
 from monday_emulator.cost import CostModel, DocumentedCostModel
 from monday_emulator.data import Store
-from monday_emulator.fastpath import Plan, compile_plan
+from monday_emulator.fastpath import FallbackError, Plan, compile_plan
 from monday_emulator.listing import Paginator
 from monday_emulator.resolvers import Context, field_resolver
 
@@ -163,12 +163,16 @@ class Executor:
         plan = self._plan(query, operation_name, prepared.document) if self.fast_path else None
         coerced = plan.coerce(variables) if plan is not None else None
         if plan is not None and coerced is not None:
-            with self.store.lock:
-                fast_data, fast_errors = plan.run(
-                    self.store, self.paginator, coerced, complexity, self.version
-                )
-            self.path_counts["fast"] += 1
-            return ExecResult(fast_data, fast_errors, cost)
+            try:
+                with self.store.lock:
+                    fast_data, fast_errors = plan.run(
+                        self.store, self.paginator, coerced, complexity, self.version
+                    )
+            except FallbackError:
+                pass  # this request's answer is graphql-core's to shape (fastpath.py)
+            else:
+                self.path_counts["fast"] += 1
+                return ExecResult(fast_data, fast_errors, cost)
         self.path_counts["graphql"] += 1
         context = Context(self.store, self.paginator, complexity, self.version, self.account)
         with self.store.lock:

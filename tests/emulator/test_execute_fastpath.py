@@ -10,6 +10,7 @@ from monday_emulator.data import Store
 from monday_emulator.execute import Executor
 
 from tap_monday_boards.queries import (
+    ASSETS_QUERY,
     HARVEST_FIRST_PAGE_QUERY,
     HARVEST_NEXT_PAGE_QUERY,
     ITEMS_BY_IDS_QUERY,
@@ -72,6 +73,35 @@ def test_fast_path_equals_graphql_core(pair: tuple[Store, Executor, Executor], s
     assert got.data == want.data
     assert got.data and got.data["items"]
     assert got.cost == want.cost
+
+
+def test_assets_fast_path_equals_graphql_core(pair: tuple[Store, Executor, Executor]) -> None:
+    """The tap's ``Assets`` document (5 aliased ``assets(ids:)`` lists): item files, update files, repeated
+    and unknown ids, as graphql-core answers; over the id cap, graphql-core's own errors."""
+    store, fast, slow = pair
+    board_id = store.board_ids()[0]
+    files = [
+        str(f["asset_id"])
+        for item_id in store.item_ids(board_id)[:60]
+        for cv in (store.render_item(item_id) or {}).get("column_values") or []
+        if cv["type"] == "file"
+        for f in cv.get("files") or []
+    ]
+    assert len(files) > 20
+    lists = [files[:10], files[10:20] + files[10:13], ["1", "99999999999990"], files[20:], []]
+    variables = {f"ids{n}": ids for n, ids in enumerate(lists)}
+    before = dict(fast.path_counts)
+    got = fast.execute(ASSETS_QUERY, variables, "Assets")
+    want = slow.execute(ASSETS_QUERY, variables, "Assets")
+    assert fast.path_counts["fast"] == before["fast"] + 1
+    assert got.errors == want.errors == []
+    assert got.data == want.data and got.data is not None
+    assert [a["id"] for a in got.data["a1"]] == lists[1][:10] and got.data["a2"] == []
+    too_many = {**variables, "ids3": [str(n) for n in range(1_001)], "ids4": [str(n) for n in range(1_002)]}
+    got = fast.execute(ASSETS_QUERY, too_many, "Assets")
+    want = slow.execute(ASSETS_QUERY, too_many, "Assets")
+    assert got.errors == want.errors and len(got.errors) == 2
+    assert got.data == want.data
 
 
 @pytest.mark.parametrize("shape", sorted(FALLBACK))
