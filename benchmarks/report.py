@@ -457,7 +457,7 @@ def plot(runs: Sequence[dict[str, Any]], path: Path) -> bool:
     profiles = sorted({r["profile"] for r in plain})
     if not profiles:
         return False
-    fig, axes = plt.subplots(1, len(profiles), figsize=(5 * len(profiles), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(profiles), figsize=(max(10, 5 * len(profiles)), 5), squeeze=False)
     strategies = [s for s in STRATEGY_LABELS if any(r["strategy"] == s for r in plain)]
     width = 0.8 / max(1, len(strategies))
     for ax, profile in zip(axes[0], profiles, strict=True):
@@ -478,8 +478,10 @@ def plot(runs: Sequence[dict[str, Any]], path: Path) -> bool:
         ax.set_title(profile)
         ax.grid(axis="y", which="both", alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize="small")
-    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    columns = min(len(labels), 2 if max(map(len, labels)) > 40 else 3)  # a few per row: none is cut off
+    fig.legend(handles, labels, loc="upper center", ncol=columns, fontsize="small")
+    rows = -(-len(labels) // columns)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.06 * rows))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
