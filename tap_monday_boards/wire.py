@@ -214,24 +214,26 @@ class WideItemsData(msgspec.Struct, gc=False):
     complexity: dict[str, Any] | None = None
 
 
-class ItemsAnswer(msgspec.Struct, gc=False):
-    """The whole body; the error fields are only read to send any answer that has them the generic way."""
+class _Envelope(msgspec.Struct, gc=False):
+    """The body's fields besides ``data``; the error fields are only read to send any answer that has them
+    the generic way."""
 
-    data: ItemsData | None = None
     errors: Any = UNSET
     error_code: Any = UNSET
     error_message: Any = UNSET
     extensions: Any = UNSET
 
 
-class WideItemsAnswer(msgspec.Struct, gc=False):
+class ItemsAnswer(_Envelope, gc=False):
+    """The whole body."""
+
+    data: ItemsData | None = None
+
+
+class WideItemsAnswer(_Envelope, gc=False):
     """:class:`ItemsAnswer` with :class:`WideWireItem` items."""
 
     data: WideItemsData | None = None
-    errors: Any = UNSET
-    error_code: Any = UNSET
-    error_message: Any = UNSET
-    extensions: Any = UNSET
 
 
 RawItem = WireItem | dict[str, Any]
