@@ -20,6 +20,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+import msgspec
+
 from tap_monday_boards import queries
 from tap_monday_boards.engine.runtime import EngineRuntime
 from tap_monday_boards.engine.settings import SMALLEST_PLAN, share_for
@@ -54,14 +56,16 @@ async def apply_plan_limits(runtime: EngineRuntime, transport: Transport) -> Non
             SMALLEST_PLAN.requests_per_minute,
         )
         return
-    share = share_for(data.get("account"))
+    account = data.get("account")
+    share = share_for(account)
     learned = {name: getattr(share, name) for name in unset}
     runtime.settings = dataclasses.replace(runtime.settings, **learned)
     runtime.governor.set_limits(**learned)
     logger.info(
-        "account plan: %s; %s by the plan (set them to choose): %s requests in flight (monday allows "
-        "%s per account), %s per minute (of %s)",
+        "account plan: %s (monday's answer: %s); %s by the plan (set them to choose): %s requests in flight "
+        "(monday allows %s per account), %s per minute (of %s)",
         share.plan,
+        msgspec.json.encode(account).decode() if account is not None else "no account",
         " and ".join(unset),
         f"{runtime.settings.max_concurrency:,}",
         f"{share.account_concurrency:,}",

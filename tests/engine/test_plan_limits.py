@@ -74,10 +74,15 @@ def test_only_the_settings_left_unset_follow_the_plan() -> None:
 
 
 @pytest.mark.parametrize("plan", ["enterprise", "pro", "standard", "trial"])
-def test_a_sync_takes_its_share_of_the_plan(emulator_factory: Factory, plan: str) -> None:
+def test_a_sync_takes_its_share_of_the_plan(
+    emulator_factory: Factory, plan: str, caplog: pytest.LogCaptureFixture
+) -> None:
     em = emulator_factory(boards=2, items_per_board=30, plan=plan, extra_tokens=(TOKEN,))
     config = _config(em)
-    messages = sync(config, select={"items", "tags"})
+    with caplog.at_level(logging.INFO, logger="tap_monday_boards.engine.plan_limits"):
+        messages = sync(config, select={"items", "tags"})
+    said = [r.getMessage() for r in caplog.records if r.name.endswith("plan_limits")]
+    assert len(said) == 1 and f'"tier":"{PLANS[plan].tier}"' in said[0], said  # monday's answer, as given
 
     share = TAP_SHARES.get(PLANS[plan].tier, SMALLEST_PLAN) if not PLANS[plan].trial else SMALLEST_PLAN
     assert _limits(config) == (share.max_concurrency, share.requests_per_minute)
