@@ -253,7 +253,7 @@ BOARDS_PER_REQUEST = 100
 ME_QUERY = f"query Me {{ {COMPLEXITY_FIELDS} me {{ id name }} }}"
 
 ACCOUNT_PLAN_QUERY = (
-    f"query AccountPlan {{ {COMPLEXITY_FIELDS} account {{ tier is_during_trial plan {{ tier }} }} }}"
+    f"query AccountTier {{ {COMPLEXITY_FIELDS} account {{ tier is_during_trial plan {{ tier }} }} }}"
 )
 """The account's plan: its published limits set the default rate and concurrency (engine/plan_limits.py)."""
 
@@ -326,7 +326,7 @@ ALL_QUERIES: dict[str, str] = {
     "BoardUpdates": BOARD_UPDATES_QUERY,
     "BoardActivityLogs": BOARD_ACTIVITY_LOGS_QUERY,
     "Me": ME_QUERY,
-    "AccountPlan": ACCOUNT_PLAN_QUERY,
+    "AccountTier": ACCOUNT_PLAN_QUERY,
     "BoardViews": BOARD_VIEWS_QUERY,
     "UpdateReplies": UPDATE_REPLIES_QUERY,
     "UpdateAssetIds": UPDATE_ASSET_IDS_QUERY,

@@ -31,7 +31,7 @@ from tap_monday_boards.errors import MondayFatalAPIError
 logger = logging.getLogger(__name__)
 
 
-OPERATION = "AccountPlan"
+OPERATION = "AccountTier"
 
 
 async def apply_plan_limits(runtime: EngineRuntime, transport: Transport) -> None:

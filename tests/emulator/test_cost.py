@@ -199,7 +199,7 @@ def test_every_page_the_tap_sends_stays_under_the_per_query_cap(model: str) -> N
         "ItemSubscribers": {"ids": _ids(IdBatchStream.batch_size), "limit": IdBatchStream.batch_size},
         **{kind.operation: _full_per_board(kind) for kind in PER_BOARD_LISTS},
     }
-    unpaged = {"Teams", "Tags", "Me", "AccountPlan"}
+    unpaged = {"Teams", "Tags", "Me", "AccountTier"}
     assert set(pages) | unpaged >= set(queries.ALL_QUERIES), "a document without its page"
     for name, document in queries.ALL_QUERIES.items():
         cost = executor.estimate_cost(document, pages.get(name, {}), None)

@@ -140,9 +140,9 @@ def test_the_account_answers_its_plan_at_the_published_price(plan: str, tier: st
     published rule gives: the account object 10 + two scalars + the plan object 10 + one scalar = 23 (root
     ``complexity`` is free)."""
     emulator = Emulator(EmulatorConfig(plan=plan, boards=1, items_per_board=1))
-    result = emulator.executor.execute(ACCOUNT_PLAN_QUERY, None, "AccountPlan")
+    result = emulator.executor.execute(ACCOUNT_PLAN_QUERY, None, "AccountTier")
     assert not result.errors
     assert result.data is not None
     account = result.data["account"]
     assert account == {"tier": tier, "is_during_trial": trial, "plan": {"tier": tier}}
-    assert result.cost == emulator.executor.estimate_cost(ACCOUNT_PLAN_QUERY, None, "AccountPlan") == 23
+    assert result.cost == emulator.executor.estimate_cost(ACCOUNT_PLAN_QUERY, None, "AccountTier") == 23

@@ -87,7 +87,7 @@ def test_a_sync_takes_its_share_of_the_plan(
     share = TAP_SHARES.get(PLANS[plan].tier, SMALLEST_PLAN) if not PLANS[plan].trial else SMALLEST_PLAN
     assert _limits(config) == (share.max_concurrency, share.requests_per_minute)
     assert share.max_concurrency < (PLANS[plan].concurrency or 0)  # room left for the account's others
-    assert _asked(em)["AccountPlan"] == 1
+    assert _asked(em)["AccountTier"] == 1
     assert len(records(messages, "items")) == _items(em)
 
 
@@ -96,7 +96,7 @@ def test_settings_the_user_gives_are_kept_and_the_plan_is_not_asked(emulator_fac
     config = _config(em, max_concurrency=3, requests_per_minute=500)
     sync(config, select={"items"})
     assert _limits(config) == (3, 500)
-    assert "AccountPlan" not in _asked(em)
+    assert "AccountTier" not in _asked(em)
 
 
 def test_one_setting_given_the_other_from_the_plan(emulator_factory: Factory) -> None:
@@ -110,7 +110,7 @@ def test_an_unreadable_plan_keeps_the_smallest_limits_and_the_run_goes_on(
     emulator_factory: Factory, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The plan's request fails (HTTP 500, no retries left): one warning naming the cause, every record."""
-    faults = FaultConfig(scripted=(ScriptedFault("AccountPlan", 1, FaultKind.HTTP_500),))
+    faults = FaultConfig(scripted=(ScriptedFault("AccountTier", 1, FaultKind.HTTP_500),))
     em = emulator_factory(boards=2, items_per_board=30, faults=faults, extra_tokens=(TOKEN,))
     config = _config(em, max_retries=0)
     with caplog.at_level(logging.WARNING, logger="tap_monday_boards.engine.plan_limits"):

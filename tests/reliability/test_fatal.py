@@ -36,8 +36,8 @@ def test_wrong_token_stops_after_one_request(
     assert run.returncode != 0
     assert run.wall_s < 15, f"took {run.wall_s:.1f} s to give up"
     # one request for data; a sync with items also asks the account's plan beside it (engine/plan_limits.py)
-    asked = [r for r in em.emulator.request_log if r.operation != "AccountPlan"]
-    plan = [r for r in em.emulator.request_log if r.operation == "AccountPlan"]
+    asked = [r for r in em.emulator.request_log if r.operation != "AccountTier"]
+    plan = [r for r in em.emulator.request_log if r.operation == "AccountTier"]
     assert len(asked) == 1, [r.operation for r in em.emulator.request_log]
     assert len(plan) == 1  # both runs sync items ("all streams" too)
     assert all(r.status == 401 for r in em.emulator.request_log)
