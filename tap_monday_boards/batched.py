@@ -108,11 +108,13 @@ class EarlyBatches:
                 self.stopped = True
             if self.stopped:
                 return False
+            queued = len(self.pending)
             for one in ids:
                 if one not in self.sent:
                     self.sent.add(one)
                     self.pending.append(one)
-                    self.last_added = time.monotonic()
+            if len(self.pending) > queued:  # once per call, not per id (this runs for every record)
+                self.last_added = time.monotonic()
             while len(self.pending) >= self.batch_size:
                 self._send_now(self.pending[: self.batch_size])
                 del self.pending[: self.batch_size]

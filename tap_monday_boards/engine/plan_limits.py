@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 
 OPERATION = "AccountTier"
+PRIORITY = 2
+"""The board listing's governor priority (account.LISTING_PRIORITY): the two go first, side by side."""
 
 
 async def apply_plan_limits(runtime: EngineRuntime, transport: Transport) -> None:
@@ -42,7 +44,7 @@ async def apply_plan_limits(runtime: EngineRuntime, transport: Transport) -> Non
     unset = runtime.settings.limits_from_plan
     if not unset:
         return
-    request = Request(OPERATION, queries.ACCOUNT_PLAN_QUERY, {}, kind=OPERATION, priority=2,
+    request = Request(OPERATION, queries.ACCOUNT_PLAN_QUERY, {}, kind=OPERATION, priority=PRIORITY,
                       context=f"query {OPERATION}")  # fmt: skip
     try:
         data = await transport.send(request)
