@@ -20,6 +20,7 @@ from singer_sdk.singerlib.catalog import Breadcrumb, SelectionMask
 
 from tap_monday_boards import sdkcompat
 from tap_monday_boards.column_values import ColumnValueStats, parse_column_values
+from tap_monday_boards.nul import NUL_ESCAPE, NulFreeWriter, without_nul
 from tap_monday_boards.wire import Group, Ref, WireItem
 from tap_monday_boards.wire_values import wire_column_values
 
@@ -124,16 +125,16 @@ class WideRecordStreamMixin:
         Why: the SDK spends ~15-20 us of the main thread per record outside the stream's code (the record
         counter, the dry-run limit, ``post_process``, child contexts, the RECORD message and its flush, the
         bookmark, the STATE cadence), as much as half of building the record. When the stream hands over
-        batches (:meth:`record_batches`), the writer is the SDK's ``MsgSpecWriter``, nothing is deselected,
-        the only stream map is the identity, no child stream is selected, ``post_process`` is the SDK's
-        and there is no record limit, all of that is per batch, and what reaches stdout is the SDK's:
-        the same RECORD bytes (``time_extracted`` taken once per batch), each line its own ``write`` as
-        before (no line is ever split by a signal handler's STATE: lines up to the pipe's atomic size are
-        written whole), a STATE after the same record as the SDK's every ``STATE_MSG_FREQUENCY`` records
-        (a batch is cut there) and at each partition's end, and the same bookmark: the SDK keeps an
-        unsorted stream's progress marker at the greatest replication value seen, so one increment with
-        the batch's greatest value leaves what one increment per record leaves (the per-record increment
-        is kept when a value is not a string, or for sorted or unchecked streams).
+        batches (:meth:`record_batches`), the writer is the tap's ``NulFreeWriter`` (the SDK's msgspec
+        writer), nothing is deselected, the only stream map is the identity, no child stream is selected,
+        ``post_process`` is the SDK's and there is no record limit, all of that is per batch, and what reaches
+        stdout is the SDK's: the same RECORD bytes (``time_extracted`` taken once per batch), each line its
+        own ``write`` as before (no line is ever split by a signal handler's STATE: lines up to the pipe's
+        atomic size are written whole), a STATE after the same record as the SDK's every
+        ``STATE_MSG_FREQUENCY`` records (a batch is cut there) and at each partition's end, and the same
+        bookmark: the SDK keeps an unsorted stream's progress marker at the greatest replication value seen,
+        so one increment with the batch's greatest value leaves what one increment per record leaves (the
+        per-record increment is kept when a value is not a string, or for sorted or unchecked streams).
         tests/test_records.py compares this loop with the SDK's line by line. The batch loop yields no
         records: its one caller, the SDK's ``sync``, drops them (``write_messages=False`` takes the SDK's).
         """
@@ -175,7 +176,7 @@ class WideRecordStreamMixin:
             return False
         if type(self).record_batches is WideRecordStreamMixin.record_batches:
             return False
-        if type(sdkcompat.tap_of(stream).message_writer) is not sdk_msgspec.MsgSpecWriter:
+        if type(sdkcompat.tap_of(stream).message_writer) is not NulFreeWriter:
             return False
         if not self._all_selected() or type(stream).post_process is not Stream.post_process:
             return False
@@ -226,7 +227,10 @@ class WideRecordStreamMixin:
             for name, value in partition_items:
                 if name not in record:
                     record[name] = value
-            encode_into(record if conforms(record) else self._conformed(record), line, start)
+            conformed = record if conforms(record) else self._conformed(record)
+            encode_into(conformed, line, start)
+            if NUL_ESCAPE in line:  # never a NUL in the output (nul.py)
+                encode_into(without_nul(conformed), line, start)
             line += suffix
             write(line)
             if batched_key is not None:
@@ -331,19 +335,19 @@ class WideRecordStreamMixin:
     def _write_record_message(self, record: dict[str, Any]) -> None:
         """RECORD lines encoded in one call and written without a flush each (SDK path otherwise).
 
-        Why: the SDK builds a ``RecordMessage``, turns it into a dict, encodes it into a line and writes
-        *and flushes* stdout for every record: one ``write`` system call per record, the largest part of
-        the emission's cost. Here, when the tap's writer is the SDK's ``MsgSpecWriter`` and the catalog
-        deselects nothing, the same dict (same keys, same order) is encoded by the same encoder into the
-        same ``sys.stdout.buffer``, and no flush is asked: the buffer writes whenever it fills, every other
-        message (SCHEMA, STATE, ACTIVATE_VERSION, a child's RECORD) still flushes it after itself, so the
-        order on stdout is unchanged and no STATE is ever written before the records it covers; the items
-        streams also flush it whenever they are about to wait for the engine (``flush_output``), so a
-        target never waits for records the tap already has. The output bytes are the SDK's, line for line.
+        Why: the SDK builds a ``RecordMessage``, turns it into a dict, encodes it into a line and writes *and
+        flushes* stdout for every record: one ``write`` system call per record, the largest part of the
+        emission's cost. Here, when the tap's writer is ``NulFreeWriter`` (the SDK's msgspec writer) and the
+        catalog deselects nothing, the same dict (same keys, same order) is encoded by the same encoder into
+        the same ``sys.stdout.buffer``, and no flush is asked: the buffer writes whenever it fills, every
+        other message (SCHEMA, STATE, ACTIVATE_VERSION, a child's RECORD) still flushes it after itself, so
+        the order on stdout is unchanged and no STATE is ever written before the records it covers; the items
+        streams also flush it whenever they are about to wait for the engine (``flush_output``), so a target
+        never waits for records the tap already has. The output bytes are the SDK's, line for line.
         """
         stream: Any = self
         writer = sdkcompat.tap_of(stream).message_writer
-        if type(writer) is not sdk_msgspec.MsgSpecWriter or not self._all_selected():
+        if type(writer) is not NulFreeWriter or not self._all_selected():
             super()._write_record_message(record)  # type: ignore[misc]
             return
         out = sys.stdout.buffer
@@ -356,6 +360,8 @@ class WideRecordStreamMixin:
                 message["version"] = version
             message["time_extracted"] = sdkcompat.utc_now()
             encode_into(message, line)
+            if NUL_ESCAPE in line:  # never a NUL in the output (nul.py)
+                encode_into(without_nul(message), line)
             line.extend(b"\n")
             out.write(line)
         stream.state_manager.is_flushed = False

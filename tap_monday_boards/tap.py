@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 import jsonschema
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 from typing_extensions import override
@@ -47,6 +46,7 @@ from tap_monday_boards.items_stream import (
     ItemSubscribersStream,
     SubitemsStream,
 )
+from tap_monday_boards.nul import NulFreeWriter
 from tap_monday_boards.prefetch import Prefetch
 from tap_monday_boards.statewriter import ThrottledStateWriter
 
@@ -337,7 +337,7 @@ class TapMondayBoards(Tap):
     package_name = "tap-monday-boards"
     # A copy: the SDK adds its built-in settings (stream_maps, flattening...) to this dict in place.
     config_jsonschema: ClassVar[dict[str, Any]] = copy.deepcopy(CONFIG_SCHEMA)
-    message_writer_class = MsgSpecWriter
+    message_writer_class = NulFreeWriter  # the SDK's msgspec writer; never a NUL in a line (nul.py)
     # No BATCH: every target understands RECORD messages, few understand BATCH (docs/architecture.md).
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
         TapCapabilities.CATALOG,

@@ -28,11 +28,11 @@ def target_postgres() -> Path:
 
 
 def target_config(conn: PgConnection, schema: str, workdir: Path) -> Path:
-    """The target's config: this server, one schema, upsert by primary key."""
+    """The target's config: this server, one schema, upsert by primary key, no NUL pass (as meltano.yml)."""
     config: dict[str, Any] = {
         "host": conn.host, "port": conn.port, "user": conn.user, "password": conn.password,
         "database": conn.database, "default_target_schema": schema, "load_method": "upsert",
-        "add_record_metadata": True, "hard_delete": False, "sanitize_null_text_characters": True,
+        "add_record_metadata": True, "hard_delete": False, "sanitize_null_text_characters": False,
         "validate_records": True,
     }
     path = workdir / "target-config.json"

@@ -1,4 +1,5 @@
-"""Bad data: any Unicode, 1 MB texts, null and empty values, malformed JSON in ``value``, ids above 2^53.
+"""Bad data: any Unicode, 1 MB texts, null and empty values, malformed JSON in ``value``, ids above 2^53,
+NUL characters (which leave the tap as U+FFFD: PostgreSQL can store them neither in text nor in jsonb).
 
 The emulator's change API writes names and column values; malformed ``value`` JSON has no change-API call,
 so the test edits the rendered value in the store's change overlay (``Store.change_of``) - a hook for raw
@@ -43,6 +44,20 @@ UNICODE_NAME = (
     "\U0001f469\u200d\U0001f469\u200d\U0001f467 end"
 )
 MEGABYTE_TEXT = ("monday ✓ long text — " * 60_000)[:1_000_000]
+NUL_NAME = "nul\x00inside\x00"
+NUL_TEXT = "\x00value with a nul"
+LITERAL_ESCAPE = "a backslash then u0000: \\u0000"  # JSON "\\u0000": no NUL, must stay as it is
+
+
+def nul_replaced(value: Any) -> Any:
+    """The ground truth as the tap must emit it: U+0000 replaced by U+FFFD at any depth."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {nul_replaced(k): nul_replaced(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nul_replaced(v) for v in value]
+    return value
 
 
 @pytest.fixture
@@ -70,6 +85,9 @@ def hostile_account(emulator_factory: Factory, monkeypatch: pytest.MonkeyPatch) 
     assert change is not None
     change.values[columns["text"]]["value"] = '{"broken": '
     change.values[columns["long_text"]]["value"] = "not json at all"
+    store.rename_item(ids[5], NUL_NAME)
+    store.update_column_value(ids[5], columns["text"], NUL_TEXT)
+    store.update_column_value(ids[5], columns["long_text"], LITERAL_ESCAPE)
     yield {"em": em, "ids": ids, "columns": columns}
 
 
@@ -91,7 +109,9 @@ def test_awkward_values_are_exact_and_valid(hostile_account: dict[str, Any], tmp
     truth = expected_records(em.emulator.store)["items"]
     records = {r["id"]: r for r in run.records("items")}
     assert sorted(records) == sorted(truth)
-    for item_id, expected in truth.items():
+    assert truth[ids[5]]["name"] == NUL_NAME  # the ground truth holds the NUL
+    for item_id, raw_expected in truth.items():
+        expected = nul_replaced(raw_expected)
         assert json.dumps(records[item_id], sort_keys=True) == json.dumps(expected, sort_keys=True), (
             first_difference(records[item_id], expected)
         )
@@ -103,10 +123,15 @@ def test_awkward_values_are_exact_and_valid(hostile_account: dict[str, Any], tmp
     assert records[ids[0]]["name"] == UNICODE_NAME
     assert records[ids[1]]["column_values"][hostile_account["columns"]["long_text"]]["text"] == MEGABYTE_TEXT
     assert records[ids[3]]["name"] == ""
+    assert records[ids[5]]["name"] == "nul\ufffdinside\ufffd"
+    nul_values = records[ids[5]]["column_values"]
+    assert nul_values[hostile_account["columns"]["text"]]["text"] == "\ufffdvalue with a nul"
+    assert nul_values[hostile_account["columns"]["long_text"]]["text"] == LITERAL_ESCAPE
     # ids travel as exact decimal strings, never as floats
     raw_line = next(line for line in run.stdout.splitlines() if ids[0].encode() in line)
     assert f'"id":"{ids[0]}"'.encode() in raw_line.replace(b" ", b"")
-    assert b"\\u0000" not in run.stdout
+    messages = [json.loads(line) for line in run.stdout.splitlines()]
+    assert all(nul_replaced(message) == message for message in messages)  # no NUL in any line, at any depth
 
 
 @pytest.mark.slow
@@ -129,6 +154,13 @@ def test_awkward_values_load_into_postgres(hostile_account: dict[str, Any], tmp_
             name = db.execute(
                 sql.SQL("select name from {} where id = %s").format(table), (ids[0],)
             ).fetchone()
+            nul_name = db.execute(
+                sql.SQL("select name from {} where id = %s").format(table), (ids[5],)
+            ).fetchone()
+            nul_text = db.execute(
+                sql.SQL("select column_values -> %s ->> 'text' from {} where id = %s").format(table),
+                (columns["text"], ids[5]),
+            ).fetchone()
             long_text = db.execute(
                 sql.SQL("select column_values -> %s ->> 'text' from {} where id = %s").format(table),
                 (columns["long_text"], ids[1]),
@@ -139,6 +171,8 @@ def test_awkward_values_load_into_postgres(hostile_account: dict[str, Any], tmp_
             ).fetchone()
     assert count == (40, 40) or count == (len(run.records("items")), len(run.records("items")))
     assert name == (UNICODE_NAME,)
+    assert nul_name == ("nul\ufffdinside\ufffd",)
+    assert nul_text == ("\ufffdvalue with a nul",)
     assert long_text == (MEGABYTE_TEXT,)
     expected_broken = records_value(run, ids[4], columns["text"])
     assert broken == (expected_broken,)
