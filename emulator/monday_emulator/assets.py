@@ -64,15 +64,9 @@ def asset(store: Store, asset_id: str | int) -> dict[str, Any] | None:
     """The asset as root ``assets(ids:)`` returns it with every field, or None when no item/update has it."""
     number = int(asset_id) if str(asset_id).isdigit() else -1
     owner = number // ASSET_SLOTS
-    if owner >= ITEM_ID_BASE:
-        item = store.render_item(owner)
-        files = [
-            (str(f["asset_id"]), f["name"], f["creator_id"])
-            for cv in (item or {}).get("column_values") or []
-            if cv["type"] == "file"
-            for f in cv.get("files") or []
-        ]
-        created_at = (item or {}).get("created_at")
+    if owner >= ITEM_ID_BASE:  # the item's file column values as render_item has them, nothing else
+        entries, created_at = store.item_files(owner) or ([], None)
+        files = [(str(f["asset_id"]), f["name"], f["creator_id"]) for f in entries]
     else:
         update = update_by_id(store, owner)
         files = update_files(store, update) if update is not None else []

@@ -35,7 +35,7 @@ from monday_emulator.boards import (
 )
 from monday_emulator.changes import ChangesMixin, ItemChange
 from monday_emulator.clock import Clock, FakeClock
-from monday_emulator.columns import WORDS, iso, render_value
+from monday_emulator.columns import WORDS, ColumnDef, iso, render_value
 from monday_emulator.entities import Account, generate_account
 
 __all__ = ["Board", "Store", "mix64"]
@@ -228,8 +228,13 @@ class Store(ChangesMixin, BoardsMixin):
 
     # ----- rendering ------------------------------------------------------------------------------------
 
-    def render_item(self, item_id: int | str) -> dict[str, Any] | None:
-        """The item exactly as ``items(ids:)`` returns it with every field selected (None when unknown)."""
+    def render_item(self, item_id: int | str, *, column_values: bool = True) -> dict[str, Any] | None:
+        """The item exactly as ``items(ids:)`` returns it with every field selected (None when unknown).
+
+        ``column_values=False`` leaves that key out: its 20-odd values are nine tenths of the work, and a
+        harvest page (``items { id updated_at }``) never reads them (fastpath.py, resolvers.py). Every other
+        key is the same either way: one function renders both.
+        """
         item_id = int(item_id)
         found = self.locate(item_id)
         if found is None:
@@ -246,7 +251,6 @@ class Store(ChangesMixin, BoardsMixin):
             updated = change.updated_ts or updated
             group = next((g for g in board.groups if g["id"] == change.group_id), group)
             creator = change.creator_id or creator
-        values = self._column_values(board, pos, h, change)
         parent = None
         subitems: list[dict[str, Any]] = []
         if board.is_sub:
@@ -254,7 +258,7 @@ class Store(ChangesMixin, BoardsMixin):
         elif board.sub_board is not None:
             base = board.sub_board.item_base + 4 * pos
             subitems = [{"id": str(base + j)} for j in range(self.subitem_count(board, pos))]
-        return {
+        item = {
             "id": str(item_id),
             "name": self.item_name(item_id),
             "state": self.state_of(board, pos),
@@ -265,8 +269,39 @@ class Store(ChangesMixin, BoardsMixin):
             "board": board.info,
             "parent_item": parent,
             "subitems": subitems,
-            "column_values": values,
         }
+        if column_values:
+            item["column_values"] = self._column_values(board, pos, h, change)
+        return item
+
+    def item_files(self, item_id: int | str) -> tuple[list[dict[str, Any]], str] | None:
+        """``(files, created_at)`` of an item: the ``files`` entries of its file-type column values and its
+        ``created_at``, exactly as :meth:`render_item` has them (None when the item is unknown).
+
+        Root ``assets(ids:)`` needs only these to find an item's asset (assets.py); rendering the whole item
+        for each asset was most of that request's cost. The values come from the same per-column function
+        as :meth:`render_item`'s, so a changed column value or creation time reads the same.
+        """
+        item_id = int(item_id)
+        found = self.locate(item_id)
+        if found is None:
+            return None
+        board, pos = found
+        h = self.hash_of(item_id)
+        change = self._changes.get(item_id)
+        created = self.generated_times(board, pos)[0]
+        if change is not None:
+            created = change.created_ts or created
+        fresh = pos >= board.generated and not board.is_sub
+        files = [
+            f
+            for n, column in enumerate(board.columns)
+            if column.type == "file" or (change is not None and column.id in change.values)
+            for value in (self._column_value(board, pos, h, change, fresh=fresh, n=n, column=column),)
+            if value["type"] == "file"
+            for f in value.get("files") or []
+        ]
+        return files, iso(created)
 
     def updated_ts(self, board: Board, position: int) -> int:
         """Current ``updated_at`` (epoch seconds) of the item at ``position``."""
@@ -278,27 +313,42 @@ class Store(ChangesMixin, BoardsMixin):
     def _column_values(
         self, board: Board, pos: int, h: int, change: ItemChange | None
     ) -> list[dict[str, Any]]:
-        out = []
         fresh = pos >= board.generated and not board.is_sub
-        for n, column in enumerate(board.columns):
-            if change is not None and column.id in change.values:
-                out.append(change.values[column.id])
-            elif fresh:
-                out.append(board.empties[column.id])
-            elif column.type == "subtasks":
-                base = board.sub_board.item_base + 4 * pos  # type: ignore[union-attr]
-                ids = [str(base + j) for j in range(self.subitem_count(board, pos))]
-                out.append(render_value(column, ids, iso(board.created_ts), self.render_context()))
-            elif column.type == "file":  # own files per item (assets.py), so an asset has one owner; the
-                # column's pool is still built (boards.py) so the seeded draws of later columns do not move
-                at = iso(self.generated_times(board, pos)[0])
-                out.append(render_value(column, item_files(self, board, pos), at, self.render_context()))
-            elif column.type == "dependency":
-                ids = [str(board.item_base + pos - 1)] if pos and h % 4 == 0 else []
-                out.append(render_value(column, ids, iso(board.created_ts), self.render_context()))
-            else:
-                out.append(board.pools[column.id][((h * (2 * n + 1)) >> 29) % POOL])
-        return out
+        return [
+            self._column_value(board, pos, h, change, fresh=fresh, n=n, column=column)
+            for n, column in enumerate(board.columns)
+        ]
+
+    def _column_value(
+        self,
+        board: Board,
+        pos: int,
+        h: int,
+        change: ItemChange | None,
+        *,
+        fresh: bool,
+        n: int,
+        column: ColumnDef,
+    ) -> dict[str, Any]:
+        """The ``n``-th column value of the item at ``pos`` (``h`` its hash, ``fresh``: created, not
+        generated): the one rule both :meth:`render_item` and :meth:`item_files` read."""
+        if change is not None and column.id in change.values:
+            return change.values[column.id]
+        if fresh:
+            return board.empties[column.id]
+        if column.type == "subtasks":
+            base = board.sub_board.item_base + 4 * pos  # type: ignore[union-attr]
+            ids = [str(base + j) for j in range(self.subitem_count(board, pos))]
+            return render_value(column, ids, iso(board.created_ts), self.render_context())
+        if column.type == "file":  # own files per item (assets.py), so an asset has one owner; the
+            # column's pool is still built (boards.py) so the seeded draws of later columns do not move
+            at = iso(self.generated_times(board, pos)[0])
+            return render_value(column, item_files(self, board, pos), at, self.render_context())
+        if column.type == "dependency":
+            ids = [str(board.item_base + pos - 1)] if pos and h % 4 == 0 else []
+            return render_value(column, ids, iso(board.created_ts), self.render_context())
+        value: dict[str, Any] = board.pools[column.id][((h * (2 * n + 1)) >> 29) % POOL]
+        return value
 
 
 class _ItemNames:

@@ -90,6 +90,8 @@ class Plan:
     roots: tuple[tuple[str, str, FieldNode, _Selection | None], ...]
     variables: tuple[_VarCheck, ...]
     filtered: tuple[_Entry, ...]  # entries whose list is filtered by request arguments
+    light: frozenset[str] = frozenset()
+    """Root keys whose items are rendered without ``column_values``: their selection never reads it."""
 
     def coerce(self, given: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """Variables as graphql-core would see them, or None when they need its error messages."""
@@ -143,15 +145,17 @@ class Plan:
                 args = {
                     a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments or ()
                 }
+                columns = key not in self.light
                 try:
                     if name == "next_items_page":
-                        source = paginator.next_page(args["cursor"], args.get("limit", 25))
+                        limit = args.get("limit", 25)
+                        source = paginator.next_page(args["cursor"], limit, column_values=columns)
                     elif name == "assets":
                         source = _assets(store, args["ids"])
                     else:
                         args.setdefault("limit", 25)
                         args.setdefault("page", 1)
-                        source = items_by_ids(store, **args)
+                        source = items_by_ids(store, **args, column_values=columns)
                 except QueryError as exc:
                     loc = get_location(node.loc.source, node.loc.start) if node.loc else None
                     error: dict[str, Any] = {"message": str(exc)}
@@ -337,7 +341,25 @@ def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: 
         return None
     if len({r[0] for r in roots}) != len(roots):
         return None
-    return Plan(tuple(roots), checks, tuple(compiler.filtered))
+    light = frozenset(key for key, name, _, plan in roots if _items_light(name, plan))
+    return Plan(tuple(roots), checks, tuple(compiler.filtered), light)
+
+
+def _items_light(root: str, plan: _Selection | None) -> bool:
+    """Whether the items under this root field are projected without reading ``column_values`` (a harvest
+    page selects ``items { id updated_at }``): they are then rendered without it, the same dicts less a key
+    nothing reads."""
+    if plan is None:
+        return False
+    if root == "items":
+        return all(e.name != "column_values" for e in plan.entries)
+    if root == "next_items_page":
+        return all(
+            e.plan is None or all(inner.name != "column_values" for inner in e.plan.entries)
+            for e in plan.entries
+            if e.name == "items"
+        )
+    return False
 
 
 def _assets(store: Store, ids: list[str]) -> list[dict[str, Any]]:

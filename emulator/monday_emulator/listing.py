@@ -192,11 +192,19 @@ class Paginator:
         self._cursors: dict[str, tuple[str, Any, int]] = {}
 
     def first_page(
-        self, board: Board, limit: int, params: Mapping[str, Any] | None, group_id: str | None = None
+        self,
+        board: Board,
+        limit: int,
+        params: Mapping[str, Any] | None,
+        group_id: str | None = None,
+        *,
+        column_values: bool = True,
     ) -> dict[str, Any]:
         """``Board.items_page`` (or ``Group.items_page`` with ``group_id``) without a cursor: starts a chain.
 
         A group's chain is the board's chain with the rule "group is ``group_id``" added to ``query_params``.
+        ``column_values=False``: the page's items without that key (``Store.render_item``), for a selection
+        that does not read it (a harvest page).
         """
         _check_limit(limit)
         self._purge()
@@ -206,10 +214,11 @@ class Paginator:
         token = secrets.token_urlsafe(16)[:21]
         chain = _Chain(board.id, self.clock.now(), spec, token, group_id or "")
         self._chains[token] = chain
-        return self._page(chain, None, limit, 1)
+        return self._page(chain, None, limit, 1, column_values)
 
-    def next_page(self, cursor: str, limit: int) -> dict[str, Any]:
-        """``next_items_page`` / ``items_page(cursor:)``: continues a chain or raises CursorException."""
+    def next_page(self, cursor: str, limit: int, *, column_values: bool = True) -> dict[str, Any]:
+        """``next_items_page`` / ``items_page(cursor:)``: continues a chain or raises CursorException
+        (``column_values`` as in :meth:`first_page`)."""
         _check_limit(limit)
         entry = self._cursors.get(cursor)
         chain = self._chains.get(entry[0]) if entry else None
@@ -219,16 +228,18 @@ class Paginator:
             )
         if self.clock.now() - chain.started > self.ttl_s:
             raise QueryError(EXPIRED_MESSAGE, "CursorException")
-        return self._page(chain, entry[1], limit, entry[2] + 1)
+        return self._page(chain, entry[1], limit, entry[2] + 1, column_values)
 
-    def _page(self, chain: _Chain, after: Any, limit: int, number: int) -> dict[str, Any]:
+    def _page(
+        self, chain: _Chain, after: Any, limit: int, number: int, column_values: bool
+    ) -> dict[str, Any]:
         board = self.store.board_obj(chain.board_id)
         assert board is not None
         stream = self._ordered(board, chain.spec, after)
         taken = list(itertools.islice(stream, limit + 1))
         more = len(taken) > limit
         taken = taken[:limit]
-        items = [self.store.render_item(item_id) for _, item_id in taken]
+        items = [self.store.render_item(item_id, column_values=column_values) for _, item_id in taken]
         cursor = None
         if more:
             raw = f"1,{board.id},{chain.token},{number},{limit},{chain.group_id}|"

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError, GraphQLResolveInfo, default_field_resolver
+from graphql import FieldNode, GraphQLError, GraphQLResolveInfo, default_field_resolver
 
+from monday_emulator.assets import update_by_id
 from monday_emulator.columns import iso
 from monday_emulator.data import Store, mix64
 from monday_emulator.extras import EXTRA_RESOLVERS
@@ -92,8 +93,10 @@ def items_by_ids(
     page: int | None = 1,
     newest_first: bool | None = None,
     exclude_nonactive: bool | None = None,
+    column_values: bool = True,
 ) -> list[dict[str, Any]]:
-    """Root ``items``: at most 100 ids, ``limit`` (default 25) per page, unknown ids simply absent."""
+    """Root ``items``: at most 100 ids, ``limit`` (default 25) per page, unknown ids simply absent
+    (``column_values=False``: the items without that key, for a selection that does not read it)."""
     if not ids:
         raise QueryError("items requires the ids argument", "InvalidArgumentException")
     if len(ids) > MAX_ITEMS_IDS:
@@ -105,7 +108,7 @@ def items_by_ids(
     wanted = sorted({int(i) for i in ids if str(i).isdigit()}, reverse=bool(newest_first))
     rows = []
     for item_id in wanted:
-        item = store.render_item(item_id)
+        item = store.render_item(item_id, column_values=column_values)
         if item is None or (exclude_nonactive and item["state"] != "active"):
             continue
         rows.append(item)
@@ -154,11 +157,21 @@ def q_tags(_: Any, info: Info, ids: list[str] | None = None) -> list[dict[str, A
 
 def q_updates(_: Any, info: Info, **args: Any) -> list[dict[str, Any]]:
     store: Store = info.context.store
-    rows = [u for b in store.board_ids() for u in board_updates(store, store.board_obj(b))]
-    rows.sort(key=lambda u: (u["created_at"], u["id"]), reverse=True)
     ids = _ids(args.get("ids"))
-    rows = [u for u in rows if ids is None or u["id"] in ids]
+    if ids is None:
+        rows = [u for b in store.board_ids() for u in board_updates(store, store.board_obj(b))]
+    else:  # each id names its update (assets.update_by_id): no need to generate every board's thousand
+        rows = [u for i in ids if (u := _update_named(store, i)) is not None]
+    rows.sort(key=lambda u: (u["created_at"], u["id"]), reverse=True)
     return _page(rows, min(args.get("limit") or 25, 100), args.get("page"))
+
+
+def _update_named(store: Store, update_id: str) -> dict[str, Any] | None:
+    """The generated update whose ``id`` is exactly ``update_id`` (canonical digits), else None."""
+    if not (update_id.isascii() and update_id.isdigit()):
+        return None
+    update = update_by_id(store, int(update_id))
+    return update if update is not None and update["id"] == update_id else None
 
 
 def q_me(_: Any, info: Info) -> dict[str, Any]:
@@ -176,13 +189,36 @@ def _items_page(board_id: Any, group_id: str | None, info: Info, args: dict[str,
     if cursor is not None and params is not None:
         raise QueryError("cursor and query_params cannot be used together", "InvalidArgumentException")
     limit = args.get("limit", 25)
+    columns = _may_read_column_values(info)
     if cursor is not None:
-        return ctx.paginator.next_page(cursor, limit)
+        return ctx.paginator.next_page(cursor, limit, column_values=columns)
     obj = ctx.store.board_obj(board_id)
     assert obj is not None
     if group_id is None:
-        return ctx.paginator.first_page(obj, limit, params)
-    return ctx.paginator.first_page(obj, limit, params, group_id=group_id)
+        return ctx.paginator.first_page(obj, limit, params, column_values=columns)
+    return ctx.paginator.first_page(obj, limit, params, group_id=group_id, column_values=columns)
+
+
+ITEM_HEADER_LEAVES = frozenset(
+    {"id", "name", "state", "created_at", "updated_at", "creator_id", "__typename"}
+)
+"""Item fields read straight from ``Store.render_item``'s keys other than ``column_values`` (no resolver)."""
+
+
+def _may_read_column_values(info: Info) -> bool:
+    """Whether this ``items_page`` field's ``items`` selection may read an item's column values: False only
+    when it selects nothing but :data:`ITEM_HEADER_LEAVES` (a harvest page), so the page's items can be
+    rendered without them; True whenever unsure (fragments, other fields)."""
+    for node in info.field_nodes:
+        for selection in node.selection_set.selections if node.selection_set else ():
+            if not isinstance(selection, FieldNode):
+                return True
+            if selection.name.value != "items" or selection.selection_set is None:
+                continue
+            for inner in selection.selection_set.selections:
+                if not isinstance(inner, FieldNode) or inner.name.value not in ITEM_HEADER_LEAVES:
+                    return True
+    return False
 
 
 def b_items_page(board: dict[str, Any], info: Info, **args: Any) -> dict[str, Any]:
@@ -226,10 +262,22 @@ def b_activity_logs(board: dict[str, Any], info: Info, **args: Any) -> list[dict
 
 
 def b_updates(board: dict[str, Any], info: Info, **args: Any) -> list[dict[str, Any]]:
-    rows = board_updates(info.context.store, info.context.store.board_obj(board["id"]))
+    store: Store = info.context.store
+    obj = store.board_obj(board["id"])
     ids = _ids(args.get("ids"))
+    limit = min(args.get("limit") or 25, 100)
+    if ids is None and limit >= 1 and obj is not None and not obj.is_sub:
+        # Only the page asked for: the list is newest first, update k at index count - 1 - k.
+        count = min(obj.generated // UPDATES_PER_ITEMS, MAX_BOARD_UPDATES)
+        start = (max(args.get("page") or 1, 1) - 1) * limit
+        return [
+            u
+            for k in range(count - 1 - start, max(count - 1 - start - limit, -1), -1)
+            if (u := board_update(store, obj, k)) is not None
+        ]
+    rows = board_updates(store, obj)
     rows = [u for u in rows if ids is None or u["id"] in ids]
-    return _page(rows, min(args.get("limit") or 25, 100), args.get("page"))
+    return _page(rows, limit, args.get("page"))
 
 
 def board_updates(store: Store, board: Board | None) -> list[dict[str, Any]]:

@@ -1,0 +1,293 @@
+"""The emulator's shortcuts answer what the whole rendering answers, also after the store changed.
+
+Harvest pages render items without ``column_values`` (nothing they select reads it), root ``assets(ids:)``
+reads an item's file column values only (``Store.item_files``), ``updates(ids:)`` builds only the updates
+asked for and ``Board.updates`` only its page. Each is checked here against the ground truth computed the
+long way (``Store.render_item`` with every field, every board's whole update list), before and after the
+change API touched the items involved: nothing is cached, so a change must show at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from monday_emulator import assets as emulated_assets
+from monday_emulator.assets import ASSET_SLOTS
+from monday_emulator.clock import FakeClock
+from monday_emulator.data import Store
+from monday_emulator.execute import Executor
+from monday_emulator.resolvers import board_updates
+
+from tap_monday_boards.queries import (
+    ASSETS_QUERY,
+    HARVEST_FIRST_PAGE_QUERY,
+    HARVEST_GROUP_FIRST_PAGE_QUERY,
+    HARVEST_NEXT_PAGE_QUERY,
+)
+
+COMPLEXITY = {"before": 5, "after": 4, "query": 1, "reset_in_x_seconds": 9}
+
+
+def _store() -> tuple[Store, FakeClock]:
+    clock = FakeClock()
+    return Store(seed=11, boards=2, items_per_board=260, clock=clock), clock
+
+
+def _every_item_id(store: Store) -> list[str]:
+    return [i for b in store.board_ids(include_subitem_boards=True) for i in store.item_ids(b, state="all")]
+
+
+def _file_column(store: Store, board_id: str) -> str:
+    return next(c["id"] for c in store.board(board_id)["columns"] if c["type"] == "file")  # type: ignore[index]
+
+
+def _change_everything(store: Store, clock: FakeClock) -> dict[str, str]:
+    """Every kind of change, on items with and without files; returns a few ids by role."""
+    board_id = store.board_ids()[0]
+    ids = store.item_ids(board_id)
+    with_files = next(i for i in ids if _files_of(store.render_item(i)))
+    without = next(i for i in ids if not _files_of(store.render_item(i)))
+    clock.advance(120)
+    store.rename_item(ids[3], "Renamed item")
+    store.move_item(ids[4], store.board(board_id)["groups"][-1]["id"])  # type: ignore[index]
+    store.archive_item(ids[5])
+    store.delete_item(ids[6])
+    file_column = _file_column(store, board_id)
+    own = str(int(without) * ASSET_SLOTS + 4)  # an id of the owner's own range: assets(ids:) finds it
+    store.update_column_value(without, file_column, [(own, "added_1.png", store.account.user_ids[1])])
+    store.update_column_value(with_files, file_column, None)  # its files are gone
+    clock.advance(3_600)  # a created item's creation time is its own, not a generated one
+    created = store.create_item(board_id, "Created", column_values={file_column: None})
+    created_asset = str(int(created) * ASSET_SLOTS + 1)
+    store.update_column_value(created, file_column, [(created_asset, "c.pdf", store.account.user_ids[2])])
+    return {
+        "with_files": with_files,
+        "without": without,
+        "own_asset": own,
+        "created": created,
+        "created_asset": created_asset,
+    }
+
+
+def _files_of(item: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [f for cv in (item or {}).get("column_values") or [] if cv["type"] == "file" for f in cv["files"]]
+
+
+def _asset_truth(store: Store, asset_id: str) -> dict[str, Any] | None:
+    """Root ``assets(ids:)`` for one id the long way: the owner item rendered whole (or the update)."""
+    owner = int(asset_id) // ASSET_SLOTS
+    item = store.render_item(owner) if owner >= 10**10 else None
+    if item is not None:
+        entry = next((f for f in _files_of(item) if str(f["asset_id"]) == asset_id), None)
+        if entry is None:
+            return None
+        return emulated_assets.asset_dict(
+            store, asset_id, entry["name"], entry["creator_id"], item["created_at"]
+        )
+    update = emulated_assets.update_by_id(store, owner)
+    files = emulated_assets.update_files(store, update) if update is not None else []
+    found = next((f for f in files if f[0] == asset_id), None)
+    return (
+        None
+        if found is None or update is None
+        else emulated_assets.asset_dict(store, *found, update["created_at"])
+    )
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_items_without_column_values_are_the_whole_item_less_that_key(changed: bool) -> None:
+    store, clock = _store()
+    if changed:
+        _change_everything(store, clock)
+    for item_id in _every_item_id(store):
+        whole = store.render_item(item_id)
+        assert whole is not None
+        assert "column_values" in whole
+        assert store.render_item(item_id, column_values=False) == {
+            k: v for k, v in whole.items() if k != "column_values"
+        }
+    assert store.render_item("77777777777", column_values=False) is None
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_item_files_are_the_rendered_file_values(changed: bool) -> None:
+    store, clock = _store()
+    roles = _change_everything(store, clock) if changed else {}
+    for item_id in _every_item_id(store):
+        whole = store.render_item(item_id)
+        assert whole is not None
+        assert store.item_files(item_id) == (_files_of(whole), whole["created_at"])
+    assert store.item_files("77777777777") is None
+    if changed:  # the changes really reached the file values
+        cleared, added = store.item_files(roles["with_files"]), store.item_files(roles["without"])
+        assert cleared is not None and cleared[0] == []
+        assert added is not None and [f["asset_id"] for f in added[0]] == [roles["own_asset"]]
+
+
+def test_root_assets_follow_file_column_changes() -> None:
+    store, clock = _store()
+    board_id = store.board_ids()[0]
+    ids = store.item_ids(board_id, state="all")
+    before = [str(f["asset_id"]) for i in ids for f in _files_of(store.render_item(i))]
+    roles = _change_everything(store, clock)
+    after = [str(f["asset_id"]) for i in _every_item_id(store) for f in _files_of(store.render_item(i))]
+    update = next(
+        u for u in board_updates(store, store.board_obj(board_id)) if emulated_assets.update_files(store, u)
+    )
+    asked = [*before, *after, emulated_assets.update_files(store, update)[0][0], "4", str(10**11 + 3)]
+    assert roles["own_asset"] in after and roles["own_asset"] not in before
+    gone = [a for a in before if a not in after]
+    assert gone, "clearing a file column removes its assets"
+    for asset_id in asked:
+        assert emulated_assets.asset(store, asset_id) == _asset_truth(store, asset_id), asset_id
+    assert emulated_assets.asset(store, roles["own_asset"]) is not None
+    created = emulated_assets.asset(store, roles["created_asset"])
+    assert created is not None
+    assert created["created_at"] == store.render_item(roles["created"])["created_at"]  # type: ignore[index]
+    assert all(emulated_assets.asset(store, a) is None for a in gone)
+    # through both executors, in the tap's own document
+    fast, slow = Executor(store, clock), Executor(store, clock, fast_path=False)
+    lists = {f"ids{n}": asked[n * 100 : (n + 1) * 100] for n in range(5)}
+    got = fast.execute(ASSETS_QUERY, lists, None, complexity=COMPLEXITY)
+    want = slow.execute(ASSETS_QUERY, lists, None, complexity=COMPLEXITY)
+    assert fast.path_counts["fast"] == 1
+    assert got.errors == want.errors == []
+    assert got.data == want.data
+    answered = [a["id"] for n in range(5) for a in got.data[f"a{n}"]]  # type: ignore[index]
+    assert roles["own_asset"] in answered and not set(gone) & set(answered)
+
+
+def _pages(executor: Executor, store: Store, board_id: str) -> list[dict[str, Any]]:
+    """Every item of the board's harvest chain (first page through graphql-core, the rest fast)."""
+    first = executor.execute(HARVEST_FIRST_PAGE_QUERY, {"board_ids": [board_id], "limit": 50}, None)
+    page = first.data["boards"][0]["items_page"]  # type: ignore[index]
+    items = list(page["items"])
+    while page["cursor"]:
+        answer = executor.execute(HARVEST_NEXT_PAGE_QUERY, {"cursor": page["cursor"], "limit": 50}, None)
+        assert answer.errors == []
+        page = answer.data["next_items_page"]  # type: ignore[index]
+        items += page["items"]
+    return items
+
+
+def test_harvest_pages_carry_the_current_updated_at() -> None:
+    store, clock = _store()
+    executor = Executor(store, clock)
+    board_id = store.board_ids()[0]
+    roles = _change_everything(store, clock)
+    items = _pages(executor, store, board_id)
+    assert executor.path_counts["fast"] > 0
+    assert [i["id"] for i in items] == store.item_ids(board_id)  # active items, creation order
+    assert roles["created"] in [i["id"] for i in items]
+    for item in items:
+        whole = store.render_item(item["id"])
+        assert whole is not None
+        assert item == {"id": whole["id"], "updated_at": whole["updated_at"]}
+    group = store.board(board_id)["groups"][-1]["id"]  # type: ignore[index]
+    variables = {"board_ids": [board_id], "group_ids": [group], "limit": 500}
+    answer = executor.execute(HARVEST_GROUP_FIRST_PAGE_QUERY, variables, None)
+    grouped = answer.data["boards"][0]["groups"][0]["items_page"]["items"]  # type: ignore[index]
+    assert grouped
+    for item in grouped:
+        whole = store.render_item(item["id"])
+        assert whole is not None and whole["group"]["id"] == group
+        assert item == {"id": whole["id"], "updated_at": whole["updated_at"]}
+
+
+def test_items_page_selecting_column_values_still_renders_them() -> None:
+    """A page that reads column values (or is unsure: a fragment) gets them, through either path."""
+    store, clock = _store()
+    board_id = store.board_ids()[0]
+    query = (
+        "query Q($b: [ID!]!) { boards(ids: $b) { items_page(limit: 5) { cursor "
+        "items { id ... on Item { column_values { id text } } } } } }"
+    )
+    answer = Executor(store, clock).execute(query, {"b": [board_id]}, None)
+    assert answer.errors == []
+    items = answer.data["boards"][0]["items_page"]["items"]  # type: ignore[index]
+    for item in items:
+        whole = store.render_item(item["id"])
+        assert whole is not None
+        assert item["column_values"] == [{"id": v["id"], "text": v["text"]} for v in whole["column_values"]]
+    following = (
+        "query N($c: String!) { next_items_page(cursor: $c, limit: 5) { items { id column_values { id } } } }"
+    )
+    executor = Executor(store, clock)
+    answer = executor.execute(query, {"b": [board_id]}, None)
+    cursor = answer.data["boards"][0]["items_page"]["cursor"]  # type: ignore[index]
+    page = executor.execute(following, {"c": cursor}, None)
+    assert executor.path_counts["fast"] == 1
+    assert page.data["next_items_page"]["items"]  # type: ignore[index]
+    for item in page.data["next_items_page"]["items"]:  # type: ignore[index]
+        whole = store.render_item(item["id"])
+        assert whole is not None
+        assert item["column_values"] == [{"id": v["id"]} for v in whole["column_values"]]
+
+
+def _all_updates(store: Store) -> list[dict[str, Any]]:
+    rows = [u for b in store.board_ids() for u in board_updates(store, store.board_obj(b))]
+    return sorted(rows, key=lambda u: (u["created_at"], u["id"]), reverse=True)
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_updates_by_ids_are_the_filtered_whole_list(fast_path: bool) -> None:
+    store, clock = _store()
+    executor = Executor(store, clock, fast_path=fast_path)
+    every = _all_updates(store)
+    assert len(every) > 60
+    picked = [u["id"] for u in every[::7]]
+    item = every[3]["item_id"]
+    store.rename_item(item, "Renamed for its update")  # an update's text names its item
+    every = _all_updates(store)
+    odd = ["0" + picked[0], picked[1] + " ", "300000000", "399000000", "301999999", "-1", "x", "३००"]
+    ids = [*picked, picked[0], every[3]["id"], *odd]
+    query = (
+        "query U($ids: [ID!], $l: Int, $p: Int) "
+        "{ updates(ids: $ids, limit: $l, page: $p) { id body item_id created_at } }"
+    )
+    for limit, page in ((100, 1), (5, 2), (None, None)):
+        answer = executor.execute(query, {"ids": ids, "l": limit, "p": page}, None)
+        assert answer.errors == []
+        wanted = [u for u in every if u["id"] in set(ids)]
+        size = min(limit or 25, 100)
+        start = ((page or 1) - 1) * size
+        keys = ("id", "body", "item_id", "created_at")
+        expected = [{k: u[k] for k in keys} for u in wanted[start : start + size]]
+        assert expected and answer.data["updates"] == expected  # type: ignore[index]
+    answer = executor.execute(query, {"ids": [every[3]["id"]], "l": 10}, None)
+    assert "Renamed for its update" in answer.data["updates"][0]["body"]  # type: ignore[index]
+
+
+def test_board_updates_pages_are_slices_of_the_whole_list() -> None:
+    store, clock = _store()
+    executor = Executor(store, clock)
+    board_id = store.board_ids()[1]
+    store.rename_item(store.item_ids(board_id)[10], "Renamed")
+    whole = board_updates(store, store.board_obj(board_id))
+    assert len(whole) > 40
+    query = (
+        "query B($b: [ID!], $l: Int, $p: Int) "
+        "{ boards(ids: $b) { updates(limit: $l, page: $p) { id body } } }"
+    )
+    for limit, page in (
+        (7, 1),
+        (7, 2),
+        (7, 8),
+        (25, None),
+        (None, 3),
+        (100, 1),
+        (0, 1),
+        (-1, 1),
+        (10, 0),
+        (10, 99),
+    ):
+        answer = executor.execute(query, {"b": [board_id], "l": limit, "p": page}, None)
+        assert answer.errors == []
+        size = min(limit or 25, 100)
+        if size < 1:
+            expected = whole
+        else:
+            start = (max(page or 1, 1) - 1) * size
+            expected = whole[start : start + size]
+        assert answer.data["boards"][0]["updates"] == [{"id": u["id"], "body": u["body"]} for u in expected]  # type: ignore[index]
