@@ -34,7 +34,7 @@ def users_by_id(store: Store) -> dict[str, dict[str, Any]]:
 
 def pick_users(store: Store, h: int, count: int, shift: int) -> list[str]:
     """``count`` active user ids chosen by the bits of ``h`` (may repeat: callers de-duplicate)."""
-    users = store.account.user_ids
+    users = store.account.active_user_ids
     return [users[(h >> (shift + 6 * j)) % len(users)] for j in range(count)]
 
 

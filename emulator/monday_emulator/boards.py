@@ -65,6 +65,9 @@ class Board:
     parent_board: Board | None = None
     pools: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     empties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unlinked: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per subtasks/dependency/file column: the value of a generated item with no links or files (most
+    items), rendered once (data.py); those renderers read neither the time nor the names then."""
     created_ids: list[int] = field(default_factory=list)  # items added through the change API
     touched: set[int] = field(default_factory=set)  # positions with an entry in the change overlay
     activity: list[dict[str, Any]] = field(default_factory=list)  # newest last
@@ -215,6 +218,9 @@ class BoardsMixin:
         board.info["columns"] = [c.as_dict() for c in board.columns]
         for column in board.columns:
             board.empties[column.id] = render_value(column, None, at, ctx)
+            if column.type in ("subtasks", "dependency", "file"):
+                nothing: list[str] | None = None if column.type == "file" else []  # as data.py's raw values
+                board.unlinked[column.id] = render_value(column, nothing, at, ctx)
             if column.type in ("subtasks", "dependency"):
                 continue  # item-specific, rendered per item
             pool = []

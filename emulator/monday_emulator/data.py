@@ -84,6 +84,18 @@ class Store(ChangesMixin, BoardsMixin):
                 self._boards[board.sub_board.id] = board.sub_board
         for board in self._boards.values():
             self._fill_pools(rng, board)
+        self.shared_values: frozenset[int] = frozenset(
+            id(value)
+            for board in self._boards.values()
+            for value in (
+                *board.empties.values(),
+                *board.unlinked.values(),
+                *(v for pool in board.pools.values() for v in pool),
+            )
+        )
+        """Ids of the pre-rendered column values items share (each board's pools and empty values): made
+        once here, held by their boards for the store's life and never changed (a change stores a new dict
+        in the item's overlay), so an answer built from one of them can be reused (fastpath.py)."""
 
     # ----- boards ---------------------------------------------------------------------------------------
 
@@ -336,19 +348,32 @@ class Store(ChangesMixin, BoardsMixin):
             return change.values[column.id]
         if fresh:
             return board.empties[column.id]
-        if column.type == "subtasks":
-            base = board.sub_board.item_base + 4 * pos  # type: ignore[union-attr]
-            ids = [str(base + j) for j in range(self.subitem_count(board, pos))]
-            return render_value(column, ids, iso(board.created_ts), self.render_context())
-        if column.type == "file":  # own files per item (assets.py), so an asset has one owner; the
-            # column's pool is still built (boards.py) so the seeded draws of later columns do not move
-            at = iso(self.generated_times(board, pos)[0])
-            return render_value(column, item_files(self, board, pos), at, self.render_context())
-        if column.type == "dependency":
-            ids = [str(board.item_base + pos - 1)] if pos and h % 4 == 0 else []
-            return render_value(column, ids, iso(board.created_ts), self.render_context())
+        if column.type in _PER_ITEM:
+            return self._per_item_value(board, pos, h, column)
         value: dict[str, Any] = board.pools[column.id][((h * (2 * n + 1)) >> 29) % POOL]
         return value
+
+    def _per_item_value(self, board: Board, pos: int, h: int, column: ColumnDef) -> dict[str, Any]:
+        """A generated subtasks, file or dependency value: links to the item's own subitems, its own files
+        (assets.py: an asset has one owner; the column's pool is still built in boards.py so the seeded
+        draws of later columns do not move), or the previous item. Without any, every item's value is the
+        same: ``board.unlinked``'s, rendered once (boards.py)."""
+        raw: list[Any] | None
+        if column.type == "subtasks":
+            base = board.sub_board.item_base + 4 * pos  # type: ignore[union-attr]
+            raw = [str(base + j) for j in range(self.subitem_count(board, pos))]
+        elif column.type == "file":
+            raw = item_files(self, board, pos)
+        else:
+            raw = [str(board.item_base + pos - 1)] if pos and h % 4 == 0 else []
+        if not raw:
+            return board.unlinked[column.id]
+        at = iso(self.generated_times(board, pos)[0] if column.type == "file" else board.created_ts)
+        return render_value(column, raw, at, self.render_context())
+
+
+_PER_ITEM = frozenset({"subtasks", "file", "dependency"})
+"""Column types whose generated value is the item's own (Store._per_item_value), not drawn from a pool."""
 
 
 class _ItemNames:

@@ -41,11 +41,21 @@ class Account:
     users: list[dict[str, Any]] = field(default_factory=list)
     teams: list[dict[str, Any]] = field(default_factory=list)
     tags: list[dict[str, Any]] = field(default_factory=list)
+    _active: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def user_ids(self) -> list[str]:
         """Ids of active (not deleted) users: who can own, create and be assigned."""
         return [u["id"] for u in self.users if not u["is_deleted"]]
+
+    @property
+    def active_user_ids(self) -> tuple[str, ...]:
+        """:attr:`user_ids`, computed once: item files and updates pick from it for every asset and update
+        they render. The users never change once :func:`generate_account` made them (the change API touches
+        items only), so the first answer stays right."""
+        if self._active is None:
+            self._active = tuple(self.user_ids)
+        return self._active
 
     @property
     def user_names(self) -> dict[str, str]:

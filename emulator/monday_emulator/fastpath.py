@@ -13,7 +13,7 @@ the executor falls back to graphql-core, so results never differ (tests/emulator
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -92,6 +92,10 @@ class Plan:
     filtered: tuple[_Entry, ...]  # entries whose list is filtered by request arguments
     light: frozenset[str] = frozenset()
     """Root keys whose items are rendered without ``column_values``: their selection never reads it."""
+    shared: dict[tuple[int, int], Any] = field(default_factory=dict, compare=False, repr=False)
+    """(id of a shared column value of the store, id of a selection) -> its projection, kept across
+    requests (at most pool size x columns x boards entries). Answers share these dicts: nothing may
+    change an answer's data in place (envelopes.py copies what it alters)."""
 
     def coerce(self, given: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """Variables as graphql-core would see them, or None when they need its error messages."""
@@ -128,6 +132,7 @@ class Plan:
         """Execute: (data, errors) shaped like graphql-core's answer for the same document."""
         data: dict[str, Any] = {}
         filters: dict[int, tuple[frozenset[str] | None, frozenset[str] | None]] = {}
+        run = _Run(filters, store.shared_values, self.shared)
         for entry in self.filtered:
             node = entry.filter_node
             assert node is not None
@@ -163,7 +168,7 @@ class Plan:
                         error["locations"] = [{"line": loc.line, "column": loc.column}]
                     error.update(path=[key], extensions={"code": exc.code})
                     return None, [error]
-            data[key] = _project(source, plan, filters)
+            data[key] = _project(source, plan, run)
         return data, []
 
 
@@ -173,10 +178,12 @@ _Filters = dict[int, tuple[frozenset[str] | None, frozenset[str] | None]]
 class _Selection:
     """A compiled selection set; per ``__typename`` it keeps the flat list of operations that apply."""
 
-    __slots__ = ("by_type", "entries")
+    __slots__ = ("by_type", "entries", "pure")
 
     def __init__(self, entries: tuple[_Entry, ...]) -> None:
         self.entries = entries
+        self.pure: bool = all(e.filter_node is None and (e.plan is None or e.plan.pure) for e in entries)
+        """No list below reads request arguments: a value's projection depends on the value alone."""
         self.by_type: dict[Any, tuple[tuple[int, str, str, Any], ...]] = {}  # extra: name, entry or plan
 
     def ops(self, typename: Any) -> tuple[tuple[int, str, str, Any], ...]:
@@ -202,11 +209,23 @@ class _Selection:
 _TYPENAME, _LEAF, _FILTERED, _NESTED = range(4)
 
 
-def _project(value: Any, plan: _Selection | None, filters: _Filters) -> Any:
+class _Run:
+    """What projecting one request needs besides the values: its list filters, and the plan's projections
+    of the store's shared column values (``Store.shared_values``)."""
+
+    __slots__ = ("filters", "shared", "shared_ids")
+
+    def __init__(
+        self, filters: _Filters, shared_ids: frozenset[int], shared: dict[tuple[int, int], Any]
+    ) -> None:
+        self.filters, self.shared_ids, self.shared = filters, shared_ids, shared
+
+
+def _project(value: Any, plan: _Selection | None, run: _Run) -> Any:
     if plan is None or value is None:
         return value
     if isinstance(value, list):
-        return [_project(v, plan, filters) for v in value]
+        return [_project(v, plan, run) for v in value]
     out: dict[str, Any] = {}
     typename = value.get("__typename")
     for kind, key, name, extra in plan.ops(typename):
@@ -215,15 +234,23 @@ def _project(value: Any, plan: _Selection | None, filters: _Filters) -> Any:
         elif kind == _TYPENAME:
             out[key] = extra or typename
         elif kind == _FILTERED:
-            ids, types = filters[id(extra)]
-            kept = [
-                v
-                for v in value.get(name) or ()
-                if (ids is None or v["id"] in ids) and (types is None or v["type"] in types)
-            ]
-            out[key] = _project(kept, extra.plan, filters)
+            ids, types = run.filters[id(extra)]
+            sub = extra.plan
+            kept = []
+            for v in value.get(name) or ():
+                if (ids is None or v["id"] in ids) and (types is None or v["type"] in types):
+                    if sub.pure and id(v) in run.shared_ids:
+                        # One of the board's shared pool values (data.py): the same dict under the same
+                        # selection always projects to the same answer, so it is projected once per plan.
+                        found = run.shared.get((id(v), id(sub)))
+                        if found is None:
+                            found = run.shared[id(v), id(sub)] = _project(v, sub, run)
+                        kept.append(found)
+                    else:
+                        kept.append(_project(v, sub, run))
+            out[key] = kept
         else:
-            out[key] = _project(value.get(name), extra, filters)
+            out[key] = _project(value.get(name), extra, run)
     return out
 
 

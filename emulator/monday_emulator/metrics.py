@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,6 +41,9 @@ class RequestRecord:
     outcome: str = "ok"
     """``ok``, ``rejected`` (auth, limits, bad request), ``error`` (executor/validation errors), ``fault``,
     ``timeout`` (HTTP 504 past the latency ceiling)."""
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord))
 
 
 def max_overlap(records: list[RequestRecord]) -> int:
@@ -107,7 +110,10 @@ class Metrics:
             query = self._queries.setdefault(record.query, record.query)
             self._log.append(record if query is record.query else replace(record, query=query))
             if self._file is not None:
-                self._file.write(json.dumps(asdict(record), separators=(",", ":")) + "\n")
+                # the record's fields as asdict() gives them, without its deep copy of the variables (ids
+                # lists of every request): the same line for a fraction of the CPU
+                line = {name: getattr(record, name) for name in _RECORD_FIELDS}
+                self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
                 self._file.flush()
 
     @property

@@ -292,7 +292,7 @@ def board_update(store: Store, board: Board, k: int) -> dict[str, Any] | None:
     """The board's ``k``-th generated update (0 = oldest), or None when it has fewer."""
     if board.is_sub or not 0 <= k < min(board.generated // UPDATES_PER_ITEMS, MAX_BOARD_UPDATES):
         return None
-    users = store.account.user_ids
+    users = store.account.active_user_ids
     pos = k * UPDATES_PER_ITEMS
     item_id = board.item_base + pos
     created = store.generated_times(board, pos)[0] + 600

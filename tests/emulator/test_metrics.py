@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import aiohttp
@@ -83,7 +84,12 @@ def test_metrics_endpoint_and_request_log(emulator_factory: Factory, gql: Gql, t
     assert first.end >= first.start
     assert [r.seq for r in log] == [0, 1, 2, 3, 4]
 
-    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    raw_lines = log_file.read_text().splitlines()
+    by_seq = {r.seq: r for r in log}
+    # each line is the record exactly as json.dumps(asdict(record)) writes it
+    expected = [asdict(by_seq[json.loads(line)["seq"]]) for line in raw_lines]
+    assert raw_lines == [json.dumps(line, separators=(",", ":")) for line in expected]
+    lines = [json.loads(line) for line in raw_lines]
     assert [line["operation"] for line in lines] == ["ItemsByIds", "Me", "Me", "Broken", "Me"]
     assert lines[-1]["code"] == "MINUTE_RATE_LIMIT_EXCEEDED"
     assert SECRET not in log_file.read_text()

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from monday_emulator import assets as emulated_assets
 from monday_emulator.assets import ASSET_SLOTS
+from monday_emulator.boards import POOL
 from monday_emulator.clock import FakeClock
+from monday_emulator.columns import iso, render_value
 from monday_emulator.data import Store
 from monday_emulator.execute import Executor
 from monday_emulator.resolvers import board_updates
@@ -24,6 +26,8 @@ from tap_monday_boards.queries import (
     HARVEST_FIRST_PAGE_QUERY,
     HARVEST_GROUP_FIRST_PAGE_QUERY,
     HARVEST_NEXT_PAGE_QUERY,
+    ITEMS_BY_IDS_QUERY,
+    items_by_ids_query,
 )
 
 COMPLEXITY = {"before": 5, "after": 4, "query": 1, "reset_in_x_seconds": 9}
@@ -291,3 +295,73 @@ def test_board_updates_pages_are_slices_of_the_whole_list() -> None:
             start = (max(page or 1, 1) - 1) * size
             expected = whole[start : start + size]
         assert answer.data["boards"][0]["updates"] == [{"id": u["id"], "body": u["body"]} for u in expected]  # type: ignore[index]
+
+
+def _column_values_the_long_way(store: Store, item_id: str) -> list[dict[str, Any]]:
+    """Every column value rendered from its raw value, as ``Store.render_item`` did before values without
+    links or files were shared (``Board.unlinked``)."""
+    found = store.locate(int(item_id))
+    assert found is not None
+    board, pos = found
+    h, change, ctx = store.hash_of(int(item_id)), store.change_of(int(item_id)), store.render_context()
+    fresh = pos >= board.generated and not board.is_sub
+    out = []
+    for n, column in enumerate(board.columns):
+        if change is not None and column.id in change.values:
+            out.append(change.values[column.id])
+        elif fresh:
+            out.append(board.empties[column.id])
+        elif column.type == "subtasks":
+            base = board.sub_board.item_base + 4 * pos  # type: ignore[union-attr]
+            ids = [str(base + j) for j in range(store.subitem_count(board, pos))]
+            out.append(render_value(column, ids, iso(board.created_ts), ctx))
+        elif column.type == "file":
+            at = iso(store.generated_times(board, pos)[0])
+            out.append(render_value(column, emulated_assets.item_files(store, board, pos), at, ctx))
+        elif column.type == "dependency":
+            ids = [str(board.item_base + pos - 1)] if pos and h % 4 == 0 else []
+            out.append(render_value(column, ids, iso(board.created_ts), ctx))
+        else:
+            out.append(board.pools[column.id][((h * (2 * n + 1)) >> 29) % POOL])
+    return out
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_column_values_equal_the_long_way(changed: bool) -> None:
+    store, clock = _store()
+    if changed:
+        _change_everything(store, clock)
+    kinds: set[str] = set()
+    for item_id in _every_item_id(store):
+        whole = store.render_item(item_id)
+        assert whole is not None
+        assert whole["column_values"] == _column_values_the_long_way(store, item_id)
+        kinds |= {v["type"] for v in whole["column_values"]}
+    assert {"subtasks", "file", "dependency"} <= kinds
+
+
+def test_shared_value_projections_follow_changes_and_column_choices() -> None:
+    """Projections of the store's shared values are kept across requests (fastpath.py): answers must still
+    equal graphql-core's when the column choice changes between requests and after values change."""
+    store, clock = _store()
+    fast, slow = Executor(store, clock), Executor(store, clock, fast_path=False)
+    board_id = store.board_ids()[0]
+    ids = store.item_ids(board_id, state="all")[:100]
+    columns = [c["id"] for c in store.board(board_id)["columns"]]  # type: ignore[index]
+    query = items_by_ids_query(["status", "numbers", "people", "file"], with_column_ids=True)
+    status = next(c["id"] for c in store.board(board_id)["columns"] if c["type"] == "status")  # type: ignore[index]
+    rounds = [columns[:4], columns[2:], columns, columns[:4]]
+    for n, chosen in enumerate(rounds):
+        if n == 2:
+            store.update_column_value(ids[0], status, "Done")
+            store.update_column_value(ids[1], status, None)
+        variables = {"ids": ids, "limit": 100, "column_ids": chosen}
+        for document in (query, ITEMS_BY_IDS_QUERY):
+            got = fast.execute(document, variables, None, complexity=COMPLEXITY)
+            want = slow.execute(document, variables, None, complexity=COMPLEXITY)
+            assert got.errors == want.errors == []
+            assert got.data == want.data
+    assert fast.path_counts["fast"] == 2 * len(rounds)
+    first = got.data["items"][0]  # type: ignore[index]
+    assert next(v for v in first["column_values"] if v["id"] == status)["text"] == "Done"
+    assert any(plan is not None and plan.shared for plan in fast._plans.values())
