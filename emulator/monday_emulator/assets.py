@@ -65,8 +65,7 @@ def asset(store: Store, asset_id: str | int) -> dict[str, Any] | None:
     number = int(asset_id) if str(asset_id).isdigit() else -1
     owner = number // ASSET_SLOTS
     if owner >= ITEM_ID_BASE:  # the item's file column values as render_item has them, nothing else
-        entries, created_at = store.item_files(owner) or ([], None)
-        files = [(str(f["asset_id"]), f["name"], f["creator_id"]) for f in entries]
+        files, created_at = store.item_files(owner) or ([], None)
     else:
         update = update_by_id(store, owner)
         files = update_files(store, update) if update is not None else []
@@ -80,7 +79,7 @@ def asset_dict(
 ) -> dict[str, Any]:
     """One ``Asset`` with every field (``uploaded_by`` is the uploader's user dict)."""
     extension = name.rsplit(".", 1)[-1] if "." in name else ""
-    users = users_by_id(store)
+    users = store.account.users_by_id
     return {
         "id": asset_id,
         "name": name,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from monday_emulator.assets import item_files
@@ -38,7 +39,24 @@ from monday_emulator.clock import Clock, FakeClock
 from monday_emulator.columns import WORDS, ColumnDef, iso, render_value
 from monday_emulator.entities import Account, generate_account
 
-__all__ = ["Board", "Store", "mix64"]
+__all__ = ["ITEM_KEYS", "Board", "Store", "mix64"]
+
+ITEM_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "state",
+        "created_at",
+        "updated_at",
+        "creator_id",
+        "group",
+        "board",
+        "parent_item",
+        "subitems",
+        "column_values",
+    }
+)
+"""The keys of a rendered item (``Store.render_item``): the Item fields a plain dict answers."""
 
 
 class Store(ChangesMixin, BoardsMixin):
@@ -240,12 +258,15 @@ class Store(ChangesMixin, BoardsMixin):
 
     # ----- rendering ------------------------------------------------------------------------------------
 
-    def render_item(self, item_id: int | str, *, column_values: bool = True) -> dict[str, Any] | None:
+    def render_item(
+        self, item_id: int | str, *, fields: AbstractSet[str] = ITEM_KEYS
+    ) -> dict[str, Any] | None:
         """The item exactly as ``items(ids:)`` returns it with every field selected (None when unknown).
 
-        ``column_values=False`` leaves that key out: its 20-odd values are nine tenths of the work, and a
-        harvest page (``items { id updated_at }``) never reads them (fastpath.py, resolvers.py). Every other
-        key is the same either way: one function renders both.
+        ``fields``: only these keys (of :data:`ITEM_KEYS`), for a selection that reads no others: a harvest
+        page reads ``id`` and ``updated_at``, not the 20-odd column values that are nine tenths of the work
+        (fastpath.py, resolvers.py). Each key's value is the same whichever others are asked: one function
+        renders them all.
         """
         item_id = int(item_id)
         found = self.locate(item_id)
@@ -254,45 +275,71 @@ class Store(ChangesMixin, BoardsMixin):
         board, pos = found
         h = self.hash_of(item_id)
         change = self._changes.get(item_id)
-        created, updated = self.generated_times(board, pos)
-        users = self.account.users
-        group = board.groups[(h >> 16) % len(board.groups)]
-        creator = users[(h >> 24) % len(users)]["id"]
-        if change is not None:
-            created = change.created_ts or created
-            updated = change.updated_ts or updated
-            group = next((g for g in board.groups if g["id"] == change.group_id), group)
-            creator = change.creator_id or creator
-        parent = None
-        subitems: list[dict[str, Any]] = []
-        if board.is_sub:
-            parent = {"id": str(board.parent_board.item_base + pos // 4)}  # type: ignore[union-attr]
-        elif board.sub_board is not None:
-            base = board.sub_board.item_base + 4 * pos
-            subitems = [{"id": str(base + j)} for j in range(self.subitem_count(board, pos))]
-        item = {
-            "id": str(item_id),
-            "name": self.item_name(item_id),
-            "state": self.state_of(board, pos),
-            "created_at": iso(created),
-            "updated_at": iso(updated),
-            "creator_id": creator,
-            "group": group,
-            "board": board.info,
-            "parent_item": parent,
-            "subitems": subitems,
-        }
-        if column_values:
+        item: dict[str, Any] = {}
+        if "id" in fields:
+            item["id"] = str(item_id)
+        if "name" in fields:
+            item["name"] = self.item_name(item_id)
+        if "state" in fields:
+            item["state"] = self.state_of(board, pos)
+        if "created_at" in fields or "updated_at" in fields:
+            created, updated = self.generated_times(board, pos)
+            if change is not None:
+                created = change.created_ts or created
+                updated = change.updated_ts or updated
+            if "created_at" in fields:
+                item["created_at"] = iso(created)
+            if "updated_at" in fields:
+                item["updated_at"] = iso(updated)
+        if "creator_id" in fields or "group" in fields:
+            item.update(self._origin(board, h, change, fields))
+        if "board" in fields:
+            item["board"] = board.info
+        if "parent_item" in fields or "subitems" in fields:
+            item.update(self._family(board, pos, fields))
+        if "column_values" in fields:
             item["column_values"] = self._column_values(board, pos, h, change)
         return item
 
-    def item_files(self, item_id: int | str) -> tuple[list[dict[str, Any]], str] | None:
-        """``(files, created_at)`` of an item: the ``files`` entries of its file-type column values and its
-        ``created_at``, exactly as :meth:`render_item` has them (None when the item is unknown).
+    def _origin(
+        self, board: Board, h: int, change: ItemChange | None, fields: AbstractSet[str]
+    ) -> dict[str, Any]:
+        """``creator_id`` and ``group`` of an item (those in ``fields``): drawn from its hash, or changed."""
+        out: dict[str, Any] = {}
+        if "creator_id" in fields:
+            users = self.account.users
+            creator = users[(h >> 24) % len(users)]["id"]
+            out["creator_id"] = (change.creator_id if change is not None else None) or creator
+        if "group" in fields:
+            group = board.groups[(h >> 16) % len(board.groups)]
+            if change is not None:
+                group = next((g for g in board.groups if g["id"] == change.group_id), group)
+            out["group"] = group
+        return out
+
+    def _family(self, board: Board, pos: int, fields: AbstractSet[str]) -> dict[str, Any]:
+        """``parent_item`` and ``subitems`` of an item (those in ``fields``), as id-only dicts."""
+        out: dict[str, Any] = {}
+        if "parent_item" in fields:
+            parent = board.parent_board.item_base + pos // 4 if board.is_sub else None  # type: ignore[union-attr]
+            out["parent_item"] = None if parent is None else {"id": str(parent)}
+        if "subitems" in fields:
+            subitems: list[dict[str, Any]] = []
+            if not board.is_sub and board.sub_board is not None:
+                base = board.sub_board.item_base + 4 * pos
+                subitems = [{"id": str(base + j)} for j in range(self.subitem_count(board, pos))]
+            out["subitems"] = subitems
+        return out
+
+    def item_files(self, item_id: int | str) -> tuple[list[tuple[str, str, str]], str] | None:
+        """``(files, created_at)`` of an item: ``(asset_id, name, creator_id)`` of each entry of its file-type
+        column values and its ``created_at``, exactly as :meth:`render_item` has them (None when the item
+        is unknown).
 
         Root ``assets(ids:)`` needs only these to find an item's asset (assets.py); rendering the whole item
-        for each asset was most of that request's cost. The values come from the same per-column function
-        as :meth:`render_item`'s, so a changed column value or creation time reads the same.
+        for each asset was most of that request's cost. A generated file value is read from its raw files
+        (the renderer copies those three fields unchanged), any other value (changed, or of a created item)
+        from the rendered value the item has.
         """
         item_id = int(item_id)
         found = self.locate(item_id)
@@ -305,14 +352,15 @@ class Store(ChangesMixin, BoardsMixin):
         if change is not None:
             created = change.created_ts or created
         fresh = pos >= board.generated and not board.is_sub
-        files = [
-            f
-            for n, column in enumerate(board.columns)
-            if column.type == "file" or (change is not None and column.id in change.values)
-            for value in (self._column_value(board, pos, h, change, fresh=fresh, n=n, column=column),)
-            if value["type"] == "file"
-            for f in value.get("files") or []
-        ]
+        files: list[tuple[str, str, str]] = []
+        for n, column in enumerate(board.columns):
+            if (change is not None and column.id in change.values) or fresh:
+                value = self._column_value(board, pos, h, change, fresh=fresh, n=n, column=column)
+                if value["type"] == "file":
+                    entries = value.get("files") or []
+                    files += [(str(f["asset_id"]), f["name"], f["creator_id"]) for f in entries]
+            elif column.type == "file":
+                files += item_files(self, board, pos) or []
         return files, iso(created)
 
     def updated_ts(self, board: Board, position: int) -> int:

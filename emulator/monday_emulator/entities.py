@@ -42,6 +42,7 @@ class Account:
     teams: list[dict[str, Any]] = field(default_factory=list)
     tags: list[dict[str, Any]] = field(default_factory=list)
     _active: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _by_id: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def user_ids(self) -> list[str]:
@@ -56,6 +57,14 @@ class Account:
         if self._active is None:
             self._active = tuple(self.user_ids)
         return self._active
+
+    @property
+    def users_by_id(self) -> dict[str, dict[str, Any]]:
+        """User id -> the user's dict, built once for the same reason as :attr:`active_user_ids` (every
+        asset names its uploader). Read it, never change it."""
+        if self._by_id is None:
+            self._by_id = {u["id"]: u for u in self.users}
+        return self._by_id
 
     @property
     def user_names(self) -> dict[str, str]:

@@ -38,7 +38,7 @@ from graphql import (
 from graphql.language import get_location
 
 from monday_emulator.cost import select_operation
-from monday_emulator.data import Store
+from monday_emulator.data import ITEM_KEYS, Store
 from monday_emulator.extras import assets_by_ids
 from monday_emulator.listing import Paginator, QueryError
 from monday_emulator.resolvers import RESOLVERS, items_by_ids
@@ -90,8 +90,9 @@ class Plan:
     roots: tuple[tuple[str, str, FieldNode, _Selection | None], ...]
     variables: tuple[_VarCheck, ...]
     filtered: tuple[_Entry, ...]  # entries whose list is filtered by request arguments
-    light: frozenset[str] = frozenset()
-    """Root keys whose items are rendered without ``column_values``: their selection never reads it."""
+    fields: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Root key -> the item keys its items' selection reads (``Store.render_item(fields=)``; a harvest page:
+    ``id``, ``updated_at``); a root absent here gets every key."""
     shared: dict[tuple[int, int], Any] = field(default_factory=dict, compare=False, repr=False)
     """(id of a shared column value of the store, id of a selection) -> its projection, kept across
     requests (at most pool size x columns x boards entries). Answers share these dicts: nothing may
@@ -150,17 +151,16 @@ class Plan:
                 args = {
                     a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments or ()
                 }
-                columns = key not in self.light
+                fields = self.fields.get(key, ITEM_KEYS)
                 try:
                     if name == "next_items_page":
-                        limit = args.get("limit", 25)
-                        source = paginator.next_page(args["cursor"], limit, column_values=columns)
+                        source = paginator.next_page(args["cursor"], args.get("limit", 25), fields=fields)
                     elif name == "assets":
                         source = _assets(store, args["ids"])
                     else:
                         args.setdefault("limit", 25)
                         args.setdefault("page", 1)
-                        source = items_by_ids(store, **args, column_values=columns)
+                        source = items_by_ids(store, **args, fields=fields)
                 except QueryError as exc:
                     loc = get_location(node.loc.source, node.loc.start) if node.loc else None
                     error: dict[str, Any] = {"message": str(exc)}
@@ -368,25 +368,18 @@ def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: 
         return None
     if len({r[0] for r in roots}) != len(roots):
         return None
-    light = frozenset(key for key, name, _, plan in roots if _items_light(name, plan))
-    return Plan(tuple(roots), checks, tuple(compiler.filtered), light)
+    fields = {key: read for key, name, _, plan in roots if (read := _item_fields(name, plan)) is not None}
+    return Plan(tuple(roots), checks, tuple(compiler.filtered), fields)
 
 
-def _items_light(root: str, plan: _Selection | None) -> bool:
-    """Whether the items under this root field are projected without reading ``column_values`` (a harvest
-    page selects ``items { id updated_at }``): they are then rendered without it, the same dicts less a key
-    nothing reads."""
-    if plan is None:
-        return False
-    if root == "items":
-        return all(e.name != "column_values" for e in plan.entries)
-    if root == "next_items_page":
-        return all(
-            e.plan is None or all(inner.name != "column_values" for inner in e.plan.entries)
-            for e in plan.entries
-            if e.name == "items"
-        )
-    return False
+def _item_fields(root: str, plan: _Selection | None) -> frozenset[str] | None:
+    """The item keys the projection reads under this root field (its items' entries), or None for every
+    key: the items are then rendered only as far as they are read (a harvest page: ``id``, ``updated_at``).
+    A key the store does not render reads as null either way."""
+    if plan is None or root not in {"items", "next_items_page"}:
+        return None
+    selections = [plan] if root == "items" else [e.plan for e in plan.entries if e.name == "items"]
+    return frozenset(e.name for sel in selections if sel is not None for e in sel.entries) - {"__typename"}
 
 
 def _assets(store: Store, ids: list[str]) -> list[dict[str, Any]]:

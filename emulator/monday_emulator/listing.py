@@ -29,12 +29,13 @@ import itertools
 import secrets
 import zlib
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from monday_emulator.clock import Clock
-from monday_emulator.data import Board, Store
+from monday_emulator.data import ITEM_KEYS, Board, Store
 
 MAX_PAGE = 500
 EXPIRED_MESSAGE = (
@@ -198,13 +199,13 @@ class Paginator:
         params: Mapping[str, Any] | None,
         group_id: str | None = None,
         *,
-        column_values: bool = True,
+        fields: AbstractSet[str] = ITEM_KEYS,
     ) -> dict[str, Any]:
         """``Board.items_page`` (or ``Group.items_page`` with ``group_id``) without a cursor: starts a chain.
 
         A group's chain is the board's chain with the rule "group is ``group_id``" added to ``query_params``.
-        ``column_values=False``: the page's items without that key (``Store.render_item``), for a selection
-        that does not read it (a harvest page).
+        ``fields``: the item keys the page's selection reads (``Store.render_item``; a harvest page reads
+        ``id`` and ``updated_at``).
         """
         _check_limit(limit)
         self._purge()
@@ -214,11 +215,11 @@ class Paginator:
         token = secrets.token_urlsafe(16)[:21]
         chain = _Chain(board.id, self.clock.now(), spec, token, group_id or "")
         self._chains[token] = chain
-        return self._page(chain, None, limit, 1, column_values)
+        return self._page(chain, None, limit, 1, fields)
 
-    def next_page(self, cursor: str, limit: int, *, column_values: bool = True) -> dict[str, Any]:
+    def next_page(self, cursor: str, limit: int, *, fields: AbstractSet[str] = ITEM_KEYS) -> dict[str, Any]:
         """``next_items_page`` / ``items_page(cursor:)``: continues a chain or raises CursorException
-        (``column_values`` as in :meth:`first_page`)."""
+        (``fields`` as in :meth:`first_page`)."""
         _check_limit(limit)
         entry = self._cursors.get(cursor)
         chain = self._chains.get(entry[0]) if entry else None
@@ -228,10 +229,10 @@ class Paginator:
             )
         if self.clock.now() - chain.started > self.ttl_s:
             raise QueryError(EXPIRED_MESSAGE, "CursorException")
-        return self._page(chain, entry[1], limit, entry[2] + 1, column_values)
+        return self._page(chain, entry[1], limit, entry[2] + 1, fields)
 
     def _page(
-        self, chain: _Chain, after: Any, limit: int, number: int, column_values: bool
+        self, chain: _Chain, after: Any, limit: int, number: int, fields: AbstractSet[str]
     ) -> dict[str, Any]:
         board = self.store.board_obj(chain.board_id)
         assert board is not None
@@ -239,7 +240,7 @@ class Paginator:
         taken = list(itertools.islice(stream, limit + 1))
         more = len(taken) > limit
         taken = taken[:limit]
-        items = [self.store.render_item(item_id, column_values=column_values) for _, item_id in taken]
+        items = [self.store.render_item(item_id, fields=fields) for _, item_id in taken]
         cursor = None
         if more:
             raw = f"1,{board.id},{chain.token},{number},{limit},{chain.group_id}|"

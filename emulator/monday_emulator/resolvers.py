@@ -8,6 +8,7 @@ become GraphQL errors with ``extensions.code``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from graphql import FieldNode, GraphQLError, GraphQLResolveInfo, default_field_r
 
 from monday_emulator.assets import update_by_id
 from monday_emulator.columns import iso
-from monday_emulator.data import Store, mix64
+from monday_emulator.data import ITEM_KEYS, Store, mix64
 from monday_emulator.extras import EXTRA_RESOLVERS
 from monday_emulator.listing import Paginator, QueryError, parse_time
 
@@ -93,10 +94,10 @@ def items_by_ids(
     page: int | None = 1,
     newest_first: bool | None = None,
     exclude_nonactive: bool | None = None,
-    column_values: bool = True,
+    fields: AbstractSet[str] = ITEM_KEYS,
 ) -> list[dict[str, Any]]:
     """Root ``items``: at most 100 ids, ``limit`` (default 25) per page, unknown ids simply absent
-    (``column_values=False``: the items without that key, for a selection that does not read it)."""
+    (``fields``: the item keys the selection reads, ``Store.render_item``)."""
     if not ids:
         raise QueryError("items requires the ids argument", "InvalidArgumentException")
     if len(ids) > MAX_ITEMS_IDS:
@@ -108,7 +109,7 @@ def items_by_ids(
     wanted = sorted({int(i) for i in ids if str(i).isdigit()}, reverse=bool(newest_first))
     rows = []
     for item_id in wanted:
-        item = store.render_item(item_id, column_values=column_values)
+        item = store.render_item(item_id, fields=fields | {"state"} if exclude_nonactive else fields)
         if item is None or (exclude_nonactive and item["state"] != "active"):
             continue
         rows.append(item)
@@ -189,36 +190,39 @@ def _items_page(board_id: Any, group_id: str | None, info: Info, args: dict[str,
     if cursor is not None and params is not None:
         raise QueryError("cursor and query_params cannot be used together", "InvalidArgumentException")
     limit = args.get("limit", 25)
-    columns = _may_read_column_values(info)
+    fields = _item_fields_read(info)
     if cursor is not None:
-        return ctx.paginator.next_page(cursor, limit, column_values=columns)
+        return ctx.paginator.next_page(cursor, limit, fields=fields)
     obj = ctx.store.board_obj(board_id)
     assert obj is not None
     if group_id is None:
-        return ctx.paginator.first_page(obj, limit, params, column_values=columns)
-    return ctx.paginator.first_page(obj, limit, params, group_id=group_id, column_values=columns)
+        return ctx.paginator.first_page(obj, limit, params, fields=fields)
+    return ctx.paginator.first_page(obj, limit, params, group_id=group_id, fields=fields)
 
 
-ITEM_HEADER_LEAVES = frozenset(
-    {"id", "name", "state", "created_at", "updated_at", "creator_id", "__typename"}
-)
-"""Item fields read straight from ``Store.render_item``'s keys other than ``column_values`` (no resolver)."""
+ITEM_LEAVES = frozenset({"id", "name", "state", "created_at", "updated_at", "creator_id"})
+"""Item fields read straight from ``Store.render_item``'s keys of the same name (no resolver, no object)."""
 
 
-def _may_read_column_values(info: Info) -> bool:
-    """Whether this ``items_page`` field's ``items`` selection may read an item's column values: False only
-    when it selects nothing but :data:`ITEM_HEADER_LEAVES` (a harvest page), so the page's items can be
-    rendered without them; True whenever unsure (fragments, other fields)."""
+def _item_fields_read(info: Info) -> frozenset[str]:
+    """The item keys this ``items_page`` field's ``items`` selection reads: those it selects when it selects
+    only :data:`ITEM_LEAVES` (and ``__typename``), as a harvest page does; every key whenever unsure
+    (fragments, other fields), so the page's items are rendered only as far as they are read."""
+    read: set[str] = set()
     for node in info.field_nodes:
         for selection in node.selection_set.selections if node.selection_set else ():
             if not isinstance(selection, FieldNode):
-                return True
+                return ITEM_KEYS
             if selection.name.value != "items" or selection.selection_set is None:
                 continue
             for inner in selection.selection_set.selections:
-                if not isinstance(inner, FieldNode) or inner.name.value not in ITEM_HEADER_LEAVES:
-                    return True
-    return False
+                if not isinstance(inner, FieldNode):
+                    return ITEM_KEYS
+                name = inner.name.value
+                if name not in ITEM_LEAVES and name != "__typename":
+                    return ITEM_KEYS
+                read.add(name)
+    return frozenset(read - {"__typename"})
 
 
 def b_items_page(board: dict[str, Any], info: Info, **args: Any) -> dict[str, Any]:

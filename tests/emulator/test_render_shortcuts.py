@@ -17,7 +17,7 @@ from monday_emulator.assets import ASSET_SLOTS
 from monday_emulator.boards import POOL
 from monday_emulator.clock import FakeClock
 from monday_emulator.columns import iso, render_value
-from monday_emulator.data import Store
+from monday_emulator.data import ITEM_KEYS, Store
 from monday_emulator.execute import Executor
 from monday_emulator.resolvers import board_updates
 
@@ -99,19 +99,31 @@ def _asset_truth(store: Store, asset_id: str) -> dict[str, Any] | None:
     )
 
 
+SUBSETS = [
+    frozenset({"id", "updated_at"}),  # a harvest page
+    frozenset({"created_at"}),
+    frozenset({"creator_id", "board"}),
+    frozenset({"group", "subitems"}),
+    frozenset({"parent_item", "name", "state"}),
+    ITEM_KEYS - {"column_values"},
+    frozenset({"id", "url", "email"}),  # keys the store does not render: absent, read as null
+    frozenset(),
+]
+
+
 @pytest.mark.parametrize("changed", [False, True])
-def test_items_without_column_values_are_the_whole_item_less_that_key(changed: bool) -> None:
+def test_items_rendered_in_part_are_the_whole_item_in_part(changed: bool) -> None:
     store, clock = _store()
     if changed:
         _change_everything(store, clock)
     for item_id in _every_item_id(store):
         whole = store.render_item(item_id)
         assert whole is not None
-        assert "column_values" in whole
-        assert store.render_item(item_id, column_values=False) == {
-            k: v for k, v in whole.items() if k != "column_values"
-        }
-    assert store.render_item("77777777777", column_values=False) is None
+        assert set(whole) == ITEM_KEYS
+        for fields in SUBSETS:
+            part = store.render_item(item_id, fields=fields)
+            assert part == {k: v for k, v in whole.items() if k in fields}
+    assert store.render_item("77777777777", fields=SUBSETS[0]) is None
 
 
 @pytest.mark.parametrize("changed", [False, True])
@@ -121,12 +133,13 @@ def test_item_files_are_the_rendered_file_values(changed: bool) -> None:
     for item_id in _every_item_id(store):
         whole = store.render_item(item_id)
         assert whole is not None
-        assert store.item_files(item_id) == (_files_of(whole), whole["created_at"])
+        files = [(str(f["asset_id"]), f["name"], f["creator_id"]) for f in _files_of(whole)]
+        assert store.item_files(item_id) == (files, whole["created_at"])
     assert store.item_files("77777777777") is None
     if changed:  # the changes really reached the file values
         cleared, added = store.item_files(roles["with_files"]), store.item_files(roles["without"])
         assert cleared is not None and cleared[0] == []
-        assert added is not None and [f["asset_id"] for f in added[0]] == [roles["own_asset"]]
+        assert added is not None and [f[0] for f in added[0]] == [roles["own_asset"]]
 
 
 def test_root_assets_follow_file_column_changes() -> None:
