@@ -52,9 +52,10 @@ class QueryError(Exception):
         self.code = code
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _View:
-    """The attributes a filter may look at, cheap to compute for untouched items."""
+    """The attributes a filter may look at, cheap to compute for untouched items (one per position a
+    chain passes: not frozen, whose ``__init__`` costs twice as much; nothing changes one)."""
 
     item_id: int
     updated: int
@@ -75,6 +76,8 @@ class Spec:
     descending: bool = False
     lo: int | None = None  # untouched items with updated < lo can be skipped
     hi: int | None = None  # ... and with updated > hi
+    group_id: str | None = None  # the predicate holds only for items of this group: untouched items of
+    # another (their group is their hash's) can be skipped without building their view
 
 
 @dataclass(slots=True)
@@ -288,9 +291,10 @@ class Paginator:
         untouched = self._untouched(board, spec, after)
         touched_iter = ((k, p, v) for k, p, v in keyed_touched if after is None or k > after)
         for key, pos, view in heapq.merge(untouched, touched_iter, key=lambda t: t[0]):
-            if store.state_of(board, pos) != "active":
-                continue
+            # both must hold; the predicate (a group chain's: 3 in 4 items fail it) is the cheaper test
             if spec.predicate is not None and not spec.predicate(view):
+                continue
+            if store.state_of(board, pos) != "active":
                 continue
             yield key, view.item_id
 
@@ -320,9 +324,12 @@ class Paginator:
             if spec.descending
             else store.iter_positions(board, lo, hi)
         )
+        groups, wanted, base = board.groups, spec.group_id, board.item_base
         for pos in positions:
             if pos in board.touched:
                 continue
+            if wanted is not None and groups[(store.hash_of(base + pos) >> 16) % len(groups)]["id"] != wanted:
+                continue  # the group _view would give this untouched item fails the predicate
             view = self._view(board, pos)
             yield self._key(spec, view, pos), pos, view
 
@@ -334,7 +341,7 @@ def _in_group(spec: Spec, group_id: str) -> Spec:
     def predicate(view: _View) -> bool:
         return view.group_id == group_id and (base is None or base(view))
 
-    return replace(spec, predicate=predicate)
+    return replace(spec, predicate=predicate, group_id=group_id)
 
 
 def _check_limit(limit: int) -> None:

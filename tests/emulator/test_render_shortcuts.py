@@ -378,3 +378,31 @@ def test_shared_value_projections_follow_changes_and_column_choices() -> None:
     first = got.data["items"][0]  # type: ignore[index]
     assert next(v for v in first["column_values"] if v["id"] == status)["text"] == "Done"
     assert any(plan is not None and plan.shared for plan in fast._plans.values())
+
+
+def test_group_chains_list_their_group_after_moves() -> None:
+    """A group's chain skips other groups' untouched items by their hash (listing.py): every group's whole
+    chain, in small pages, is still exactly its active items, moved and created ones included."""
+    store, clock = _store()
+    executor = Executor(store, clock)
+    board_id = store.board_ids()[0]
+    roles = _change_everything(store, clock)
+    groups = [g["id"] for g in store.board(board_id)["groups"]]  # type: ignore[index]
+    store.move_item(store.item_ids(board_id)[1], groups[0])
+    store.move_item(store.item_ids(board_id)[2], groups[1])
+    seen: list[str] = []
+    for group in groups:
+        variables = {"board_ids": [board_id], "group_ids": [group], "limit": 40}
+        answer = executor.execute(HARVEST_GROUP_FIRST_PAGE_QUERY, variables, None)
+        page = answer.data["boards"][0]["groups"][0]["items_page"]  # type: ignore[index]
+        ids = [i["id"] for i in page["items"]]
+        while page["cursor"]:
+            following = executor.execute(HARVEST_NEXT_PAGE_QUERY, {"cursor": page["cursor"], "limit": 40}, None)
+            page = following.data["next_items_page"]  # type: ignore[index]
+            ids += [i["id"] for i in page["items"]]
+        expected = [i for i in store.item_ids(board_id) if (store.render_item(i) or {})["group"]["id"] == group]
+        assert len(expected) > 40
+        assert ids == expected
+        seen += ids
+    assert sorted(seen) == sorted(store.item_ids(board_id))
+    assert roles["created"] in seen
