@@ -374,6 +374,14 @@ class Store(ChangesMixin, BoardsMixin):
         self, board: Board, pos: int, h: int, change: ItemChange | None
     ) -> list[dict[str, Any]]:
         fresh = pos >= board.generated and not board.is_sub
+        if change is None and not fresh:  # most items: _column_value's last two rules, without its call
+            pools = board.pools
+            return [
+                self._per_item_value(board, pos, h, column)
+                if column.type in _PER_ITEM
+                else pools[column.id][((h * (2 * n + 1)) >> 29) % POOL]
+                for n, column in enumerate(board.columns)
+            ]
         return [
             self._column_value(board, pos, h, change, fresh=fresh, n=n, column=column)
             for n, column in enumerate(board.columns)
