@@ -143,6 +143,14 @@ class Store(ChangesMixin, BoardsMixin):
 
     # ----- item identity --------------------------------------------------------------------------------
 
+    def _located(self, item_id: int) -> tuple[Board, int, int, ItemChange | None] | None:
+        """(board, position, hash, change overlay or None) of an existing item id, or None: what every
+        renderer of one item starts from."""
+        found = self.locate(item_id)
+        if found is None:
+            return None
+        return found[0], found[1], self.hash_of(item_id), self._changes.get(item_id)
+
     def locate(self, item_id: int) -> tuple[Board, int] | None:
         """(board, position) of an existing item id, or None."""
         offset = item_id - ITEM_ID_BASE
@@ -269,12 +277,10 @@ class Store(ChangesMixin, BoardsMixin):
         renders them all.
         """
         item_id = int(item_id)
-        found = self.locate(item_id)
+        found = self._located(item_id)
         if found is None:
             return None
-        board, pos = found
-        h = self.hash_of(item_id)
-        change = self._changes.get(item_id)
+        board, pos, h, change = found
         item: dict[str, Any] = {}
         if "id" in fields:
             item["id"] = str(item_id)
@@ -342,12 +348,10 @@ class Store(ChangesMixin, BoardsMixin):
         from the rendered value the item has.
         """
         item_id = int(item_id)
-        found = self.locate(item_id)
+        found = self._located(item_id)
         if found is None:
             return None
-        board, pos = found
-        h = self.hash_of(item_id)
-        change = self._changes.get(item_id)
+        board, pos, h, change = found
         created = self.generated_times(board, pos)[0]
         if change is not None:
             created = change.created_ts or created
