@@ -61,7 +61,12 @@ from tap_monday_boards.engine.boards import (
 )
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
+from tap_monday_boards.records import (
+    WideRecordStreamMixin,
+    column_value_rows,
+    encoded_record,
+    item_record,
+)
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.sources import board_catalog, engine_source, read_bookmark
 from tap_monday_boards.wire import RawItem
@@ -302,7 +307,9 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         refs = asset_refs_for(self) if meta is None or "file" in meta.column_types else None
         for raw_items in pipeline.batches(board_id, on_wait=self.flush_output):
             if refs is None:
-                yield (item_record(raw, stats, labels) for raw in raw_items)
+                # read when the batch is built: only records the batch loop encodes as they are
+                build = encoded_record if self.encodes_records else item_record
+                yield (build(raw, stats, labels) for raw in raw_items)
             else:
                 yield self._with_refs(raw_items, stats, labels, refs)
 

@@ -17,6 +17,10 @@ query selects for that type. Why: one struct with every fragment's field (29) co
 generic decode into dicts, since every entry had all of them filled with defaults (12.3 vs 17.5 us per
 item on captured 100-item answers). An answer with a column type the enum did not have (monday adds types)
 is decoded with the one wide struct (:class:`WireColumnValue`, as before), so it stays on the fast path.
+
+Before those, an answer is decoded with *strict* per-type structs (:class:`StrictColumnValue`: each field of
+its schema type, fields in the record entry's order), which the batch loop turns into the record entries
+themselves (wire_values.encoded_column_values); an answer they do not fit takes the lax structs.
 """
 
 from __future__ import annotations
@@ -178,6 +182,98 @@ else:
 """The tagged union the column values of an answer decode into (for the type checker: their base)."""
 
 
+class StrictColumnValue(TypedColumnValue, gc=False, kw_only=True):
+    """Base of the *strict* per-type structs: ``id`` a string, ``text`` and ``value`` strings or null, all
+    three present, and each typed field of the JSON type monday's schema gives it
+    (:data:`STRICT_FIELD_TYPES`).
+
+    Why: an entry that decodes into one of these has, field by field, the shapes the reference parsers take
+    without a second look, so ``wire_values`` builds its entry with no per-field checks in Python (the
+    checks run in msgspec's C while the answer is decoded: about half of building an item's entries). An
+    answer where any entry does not fit is decoded with the lax structs (:class:`TypedColumnValue`) as before.
+    """
+
+    id: str
+    text: str | None
+    value: str | None
+
+
+_FLOAT = int | float | None
+"""A GraphQL ``Float``: a JSON number (an integer literal stays ``int``, as in a generic decode)."""
+
+STRICT_FIELD_TYPES: dict[str, Any] = {
+    "index": int | None, "label": str | None, "is_done": bool | None, "number": _FLOAT,
+    "date": str | None, "time": str | None, "from_": str | None, "to": str | None, "checked": bool | None,
+    "email": str | None, "phone": str | None, "country_short_name": str | None, "url": str | None,
+    "url_text": str | None, "lat": _FLOAT, "lng": _FLOAT, "address": str | None,
+    "tag_ids": list[int] | None, "rating": int | None, "display_value": str | None,
+    "linked_item_ids": list[str] | None, "subitems_ids": list[str] | None,
+}  # fmt: skip
+"""Typed fragment field -> its type in monday's schema (emulator/monday_emulator/schema.graphql: ``Int``,
+``String``, ``Boolean``, ``Float``, ``Date``, ``[Int!]``, ``[ID!]``), nullable; unselected fields stay Any."""
+
+
+OUTPUT_FIELDS: dict[str, tuple[str, ...]] = {
+    "status": ("label", "index", "is_done"),
+    "numbers": ("number",),
+    "date": ("date", "time", "date_time"),
+    "timeline": ("from_", "to"),
+    "checkbox": ("checked",),
+    "people": ("person_ids", "team_ids"),
+    "dropdown": ("labels", "label_ids"),
+    "email": ("email", "label"),
+    "phone": ("phone", "country_short_name"),
+    "link": ("url", "url_text"),
+    "location": ("lat", "lng", "address"),
+    "rating": ("rating",),
+    "tags": ("tag_ids",),
+    "file": ("asset_ids",),
+    "mirror": ("display_value",),
+    "formula": ("display_value",),
+    "board_relation": ("display_value", "linked_item_ids"),
+    "dependency": ("display_value", "linked_item_ids"),
+    "subtasks": ("subitem_ids",),
+}
+"""Column type -> the typed fields of its record entry, in the entry's order (column_values.py's parsers;
+``from`` as ``from_``): a strict struct declares them in this order, right after ``id text value``."""
+
+
+def _strict_struct(column_type: str) -> type[StrictColumnValue]:
+    """The strict struct of a type: ``id text value``, the entry's typed fields in its order (those the
+    fragment selects typed as in the schema, the derived ones UNSET until set), then the fragment's other
+    fields. Encoded with ``id`` and the wire-only fields UNSET, it is the type's record entry."""
+    selected = _fragment_fields(column_type)
+    output = OUTPUT_FIELDS.get(column_type, ())
+    names = [*output, *(name for name in selected if name not in output)]
+    fields = [
+        (
+            name,
+            (STRICT_FIELD_TYPES.get(name, Any) if name in selected else Any) | UnsetType,
+            msgspec.field(default=UNSET, name="from") if name == "from_" else UNSET,
+        )
+        for name in names
+    ]
+    made = msgspec.defstruct(
+        "StrictColumnValue_" + column_type,
+        fields,
+        bases=(StrictColumnValue,),
+        tag=column_type,
+        gc=False,
+        kw_only=True,
+        namespace={"type": column_type},
+    )
+    assert issubclass(made, StrictColumnValue)
+    return made
+
+
+STRICT_COLUMN_VALUES: dict[str, type[StrictColumnValue]] = {t: _strict_struct(t) for t in COLUMN_TYPES}
+"""Column type -> its strict struct (the same fields as its :data:`TYPED_COLUMN_VALUES` struct)."""
+if TYPE_CHECKING:
+    StrictValue = StrictColumnValue
+else:
+    StrictValue = Union[tuple(STRICT_COLUMN_VALUES.values())]  # noqa: UP007 - built from a tuple
+
+
 class WireItem(_ByKey, msgspec.Struct, gc=False):
     """One item of ``items(ids:)`` with the fields of ``queries.ITEM_SCALAR_FIELDS`` and its column values
     (:class:`TypedColumnValue` structs; :class:`WireColumnValue` in a :class:`WideWireItem`)."""
@@ -194,6 +290,12 @@ class WireItem(_ByKey, msgspec.Struct, gc=False):
     column_values: list[ColumnValue] | None = None
 
 
+class StrictWireItem(WireItem, gc=False):
+    """An item of an answer whose every column value fits its strict struct (:class:`StrictColumnValue`)."""
+
+    column_values: list[StrictValue] | None = None  # type: ignore[assignment]
+
+
 class WideWireItem(WireItem, gc=False):
     """An item of an answer with a column type :data:`COLUMN_TYPES` lacks: every entry one wide struct."""
 
@@ -204,6 +306,13 @@ class ItemsData(msgspec.Struct, gc=False):
     """``data`` of an ``ItemsByIds`` answer."""
 
     items: list[WireItem | None] | None = None
+    complexity: dict[str, Any] | None = None
+
+
+class StrictItemsData(msgspec.Struct, gc=False):
+    """``data`` of an answer decoded with :class:`StrictWireItem`."""
+
+    items: list[StrictWireItem | None] | None = None
     complexity: dict[str, Any] | None = None
 
 
@@ -230,6 +339,12 @@ class ItemsAnswer(_Envelope, gc=False):
     data: ItemsData | None = None
 
 
+class StrictItemsAnswer(_Envelope, gc=False):
+    """:class:`ItemsAnswer` with :class:`StrictWireItem` items."""
+
+    data: StrictItemsData | None = None
+
+
 class WideItemsAnswer(_Envelope, gc=False):
     """:class:`ItemsAnswer` with :class:`WideWireItem` items."""
 
@@ -239,25 +354,30 @@ class WideItemsAnswer(_Envelope, gc=False):
 RawItem = WireItem | dict[str, Any]
 """What the engine hands over per item: a struct, or a dict when an answer did not fit the structs."""
 
+_STRICT_DECODER = msgspec.json.Decoder(StrictItemsAnswer)
 _DECODER = msgspec.json.Decoder(ItemsAnswer)
 _WIDE_DECODER = msgspec.json.Decoder(WideItemsAnswer)
+_DECODERS = (_STRICT_DECODER.decode, _DECODER.decode, _WIDE_DECODER.decode)
 
 
 def decode_answer(raw: bytes) -> dict[str, Any] | None:
     """``{"data": {"items": [WireItem | None, ...], "complexity": {...}}, "extensions": ...}`` for a plain
     answer with data; None for anything else (the caller decodes that generically).
 
-    The per-type structs first; an answer they do not fit (a column type :data:`COLUMN_TYPES` lacks, a
-    ``type`` that is not a string) with the wide struct; then None."""
-    answer: ItemsAnswer | WideItemsAnswer
-    try:
-        answer = _DECODER.decode(raw)
-    except msgspec.ValidationError:  # (a DecodeError too: caught first) valid JSON of another shape
+    The strict per-type structs first; an answer they do not fit (a field of another JSON type than the
+    schema's, an absent ``id``/``text``/``value``) with the lax per-type structs; an answer those do not fit
+    (a column type :data:`COLUMN_TYPES` lacks, a ``type`` that is not a string) with the wide struct; then
+    None."""
+    answer: StrictItemsAnswer | ItemsAnswer | WideItemsAnswer | None = None
+    for decode in _DECODERS:
         try:
-            answer = _WIDE_DECODER.decode(raw)
+            answer = decode(raw)
+        except msgspec.ValidationError:  # (a DecodeError too: caught first) valid JSON of another shape
+            continue
         except msgspec.DecodeError:
             return None
-    except msgspec.DecodeError:
+        break
+    if answer is None:
         return None
     data = answer.data
     if data is None or not _unset(answer.errors, answer.error_code, answer.error_message):

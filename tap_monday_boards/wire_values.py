@@ -7,6 +7,10 @@ struct's ``UNSET`` standing for "key absent". The reference defines the result: 
 any shape it does not handle, and any exception sends the entry to the reference path too, which then
 decides (and counts) exactly as it always did. tests/test_column_values.py checks that both paths give
 byte-identical entries and the same problem counts, on emulator items and on every edge case.
+
+Entries of ``wire.StrictColumnValue`` structs have a third form, for the batch loop only
+(:func:`encoded_column_values`, below the lax builders): the struct itself becomes the entry, fixed in place,
+and msgspec encodes it in C (the same bytes as the dict entry).
 """
 
 from __future__ import annotations
@@ -33,7 +37,12 @@ from tap_monday_boards.column_values import (
     parse_column_value,
     residual_value,
 )
-from tap_monday_boards.wire import TYPED_COLUMN_VALUES, TypedColumnValue, WireColumnValue
+from tap_monday_boards.wire import (
+    STRICT_COLUMN_VALUES,
+    TYPED_COLUMN_VALUES,
+    TypedColumnValue,
+    WireColumnValue,
+)
 
 Entry = dict[str, Any]
 Builder = Callable[[Any, Any, str, Any], Entry | None]
@@ -249,23 +258,389 @@ BUILDERS: dict[str, Builder] = {
 _PROBLEMS = (MalformedValueError, TypeError, ValueError, KeyError, AttributeError)
 
 _PLANS: dict[type, tuple[str, Builder | None]] = {
-    struct: (column_type, BUILDERS.get(column_type)) for column_type, struct in TYPED_COLUMN_VALUES.items()
+    struct: (column_type, BUILDERS.get(column_type))
+    for structs in (TYPED_COLUMN_VALUES, STRICT_COLUMN_VALUES)
+    for column_type, struct in structs.items()
 }
 """Per-type struct -> (its column type, its builder): one look-up by the entry's class instead of reading
 ``type`` and looking up the builder (an attribute read that cannot stay specialised when the entries of
 one item are of ~20 different classes)."""
 
 
-def wire_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on purpose (module docstring)
+# --- strict structs (wire.StrictColumnValue): the entry is the struct itself ----------------------------
+# For a consumer that only encodes the record (records.encoded_record): each fixer turns one strict struct
+# into its record entry *in place*: ``value`` becomes the residual (column_values.residual_value), the typed
+# fields that are derived are set (dates cut to the day, ids as strings, integral floats as integers,
+# labels, ids read from ``value``), and the caller sets ``id`` UNSET; msgspec then encodes it as exactly
+# the entry the lax builders above give as a dict (field order and names are wire.OUTPUT_FIELDS'). The
+# strict decode already checked every field's JSON type, so a fixer checks only what the reference derives
+# from: a typed field absent (UNSET) or null where the lax builder reads ``value`` instead, or a ``value``
+# that is not an object. Then it returns False *before changing anything*, and the entry takes the lax
+# path as a dict (which then decides, and counts, as before). tests/test_column_values.py compares the
+# encoded entries with the reference parsers' byte for byte.
+
+Fixer = Callable[[Any, Any], bool]
+"""(strict struct, its decoded ``value``, owned) -> True when the struct is now its entry (but ``id``)."""
+
+
+def _f_plain(cv: Any, value: Any) -> bool:
+    cv.value = value
+    return True
+
+
+def _f_text(cv: Any, value: Any) -> bool:
+    cv.value = None if type(value) is str and value == cv.text else value
+    return True
+
+
+def _f_long_text(cv: Any, value: Any) -> bool:
+    if type(value) is dict and value.get("text") == cv.text:
+        value.pop("text", None)  # (absent when ``text`` is null)
+        value = value or None
+    cv.value = value
+    return True
+
+
+def _f_status(cv: Any, value: Any) -> bool:
+    if cv.index is UNSET or cv.label is UNSET or cv.is_done is UNSET:
+        return False
+    if value is not None:  # the residual (column_values.residual_value), inlined
+        if type(value) is not dict:
+            return False
+        value.pop("index", None)
+        cv.value = value or None
+    return True
+
+
+def _f_numbers(cv: Any, value: Any) -> bool:
+    number = cv.number
+    kind = type(value)
+    if number is UNSET or (value is not None and kind is not str and kind is not int and kind is not float):
+        return False
+    if type(number) is float:
+        cv.number = _number(number)  # (raises on a non-finite number: the lax path decides)
+    cv.value = None
+    return True
+
+
+def _f_date(cv: Any, value: Any) -> bool:
+    day, time = cv.date, cv.time
+    if day is UNSET or time is UNSET:
+        return False
+    if value is not None:
+        if type(value) is not dict:
+            return False
+        value.pop("date", None)
+        value.pop("time", None)
+        value = value or None
+    day = _date(day)
+    time = time or None
+    cv.value, cv.date, cv.time = value, day, time
+    cv.date_time = f"{day}T{time}Z" if day and time else None
+    return True
+
+
+def _f_timeline(cv: Any, value: Any) -> bool:
+    start, end = cv.from_, cv.to
+    if start is UNSET or end is UNSET:
+        return False
+    if value is not None:
+        if type(value) is not dict:
+            return False
+        value.pop("from", None)
+        value.pop("to", None)
+        value = value or None
+    start, end = _date(start), _date(end)
+    cv.value, cv.from_, cv.to = value, start, end
+    return True
+
+
+def _f_checkbox(cv: Any, value: Any) -> bool:
+    if type(cv.checked) is not bool:  # absent or null: the lax builder reads ``value``
+        return False
+    if value is not None:  # the residual (column_values.residual_value), inlined
+        if type(value) is not dict:
+            return False
+        value.pop("checked", None)
+        cv.value = value or None
+    return True
+
+
+def _f_people(cv: Any, value: Any) -> bool:
+    if cv.persons_and_teams is not UNSET:
+        return False
+    persons: list[str] = []
+    teams: list[str] = []
+    if value is not None:
+        if type(value) is not dict:
+            return False
+        entries = value.pop("personsAndTeams", None)
+        if entries:
+            if type(entries) is not list:
+                return False
+            for entry in entries:
+                if type(entry) is not dict:
+                    return False
+                (teams if entry.get("kind") == "team" else persons).append(_id(entry.get("id")))
+        value = value or None
+    cv.value, cv.person_ids, cv.team_ids = value, persons, teams
+    return True
+
+
+def _f_dropdown(cv: Any, value: Any) -> bool:
+    if cv.values is not UNSET and cv.values is not None:
+        return False
+    ids: list[str] = []
+    if value is not None:
+        if type(value) is not dict:
+            return False
+        ids = _ids(value.pop("ids", None))
+        value = value or None
+    cv.labels = [part.strip() for part in (cv.text or "").split(",") if part.strip()]
+    cv.value, cv.label_ids = value, ids
+    return True
+
+
+def _f_email(cv: Any, value: Any) -> bool:
+    if cv.email is UNSET or cv.label is UNSET:
+        return False
+    if value is not None:  # the residual (column_values.residual_value), inlined
+        if type(value) is not dict:
+            return False
+        value.pop("email", None)
+        value.pop("text", None)
+        cv.value = value or None
+    return True
+
+
+def _f_phone(cv: Any, value: Any) -> bool:
+    if cv.phone is UNSET or cv.country_short_name is UNSET:
+        return False
+    if value is not None:  # the residual (column_values.residual_value), inlined
+        if type(value) is not dict:
+            return False
+        value.pop("phone", None)
+        value.pop("countryShortName", None)
+        cv.value = value or None
+    return True
+
+
+def _f_link(cv: Any, value: Any) -> bool:
+    if cv.url is UNSET or cv.url_text is UNSET:
+        return False
+    if value is not None:  # the residual (column_values.residual_value), inlined
+        if type(value) is not dict:
+            return False
+        value.pop("url", None)
+        value.pop("text", None)
+        cv.value = value or None
+    return True
+
+
+def _f_location(cv: Any, value: Any) -> bool:
+    lat, lng = cv.lat, cv.lng
+    if lat is UNSET or lng is UNSET or cv.address is UNSET:
+        return False
+    if type(lat) is float:
+        lat = _number(lat)
+    if type(lng) is float:
+        lng = _number(lng)
+    if value is not None:
+        if type(value) is not dict:
+            return False
+        value.pop("lat", None)
+        value.pop("lng", None)
+        value.pop("address", None)
+        value = value or None
+    cv.value, cv.lat, cv.lng = value, lat, lng
+    return True
+
+
+def _f_rating(cv: Any, value: Any) -> bool:
+    if cv.rating is UNSET:
+        return False
+    if value is not None:  # the residual (column_values.residual_value), inlined
+        if type(value) is not dict:
+            return False
+        value.pop("rating", None)
+        cv.value = value or None
+    return True
+
+
+def _f_tags(cv: Any, value: Any) -> bool:
+    tag_ids = cv.tag_ids
+    if tag_ids is UNSET:
+        return False
+    if value is not None:
+        if type(value) is not dict:
+            return False
+        value.pop("tag_ids", None)
+        value = value or None
+    cv.value, cv.tag_ids = value, [] if tag_ids is None else [str(i) for i in tag_ids]
+    return True
+
+
+def _f_file(cv: Any, value: Any) -> bool:
+    if cv.files is not UNSET:
+        return False
+    assets: list[str] = []
+    if value is not None:
+        if type(value) is not dict:
+            return False
+        files = value.get("files") or []
+        if type(files) is not list:
+            return False
+        for f in files:
+            if type(f) is not dict:
+                return False
+            asset = f.get("assetId")
+            if asset is not None:
+                assets.append(_id(asset))
+    cv.value, cv.asset_ids = value, assets  # a file's ``value`` is carried whole
+    return True
+
+
+def _f_display(cv: Any, value: Any) -> bool:
+    if cv.display_value is UNSET:
+        cv.display_value = None
+    cv.value = value  # mirror / formula: ``value`` is carried whole
+    return True
+
+
+def _f_linked(cv: Any, value: Any) -> bool:
+    linked = cv.linked_item_ids
+    if linked is UNSET or linked is None:
+        return False
+    ids = [_id(i) for i in linked] if linked else linked
+    if value is not None:
+        if type(value) is not dict:
+            return False
+        value.pop("linkedPulseIds", None)
+        value = value or None
+    if cv.display_value is UNSET:
+        cv.display_value = None
+    cv.value, cv.linked_item_ids = value, ids
+    return True
+
+
+def _f_subtasks(cv: Any, value: Any) -> bool:
+    sub = cv.subitems_ids
+    if sub is UNSET or sub is None:
+        return False
+    ids = [_id(i) for i in sub]
+    if value is not None:
+        if type(value) is not dict:
+            return False
+        value.pop("linkedPulseIds", None)
+        value = value or None
+    cv.value, cv.subitem_ids, cv.subitems_ids = value, ids, UNSET  # the wire's name is not the entry's
+    return True
+
+
+FIXERS: dict[str, Fixer] = {
+    "status": _f_status,
+    "numbers": _f_numbers,
+    "date": _f_date,
+    "timeline": _f_timeline,
+    "checkbox": _f_checkbox,
+    "people": _f_people,
+    "dropdown": _f_dropdown,
+    "email": _f_email,
+    "phone": _f_phone,
+    "link": _f_link,
+    "location": _f_location,
+    "rating": _f_rating,
+    "tags": _f_tags,
+    "file": _f_file,
+    "mirror": _f_display,
+    "formula": _f_display,
+    "board_relation": _f_linked,
+    "dependency": _f_linked,
+    "subtasks": _f_subtasks,
+    "text": _f_text,
+    "long_text": _f_long_text,
+}
+"""Column type -> fixer: :data:`BUILDERS`' keys, and the text-only types whose residual is not the whole
+``value`` (every other text-only type: :func:`_f_plain`)."""
+
+_FIX_PLANS: dict[type, Fixer] = {
+    struct: FIXERS.get(column_type, _f_plain) for column_type, struct in STRICT_COLUMN_VALUES.items()
+}
+
+
+def encoded_column_values(
+    values: Sequence[WireColumnValue | TypedColumnValue] | None,
+    stats: ColumnValueStats | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, Any]:
+    """:func:`wire_column_values` for a consumer that only *encodes* the result with msgspec: the entries of
+    strict structs are those structs, changed in place (the values are used up: call it once per item);
+    any other entry is the dict :func:`wire_column_values` gives. Encoded, the same bytes."""
+    result: dict[str, Any] = {}
+    if not values:
+        return result
+    plans = _FIX_PLANS
+    decode_safe = _DECODE_SAFE
+    problems = _PROBLEMS
+    parsed = 0
+    for cv in values:
+        fix = plans.get(type(cv))
+        fixed = False
+        if fix is not None:
+            raw_value = cv.value
+            try:
+                fixed = fix(cv, None if raw_value is None else decode_safe(raw_value))
+            except msgspec.DecodeError:  # (a ValidationError too) big integers, deep or invalid JSON
+                fixed = False
+            except problems:
+                fixed = False
+        if not fixed:
+            result.update(_lax_column_values((cv,), stats, None))
+            continue
+        column_id = cv.id
+        cv.id = UNSET
+        result[column_id] = cv
+        parsed += 1
+    if stats is not None:
+        stats.parsed += parsed
+    if labels:
+        _relabel_all(result, labels)
+    return result
+
+
+def _relabel_all(result: dict[str, Any], labels: Mapping[str, Mapping[str, str]]) -> None:
+    """Dropdown labels from the column settings, for dict and struct entries alike."""
+    for column_id, options in labels.items():
+        entry = result.get(column_id)
+        if entry is None or entry.get("type") != "dropdown":
+            continue
+        if type(entry) is dict:
+            _relabel(entry, options)
+            continue
+        ids = entry.label_ids
+        if options and ids and all(i in options for i in ids):
+            entry.labels = [options[i] for i in ids]
+
+
+def wire_column_values(
     values: Sequence[WireColumnValue | TypedColumnValue] | None,
     stats: ColumnValueStats | None = None,
     labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """An item's wire column values -> ONE object keyed by column id, equal to
     ``column_values.parse_column_values`` on the same values decoded as dicts."""
-    result: dict[str, dict[str, Any]] = {}
     if not values:
-        return result
+        return {}
+    return _lax_column_values(values, stats, labels)
+
+
+def _lax_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on purpose (module docstring)
+    values: Sequence[WireColumnValue | TypedColumnValue],
+    stats: ColumnValueStats | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """:func:`wire_column_values` for lax (and wide) structs: every field checked here."""
+    result: dict[str, dict[str, Any]] = {}
     builders = BUILDERS
     text_only = TEXT_ONLY_TYPES
     decode = _DECODE
@@ -327,10 +702,7 @@ def wire_column_values(  # noqa: PLR0912, PLR0915 - one hot loop, inlined on pur
     if stats is not None:
         stats.parsed += parsed
     if labels:
-        for column_id, options in labels.items():
-            entry = result.get(column_id)
-            if entry is not None and entry.get("type") == "dropdown":
-                _relabel(entry, options)
+        _relabel_all(result, labels)
     return result
 
 

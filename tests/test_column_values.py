@@ -32,8 +32,22 @@ from tap_monday_boards.column_values import (
     residual_value,
 )
 from tap_monday_boards.queries import COLUMN_VALUE_FRAGMENTS
-from tap_monday_boards.wire import TYPED_COLUMN_VALUES, ColumnValue, WireColumnValue
-from tap_monday_boards.wire_values import _DECODE, _DECODE_SAFE, BUILDERS, wire_column_values
+from tap_monday_boards.wire import (
+    OUTPUT_FIELDS,
+    STRICT_COLUMN_VALUES,
+    TYPED_COLUMN_VALUES,
+    ColumnValue,
+    StrictValue,
+    WireColumnValue,
+)
+from tap_monday_boards.wire_values import (
+    _DECODE,
+    _DECODE_SAFE,
+    BUILDERS,
+    FIXERS,
+    encoded_column_values,
+    wire_column_values,
+)
 from tests.support.truth import generated_items
 
 BIG_ID = 2**53 + 17  # 9007199254740009: not representable as a double
@@ -442,6 +456,7 @@ def test_fast_path_matches_reference_on_emulator_items() -> None:
 
 _WIRE = msgspec.json.Decoder(list[WireColumnValue])
 _TYPED = msgspec.json.Decoder(list[ColumnValue])
+_STRICT = msgspec.json.Decoder(list[StrictValue])
 
 WIRE_EDGE_VALUES: list[dict[str, Any]] = [
     # reference parsers evaluate _obj(value) eagerly even when the typed field is there: still malformed
@@ -480,22 +495,134 @@ WIRE_EDGE_VALUES: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
+def sv(column_id: str, column_type: str, text: str | None, value: str | None, **typed: Any) -> dict[str, Any]:
+    """A raw column value with ``value`` already the wire string; ``from_`` stands for ``from``."""
+    if "from_" in typed:
+        typed["from"] = typed.pop("from_")
+    return {"id": column_id, "type": column_type, "text": text, "value": value, **typed}
+
+
+_PEOPLE = '{"personsAndTeams":[{"id":1,"kind":"team"},{"id":"2","kind":"person"}],"changed_at":"c"}'
+_CITY = '{"lat":1,"lng":-2.5,"address":"a","city":{"long_name":"x"}}'
+
+STRICT_EDGE_VALUES: list[dict[str, Any]] = [
+    # what the strict fixers derive, each next to the shapes they leave to the lax path
+    sv("s1", "status", "", '{"index":3,"changed_at":"c"}', index=3, label=None, is_done=False),
+    sv("s2", "status", "x", '"x"', index=1, label="x", is_done=None),
+    sv("n1", "numbers", "2", '"2"', number=2.0),
+    sv("n2", "numbers", "2.5", "2.5", number=2.5),
+    sv("n3", "numbers", "", None, number=None),
+    sv("n4", "numbers", "9", '{"a":1}', number=9007199254740993),
+    sv("d1", "date", "d", '{"date":"2025-01-02","time":"10:00:00","changed_at":"c"}', date="2025-01-02",
+       time="10:00:00"),
+    sv("d2", "date", "", None, date="", time=""),
+    sv("d3", "date", "d", '{"date":"x"}', date="2025-01-02T00:00:00Z", time=None),
+    sv("d4", "date", "d", None, date="2025/01/02", time=None),
+    sv("t1", "timeline", "t", '{"to":"2025-02-01","x":[1],"from":"2025-01-01"}', from_="2025-01-01T00:00:00Z",
+       to="2025-02-01"),
+    sv("t2", "timeline", "t", None, from_="bad", to=None),
+    sv("c1", "checkbox", "", None, checked=False),
+    sv("c2", "checkbox", "v", '"x"', checked=True),
+    sv("p1", "people", "T, P", _PEOPLE),
+    sv("p2", "people", "", '{"personsAndTeams":5}'),
+    sv("p3", "people", "", '{"personsAndTeams":[]}'),
+    sv("o1", "dropdown", "A, , B", '{"ids":["1"," 2"]}'),
+    sv("o2", "dropdown", None, '{"ids":[{"x":1}]}'),
+    sv("e1", "email", "", None, email=None, label=None),
+    sv("e2", "email", "a", '{"text":"a","email":"a@b.c","x":1}', email="a@b.c", label="a"),
+    sv("h1", "phone", "1", '{"phone":"1","countryShortName":"US"}', phone="1", country_short_name="US"),
+    sv("k1", "link", "l", '{"url":"u","text":"l","changed_at":"c"}', url="u", url_text="l"),
+    sv("l1", "location", "a", _CITY, lat=1.0, lng=-2.5, address="a"),
+    sv("l2", "location", "", None, lat=None, lng=1e308, address=None),
+    sv("r1", "rating", "", None, rating=None),
+    sv("g1", "tags", "", '{"tag_ids":[]}', tag_ids=[]),
+    sv("g2", "tags", "", None, tag_ids=None),
+    sv("f1", "file", "f", '{"files":[{"assetId":"7","name":"n"}],"x":1}'),
+    sv("f2", "file", "f", '{"files":[]}'),
+    sv("f3", "file", "f", '{"files":{"a":1}}'),
+    sv("m1", "mirror", None, '{"a":1}', display_value=""),
+    sv("m2", "formula", "1", '"1"'),
+    sv("b1", "board_relation", None, None, display_value="x", linked_item_ids=["1", " 2 "]),
+    sv("b7", "dependency", None, '{"linkedPulseIds":[],"y":2}', linked_item_ids=[]),
+    sv("b8", "board_relation", None, None, display_value="", linked_item_ids=[""]),
+    sv("u1", "subtasks", "", '{"linkedPulseIds":[{"linkedPulseId":5}],"x":1}', subitems_ids=["5"]),
+    sv("u2", "subtasks", "", None, subitems_ids=None),
+    sv("x1", "long_text", None, '{"x":1}'),
+    sv("x2", "long_text", "a", '{"text":"a"}'),
+    sv("x3", "text", "t", '"other"'),
+    sv("x4", "hour", "10:00", '{"hour":10,"minute":0}'),
+    sv("", "text", "empty id", None),
+]  # fmt: skip
+
+
 def _compare_wire(raw_values: list[dict[str, Any]], labels: dict[str, dict[str, str]] | None = None) -> bool:
-    """Both struct families (the wide one always, the per-type ones when the values fit them) give the
-    reference's entries and counts; True when the per-type structs were compared too."""
+    """Every struct family (the wide one always, the lax per-type ones when the values fit them, the strict
+    ones when they fit those) gives the reference's entries and counts, as dicts (``wire_column_values``)
+    and, for the strict ones, as the structs the batch loop encodes (``encoded_column_values``, compared
+    on their encoding); True when the per-type structs were compared too."""
     encoded = json.dumps(raw_values)
     decoded: list[Any] = [_WIRE.decode(encoded)]
     with contextlib.suppress(msgspec.ValidationError):  # a type the enum lacks, or not a string: wide only
         decoded.append(_TYPED.decode(encoded))
-    for values in decoded:
+    strict = True
+    try:
+        decoded.append(_STRICT.decode(encoded))
+    except msgspec.ValidationError:  # a field of another JSON type than the schema's, or id/text/value absent
+        strict = False
+    builds: list[Any] = [wire_column_values for _ in decoded]
+    if strict:  # the strict structs once more, turned into the entries themselves
+        decoded.append(_STRICT.decode(encoded))
+        builds.append(encoded_column_values)
+    for values, build in zip(decoded, builds, strict=True):
         wire_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
-        wire = wire_column_values(values, wire_stats, labels)
+        wire = msgspec.to_builtins(build(values, wire_stats, labels))  # structs: the dict their encoding is
         if labels:
             ref = parse_column_values(raw_values, ref_stats, labels)
         else:
             ref = _reference(raw_values, ref_stats)
         _assert_same(wire, wire_stats, ref, ref_stats)
-    return len(decoded) == 2
+        if build is encoded_column_values:  # the bytes the SDK's encoder writes: the same
+            expected = _encodable(parse_column_values(raw_values, None, labels))
+            got = _encodable(build(_STRICT.decode(encoded), None, labels))
+            assert got == expected
+    return len(decoded) >= 2
+
+
+def _encodable(entries: Any) -> bytes | None:
+    """msgspec's encoding, or None where it cannot encode the reference's value either (a lone surrogate)."""
+    try:
+        return msgspec.json.encode(entries)
+    except UnicodeEncodeError:
+        return None
+
+
+def test_strict_structs_decode_the_emulator_items_and_take_the_fixers() -> None:
+    """Generated items fit the strict structs (monday's schema types), and every entry of theirs is fixed in
+    place (no entry falls back to the lax path): the encoded entries are what the reference gives."""
+    unselected = {"persons_and_teams", "values", "files"}  # the ground truth has them, the query does not
+    for raw in generated_items(seed=3, boards=2, items_per_board=40):
+        answer = [{k: v for k, v in entry.items() if k not in unselected} for entry in raw["column_values"]]
+        values = _STRICT.decode(json.dumps(answer))
+        stats = ColumnValueStats()
+        entries = encoded_column_values(values, stats)
+        assert all(not isinstance(entry, dict) for entry in entries.values()), raw["id"]
+        assert stats.problems == 0 and stats.parsed == len(values)
+        assert msgspec.json.encode(entries) == msgspec.json.encode(parse_column_values(answer))
+
+
+def test_strict_structs_declare_the_entry_fields_in_the_entry_order() -> None:
+    """A strict struct is ``id text value``, its entry's typed fields (the parsers' order), then wire-only
+    fields; the fixers cover every parser, and a type without a parser has no typed field."""
+    assert set(FIXERS) == set(PARSERS) | {"text", "long_text"}
+    for column_type, struct in STRICT_COLUMN_VALUES.items():
+        output = OUTPUT_FIELDS.get(column_type, ())
+        assert struct.__struct_fields__[: 3 + len(output)] == ("id", "text", "value", *output), column_type
+        typed = set(TYPED_COLUMN_VALUES[column_type].__struct_fields__)
+        assert typed <= set(struct.__struct_fields__), column_type
+        if column_type in PARSERS:
+            sample = PARSERS[column_type]({"text": "", "type": column_type}, None)
+            names = tuple("from_" if name == "from" else name for name in sample)
+            assert names == output, column_type
 
 
 def test_wire_builders_cover_every_parser() -> None:
@@ -503,7 +630,7 @@ def test_wire_builders_cover_every_parser() -> None:
 
 
 def test_wire_path_matches_reference_on_cases_and_edge_cases() -> None:
-    every = [case.values[0] for case in CASES] + EDGE_VALUES + WIRE_EDGE_VALUES
+    every = [case.values[0] for case in CASES] + EDGE_VALUES + WIRE_EDGE_VALUES + STRICT_EDGE_VALUES
     typed = [_compare_wire([raw]) for raw in every]
     assert sum(typed) >= len(every) - 5  # all but the unknown / non-string / absent types
     assert not _compare_wire(every)

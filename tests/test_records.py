@@ -14,13 +14,14 @@ import msgspec
 import pytest
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.contrib import msgspec as sdk_msgspec
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_monday_boards.column_values import ColumnValueStats
-from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, item_record
+from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, encoded_record, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.tap import TapMondayBoards
-from tap_monday_boards.wire import WireItem
+from tap_monday_boards.wire import StrictWireItem, WireItem, decode_answer
 from tests.support.insync import InProcessTap, deselect_properties, records, sync
 from tests.support.truth import generated_items
 
@@ -266,6 +267,43 @@ def test_struct_items_give_the_same_records_as_dicts() -> None:
         assert json.dumps(from_struct) == json.dumps(from_dict), raw["id"]
         assert struct_stats == dict_stats
     assert len(raws) > 100
+
+
+def test_encoded_records_write_the_bytes_of_the_dict_records() -> None:
+    """``encoded_record`` (the batch loop's: column entries that are the answer's strict structs, fixed in
+    place) encodes to the SDK's bytes of ``item_record`` for every emulator item, dropdown labels and
+    problem counts included; items that are not strict structs get ``item_record`` itself."""
+    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
+    store = store_mod.Store(seed=21, boards=2, items_per_board=60)
+    unselected = {"persons_and_teams", "values", "files", "column", "__typename"}  # not in the query
+    raws: list[dict[str, Any]] = []
+    for board_id in store.board_ids(include_subitem_boards=True):
+        for item_id in store.item_ids(board_id, "all"):
+            item = store.render_item(item_id)
+            if item:
+                values = [{k: v for k, v in e.items() if k not in unselected} for e in item["column_values"]]
+                raws.append({k: item[k] for k in RAW_ITEM} | {"column_values": values})
+    raws += [RAW_ITEM, {**RAW_ITEM, "group": None, "board": None, "creator_id": 5, "column_values": None}]
+    labels = {c: {"1": "One", "2": "Two, too"} for raw in raws for c in _dropdowns(raw)}
+    body = decode_answer(json.dumps({"data": {"items": raws}}).encode())
+    again = decode_answer(json.dumps({"data": {"items": raws}}).encode())
+    assert body is not None and again is not None
+    strict = 0
+    for item, same, raw in zip(body["data"]["items"], again["data"]["items"], raws, strict=True):
+        encoded_stats, dict_stats = ColumnValueStats(), ColumnValueStats()
+        got = sdk_msgspec.encoder.encode(encoded_record(item, encoded_stats, labels))
+        assert got == sdk_msgspec.encoder.encode(item_record(same, dict_stats, labels)), raw["id"]
+        assert got == sdk_msgspec.encoder.encode(item_record(raw, None, labels)), raw["id"]
+        assert encoded_stats == dict_stats
+        strict += type(item) is StrictWireItem
+    assert strict == len(raws) > 100
+    odd = {"id": "n", "type": "numbers", "text": "1", "value": "1", "number": "1"}  # not the schema's Float
+    lax = {**RAW_ITEM, "column_values": [odd]}
+    assert encoded_record(lax) == item_record(lax)
+
+
+def _dropdowns(raw: dict[str, Any]) -> list[str]:
+    return [e["id"] for e in raw.get("column_values") or [] if e.get("type") == "dropdown"]
 
 
 def test_wide_record_mixin_passes_integers_but_conforms_boolean_properties() -> None:

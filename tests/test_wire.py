@@ -11,6 +11,8 @@ import pytest
 from tap_monday_boards.engine.transport import _decode
 from tap_monday_boards.records import item_record
 from tap_monday_boards.wire import (
+    StrictColumnValue,
+    StrictWireItem,
     TypedColumnValue,
     WideWireItem,
     WireColumnValue,
@@ -108,3 +110,22 @@ def test_column_values_decode_per_type_and_an_unknown_type_decodes_the_whole_ans
     assert item_record(typed_item) == item_record({**ITEM, "column_values": [known]})
     assert item_record(wide_item) == item_record({**ITEM, "column_values": [known, unknown]})
     assert typed_item.column_values[0].as_mapping() == known
+
+
+def test_answers_that_fit_the_schema_types_decode_strict_and_the_rest_lax() -> None:
+    """The strict structs first (each typed field of its schema type, id/text/value present); one entry that
+    does not fit sends the whole answer to the lax per-type structs, which read it as before."""
+    fits = {"id": "s", "type": "status", "text": "Done", "value": '{"index":1}', "index": 1, "label": "Done"}
+    odd_index = {**fits, "index": "1"}  # an Int field sent as a string
+    no_value = {k: v for k, v in fits.items() if k != "value"}
+    strict = decode_answer(encode({"data": {"items": [{**ITEM, "column_values": [fits]}]}}))
+    assert strict is not None
+    item = strict["data"]["items"][0]
+    assert type(item) is StrictWireItem and isinstance(item.column_values[0], StrictColumnValue)
+    assert item_record(item) == item_record({**ITEM, "column_values": [fits]})
+    for odd in (odd_index, no_value):
+        lax = decode_answer(encode({"data": {"items": [{**ITEM, "column_values": [fits, odd]}]}}))
+        assert lax is not None
+        item = lax["data"]["items"][0]
+        assert type(item) is WireItem and not isinstance(item.column_values[1], StrictColumnValue)
+        assert item_record(item) == item_record({**ITEM, "column_values": [fits, odd]})
