@@ -55,8 +55,14 @@ SECRET_SETTINGS = frozenset({"api_token"})
 ID_LIST_SETTINGS = ("board_ids", "workspace_ids")
 
 _ID_PATTERN = r"^\d+$"
-GC_YOUNG_THRESHOLD = 20_000
-"""Allocations between young-generation collections during a sync (CPython's default is 700)."""
+GC_YOUNG_THRESHOLD = 100_000
+"""Allocations between young-generation collections during a sync (CPython's default is 700).
+
+The count is tracked objects allocated minus those freed, so what reaches it is what stays alive: the
+lists of the items waiting in the engine's read-ahead (~5 per item). At 20,000 a sync of 49,000 items ran
+4-5 young collections of 30-75 ms each, every one walking the whole read-ahead; at 100,000, one of ~10 ms
+(docs/benchmarks.md, fourth round), peak memory unchanged (the cyclic garbage a sync makes is a few
+thousand objects)."""
 
 
 def _id_list(description: str, title: str) -> th.Property:
@@ -409,7 +415,8 @@ class TapMondayBoards(Tap):
         nearly none of them form cycles; with the default young-generation threshold (700 allocations) the
         collector ran thousands of times per 50,000 items, each time also re-walking what the SDK and the
         imports left alive. Freezing what exists before the sync and collecting young objects every
-        20,000 allocations cut the tap's CPU by ~5 % (docs/benchmarks.md). Only here, in the process the CLI
+        GC_YOUNG_THRESHOLD allocations cut the tap's CPU by ~5 %, and ~3 % more at 100,000 instead of 20,000
+        (docs/benchmarks.md). Only here, in the process the CLI
         owns: an in-process caller of ``sync_all`` (tests) keeps its collector as it is.
         """
         threshold = gc.get_threshold()
