@@ -612,14 +612,15 @@ def _relabel_all(result: dict[str, Any], labels: Mapping[str, Mapping[str, str]]
     """Dropdown labels from the column settings, for dict and struct entries alike."""
     for column_id, options in labels.items():
         entry = result.get(column_id)
-        if entry is None or entry.get("type") != "dropdown":
+        if entry is None:
             continue
         if type(entry) is dict:
-            _relabel(entry, options)
-            continue
-        ids = entry.label_ids
-        if options and ids and all(i in options for i in ids):
-            entry.labels = [options[i] for i in ids]
+            if entry.get("type") == "dropdown":
+                _relabel(entry, options)
+        elif entry.type == "dropdown":  # a strict struct: its type is its class's
+            ids = entry.label_ids
+            if options and ids and all(i in options for i in ids):
+                entry.labels = [options[i] for i in ids]
 
 
 def wire_column_values(

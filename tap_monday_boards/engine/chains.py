@@ -284,10 +284,9 @@ def _take(
             and (newest is None or moment > newest[0])
         ):
             newest = (moment, str(updated))
-        if key in seen:
+        if not seen.add_new(key):
             state.duplicates += 1
             continue
-        seen.add(key)
         fresh.append(item_id)
     if newest is not None and (
         chain.last_updated_at is None or newest[0] > (parse_time(chain.last_updated_at) or newest[0])

@@ -58,13 +58,24 @@ class IdSet:
         return iter(self._sorted)
 
     def add(self, key: int) -> None:
+        self.add_new(key)
+
+    def add_new(self, key: int) -> bool:
+        """Add ``key``; whether it was not there yet (``in`` then ``add`` in one look-up: the harvest asks
+        both for every id it reads)."""
         if key < 0 or key >= 1 << 63:
             raise ValueError(f"id out of range for IdSet: {key}")
-        if key in self:
-            return
-        self._recent.add(key)
-        if len(self._recent) >= self._threshold():
+        recent = self._recent
+        if key in recent:
+            return False
+        arr = self._sorted
+        pos = bisect_left(arr, key)
+        if pos < len(arr) and arr[pos] == key:
+            return False
+        recent.add(key)
+        if len(recent) >= self._threshold():
             self._merge()
+        return True
 
     def update(self, keys: Iterable[int]) -> None:
         for key in keys:

@@ -62,8 +62,12 @@ def test_random_property_against_a_plain_set(seed: int, monkeypatch: pytest.Monk
     universe = 5_000  # small, so repeats and hits are frequent
     for _ in range(20_000):
         key = rng.randrange(universe)
-        if rng.random() < 0.6:
+        roll = rng.random()
+        if roll < 0.3:
             compact.add(key)
+            plain.add(key)
+        elif roll < 0.6:  # add_new: one look-up, and whether the key was new
+            assert compact.add_new(key) == (key not in plain), key
             plain.add(key)
         else:
             assert (key in compact) == (key in plain), key
