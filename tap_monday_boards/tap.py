@@ -26,6 +26,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 from typing_extensions import override
 
+import tap_monday_boards
 from tap_monday_boards import detail_streams, sdkcompat, streams
 from tap_monday_boards.assets import AssetsStream
 from tap_monday_boards.board_streams import discover_board_streams
@@ -422,6 +423,8 @@ class TapMondayBoards(Tap):
         threshold = gc.get_threshold()
         gc.freeze()
         gc.set_threshold(GC_YOUNG_THRESHOLD, *threshold[1:])
+        if tap_monday_boards.IMPORTS_WITHOUT_GC:  # the console script imported with it paused (__init__)
+            gc.enable()
         try:
             super().invoke(
                 about=about, about_format=about_format, config=config, state=state, catalog=catalog

@@ -9,7 +9,11 @@ deletes a few items, so that ``board_activity_logs`` has records to test too.
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,3 +71,25 @@ def test_the_cli_sync_gives_the_garbage_collector_back() -> None:
         TapMondayBoards.sync_all = original  # type: ignore[method-assign]
     assert seen and seen[0][0][0] == GC_YOUNG_THRESHOLD and seen[0][1] > before[1]
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+@pytest.mark.parametrize("argv0", ["/venv/bin/tap-monday-boards", "python"])
+def test_only_the_console_script_imports_with_the_collector_paused_and_invoke_resumes_it(argv0: str) -> None:
+    """The console script's process imports the tap with the cyclic collector off (``__init__``) and its
+    ``invoke`` turns it on before the sync; any other importer keeps its collector untouched."""
+    code = (
+        "import sys; sys.argv[0] = sys.argv[1]\n"
+        "import gc, tap_monday_boards.tap as tap\n"
+        "from singer_sdk.plugin_base import _ConfigInput\n"
+        "print(gc.isenabled(), tap.tap_monday_boards.IMPORTS_WITHOUT_GC)\n"
+        "tap.TapMondayBoards.sync_all = lambda self: print(gc.isenabled(), gc.get_threshold()[0])\n"
+        "tap.TapMondayBoards.invoke(config=_ConfigInput(config={'api_token': 't'}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", code, argv0], capture_output=True, text=True, check=True, timeout=60, env=env
+    )
+    imported, synced = done.stdout.splitlines()[-2:]
+    cli = argv0.endswith("tap-monday-boards")
+    assert imported == f"{not cli} {cli}"
+    assert synced == f"True {GC_YOUNG_THRESHOLD}"
