@@ -183,9 +183,9 @@ else:
 
 
 class StrictColumnValue(TypedColumnValue, gc=False, kw_only=True):
-    """Base of the *strict* per-type structs: ``id`` a string, ``text`` and ``value`` strings or null, all
-    three present, and each typed field of the JSON type monday's schema gives it
-    (:data:`STRICT_FIELD_TYPES`).
+    """Base of the *strict* per-type structs: ``id`` a string, ``text`` and ``value`` strings or null, and
+    each typed field the query's fragment selects of the JSON type monday's schema gives it
+    (:data:`STRICT_FIELD_TYPES`); all of them present.
 
     Why: an entry that decodes into one of these has, field by field, the shapes the reference parsers take
     without a second look, so ``wire_values`` builds its entry with no per-field checks in Python (the
@@ -242,17 +242,17 @@ def _strict_struct(column_type: str) -> type[StrictColumnValue]:
     """The strict struct of a type: ``id text value``, the entry's typed fields in its order (those the
     fragment selects typed as in the schema, the derived ones UNSET until set), then the fragment's other
     fields. Encoded with ``id`` and the wire-only fields UNSET, it is the type's record entry."""
-    selected = _fragment_fields(column_type)
+    present = _fragment_fields(column_type)
+    unselected = _READ_UNSELECTED.get(column_type, ())
     output = OUTPUT_FIELDS.get(column_type, ())
-    names = [*output, *(name for name in selected if name not in output)]
-    fields = [
-        (
-            name,
-            (STRICT_FIELD_TYPES.get(name, Any) if name in selected else Any) | UnsetType,
-            msgspec.field(default=UNSET, name="from") if name == "from_" else UNSET,
-        )
-        for name in names
-    ]
+    names = [*output, *(name for name in present if name not in output)]
+    fields: list[tuple[str, Any, Any]] = []
+    for name in names:
+        wire_name = "from" if name == "from_" else name
+        if name in present and name not in unselected:  # selected by the query: required, of its type
+            fields.append((name, STRICT_FIELD_TYPES[name], msgspec.field(name=wire_name)))
+        else:  # derived for the entry (set by wire_values), or not selected: absent until set
+            fields.append((name, Any | UnsetType, msgspec.field(default=UNSET, name=wire_name)))
     made = msgspec.defstruct(
         "StrictColumnValue_" + column_type,
         fields,

@@ -274,9 +274,10 @@ one item are of ~20 different classes)."""
 # labels, ids read from ``value``), and the caller sets ``id`` UNSET; msgspec then encodes it as exactly
 # the entry the lax builders above give as a dict (field order and names are wire.OUTPUT_FIELDS'). The
 # strict decode already checked every field's JSON type, so a fixer checks only what the reference derives
-# from: a typed field absent (UNSET) or null where the lax builder reads ``value`` instead, or a ``value``
-# that is not an object. Then it returns False *before changing anything*, and the entry takes the lax
-# path as a dict (which then decides, and counts, as before). tests/test_column_values.py compares the
+# from: a typed field null where the lax builder reads ``value`` instead, or a ``value`` that is not an
+# object (the selected typed fields are always there: a strict struct requires them). Then it returns False
+# *before changing anything*, and the entry takes the lax path as a dict (which then decides, and counts,
+# as before). tests/test_column_values.py compares the
 # encoded entries with the reference parsers' byte for byte.
 
 Fixer = Callable[[Any, Any], bool]
@@ -302,8 +303,6 @@ def _f_long_text(cv: Any, value: Any) -> bool:
 
 
 def _f_status(cv: Any, value: Any) -> bool:
-    if cv.index is UNSET or cv.label is UNSET or cv.is_done is UNSET:
-        return False
     if value is not None:  # the residual (column_values.residual_value), inlined
         if type(value) is not dict:
             return False
@@ -315,7 +314,7 @@ def _f_status(cv: Any, value: Any) -> bool:
 def _f_numbers(cv: Any, value: Any) -> bool:
     number = cv.number
     kind = type(value)
-    if number is UNSET or (value is not None and kind is not str and kind is not int and kind is not float):
+    if value is not None and kind is not str and kind is not int and kind is not float:
         return False
     if type(number) is float:
         cv.number = _number(number)  # (raises on a non-finite number: the lax path decides)
@@ -325,8 +324,6 @@ def _f_numbers(cv: Any, value: Any) -> bool:
 
 def _f_date(cv: Any, value: Any) -> bool:
     day, time = cv.date, cv.time
-    if day is UNSET or time is UNSET:
-        return False
     if value is not None:
         if type(value) is not dict:
             return False
@@ -342,8 +339,6 @@ def _f_date(cv: Any, value: Any) -> bool:
 
 def _f_timeline(cv: Any, value: Any) -> bool:
     start, end = cv.from_, cv.to
-    if start is UNSET or end is UNSET:
-        return False
     if value is not None:
         if type(value) is not dict:
             return False
@@ -356,7 +351,7 @@ def _f_timeline(cv: Any, value: Any) -> bool:
 
 
 def _f_checkbox(cv: Any, value: Any) -> bool:
-    if type(cv.checked) is not bool:  # absent or null: the lax builder reads ``value``
+    if cv.checked is None:  # null: the lax builder reads ``value``
         return False
     if value is not None:  # the residual (column_values.residual_value), inlined
         if type(value) is not dict:
@@ -402,8 +397,6 @@ def _f_dropdown(cv: Any, value: Any) -> bool:
 
 
 def _f_email(cv: Any, value: Any) -> bool:
-    if cv.email is UNSET or cv.label is UNSET:
-        return False
     if value is not None:  # the residual (column_values.residual_value), inlined
         if type(value) is not dict:
             return False
@@ -414,8 +407,6 @@ def _f_email(cv: Any, value: Any) -> bool:
 
 
 def _f_phone(cv: Any, value: Any) -> bool:
-    if cv.phone is UNSET or cv.country_short_name is UNSET:
-        return False
     if value is not None:  # the residual (column_values.residual_value), inlined
         if type(value) is not dict:
             return False
@@ -426,8 +417,6 @@ def _f_phone(cv: Any, value: Any) -> bool:
 
 
 def _f_link(cv: Any, value: Any) -> bool:
-    if cv.url is UNSET or cv.url_text is UNSET:
-        return False
     if value is not None:  # the residual (column_values.residual_value), inlined
         if type(value) is not dict:
             return False
@@ -439,8 +428,6 @@ def _f_link(cv: Any, value: Any) -> bool:
 
 def _f_location(cv: Any, value: Any) -> bool:
     lat, lng = cv.lat, cv.lng
-    if lat is UNSET or lng is UNSET or cv.address is UNSET:
-        return False
     if type(lat) is float:
         lat = _number(lat)
     if type(lng) is float:
@@ -457,8 +444,6 @@ def _f_location(cv: Any, value: Any) -> bool:
 
 
 def _f_rating(cv: Any, value: Any) -> bool:
-    if cv.rating is UNSET:
-        return False
     if value is not None:  # the residual (column_values.residual_value), inlined
         if type(value) is not dict:
             return False
@@ -469,8 +454,6 @@ def _f_rating(cv: Any, value: Any) -> bool:
 
 def _f_tags(cv: Any, value: Any) -> bool:
     tag_ids = cv.tag_ids
-    if tag_ids is UNSET:
-        return False
     if value is not None:
         if type(value) is not dict:
             return False
@@ -501,15 +484,13 @@ def _f_file(cv: Any, value: Any) -> bool:
 
 
 def _f_display(cv: Any, value: Any) -> bool:
-    if cv.display_value is UNSET:
-        cv.display_value = None
     cv.value = value  # mirror / formula: ``value`` is carried whole
     return True
 
 
 def _f_linked(cv: Any, value: Any) -> bool:
     linked = cv.linked_item_ids
-    if linked is UNSET or linked is None:
+    if linked is None:
         return False
     ids = [_id(i) for i in linked] if linked else linked
     if value is not None:
@@ -517,15 +498,13 @@ def _f_linked(cv: Any, value: Any) -> bool:
             return False
         value.pop("linkedPulseIds", None)
         value = value or None
-    if cv.display_value is UNSET:
-        cv.display_value = None
     cv.value, cv.linked_item_ids = value, ids
     return True
 
 
 def _f_subtasks(cv: Any, value: Any) -> bool:
     sub = cv.subitems_ids
-    if sub is UNSET or sub is None:
+    if sub is None:
         return False
     ids = [_id(i) for i in sub]
     if value is not None:

@@ -113,17 +113,20 @@ def test_column_values_decode_per_type_and_an_unknown_type_decodes_the_whole_ans
 
 
 def test_answers_that_fit_the_schema_types_decode_strict_and_the_rest_lax() -> None:
-    """The strict structs first (each typed field of its schema type, id/text/value present); one entry that
-    does not fit sends the whole answer to the lax per-type structs, which read it as before."""
-    fits = {"id": "s", "type": "status", "text": "Done", "value": '{"index":1}', "index": 1, "label": "Done"}
+    """The strict structs first (id/text/value and every selected typed field present, each of its schema
+    type); one entry that does not fit sends the whole answer to the lax per-type structs, which read it as
+    before."""
+    fits = {"id": "s", "type": "status", "text": "Done", "value": '{"index":1}', "index": 1, "label": "Done",
+            "is_done": True}  # fmt: skip
     odd_index = {**fits, "index": "1"}  # an Int field sent as a string
     no_value = {k: v for k, v in fits.items() if k != "value"}
+    no_is_done = {k: v for k, v in fits.items() if k != "is_done"}  # a selected fragment field absent
     strict = decode_answer(encode({"data": {"items": [{**ITEM, "column_values": [fits]}]}}))
     assert strict is not None
     item = strict["data"]["items"][0]
     assert type(item) is StrictWireItem and isinstance(item.column_values[0], StrictColumnValue)
     assert item_record(item) == item_record({**ITEM, "column_values": [fits]})
-    for odd in (odd_index, no_value):
+    for odd in (odd_index, no_value, no_is_done):
         lax = decode_answer(encode({"data": {"items": [{**ITEM, "column_values": [fits, odd]}]}}))
         assert lax is not None
         item = lax["data"]["items"][0]
