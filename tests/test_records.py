@@ -17,7 +17,9 @@ from singer_sdk import typing as th
 from singer_sdk.contrib import msgspec as sdk_msgspec
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from tap_monday_boards import records as records_module
 from tap_monday_boards.column_values import ColumnValueStats
+from tap_monday_boards.nul import without_nul
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, encoded_record, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.tap import TapMondayBoards
@@ -302,6 +304,24 @@ def test_encoded_records_write_the_bytes_of_the_dict_records() -> None:
     odd = {"id": "n", "type": "numbers", "text": "1", "value": "1", "number": "1"}  # not the schema's Float
     lax = {**RAW_ITEM, "column_values": [odd]}
     assert encoded_record(lax) == item_record(lax)
+
+
+def test_nul_is_replaced_inside_struct_entries_too() -> None:
+    """A line with U+0000 is encoded again from a copy without it (nul.py): for an ``encoded_record`` that
+    copy reaches inside the column entries that are structs, to the same bytes as the dict record's."""
+    values = [
+        {"id": "s", "type": "status", "text": "D\x00", "value": '{"index":1,"note":"a\\u0000"}', "index": 1,
+         "label": "D\x00", "is_done": None},
+        {"id": "t", "type": "text", "text": "x\x00", "value": '"x\\u0000"'},
+    ]  # fmt: skip
+    raw = {**RAW_ITEM, "name": "n\x00", "column_values": values}
+    body = decode_answer(json.dumps({"data": {"items": [raw]}}).encode())
+    assert body is not None and type(body["data"]["items"][0]) is StrictWireItem
+    record = encoded_record(body["data"]["items"][0])
+    assert not all(type(entry) is dict for entry in record["column_values"].values())
+    cleaned = sdk_msgspec.encoder.encode(records_module._without_nul(record))
+    assert b"\\u0000" not in cleaned and "\ufffd".encode() in cleaned
+    assert cleaned == sdk_msgspec.encoder.encode(without_nul(item_record(raw)))
 
 
 def _dropdowns(raw: dict[str, Any]) -> list[str]:
