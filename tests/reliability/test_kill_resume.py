@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import random
 import signal
+import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +27,28 @@ from tests.reliability.harness import FAST_TUNING, expected_records, first_diffe
 Factory = Callable[..., RunningEmulator]
 TOKEN = "resume-token-51e0b7"
 SIGTERM_GRACE_S = 15.0
+
+
+def signal_and_drain(process: subprocess.Popen[bytes], sig: signal.Signals) -> tuple[bytes, float]:
+    """Signal the tap and go on reading its stdout until it exits, as a loader does; returns what it wrote
+    after the signal and the seconds until it exited.
+
+    Why read meanwhile: on SIGTERM the tap writes the records already built and its last STATE. A reader
+    that stopped reading (waiting for the exit first) leaves the pipe full, and the tap blocks on that
+    write past the grace period: a harness deadlock, not the tap's behaviour behind a real target.
+    """
+    assert process.stdout is not None
+    out = process.stdout
+    rest: list[bytes] = []
+    reader = threading.Thread(target=lambda: rest.append(out.read()), daemon=True)
+    signalled = time.monotonic()
+    process.send_signal(sig)
+    reader.start()
+    process.wait(timeout=SIGTERM_GRACE_S)
+    exit_s = time.monotonic() - signalled
+    reader.join(timeout=SIGTERM_GRACE_S)
+    assert rest, "the tap's stdout did not close after it exited"
+    return rest[0], exit_s
 
 
 class UpsertLoader:
@@ -65,11 +89,7 @@ def _interrupted_then_resumed(
         assert first.stdout is not None
         stopped_early = loader.consume(first.stdout, stop_after=kill_after)
         assert stopped_early, f"the tap finished before {kill_after} records"
-        signalled = time.monotonic()
-        first.send_signal(sig)
-        first.wait(timeout=SIGTERM_GRACE_S)
-        exit_s = time.monotonic() - signalled
-        rest = first.stdout.read()  # what it wrote before dying: a loader would have received it
+        rest, exit_s = signal_and_drain(first, sig)  # what it wrote before dying: a loader receives it
         for line in rest.split(b"\n")[:-1]:
             loader.apply(line)
     finally:
@@ -176,9 +196,7 @@ def test_kill_and_resume_into_postgres(sig: signal.Signals, account: RunningEmul
                     counter.apply(line)
                 if counter.records_seen >= kill_after:
                     break
-            first.send_signal(sig)
-            first.wait(timeout=SIGTERM_GRACE_S)
-            head += first.stdout.read()
+            head += signal_and_drain(first, sig)[0]
         finally:
             stop(first)
         committed = pg.load(bytes(head), conn, schema, tmp_path / "load1")
