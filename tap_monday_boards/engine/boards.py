@@ -270,7 +270,9 @@ async def _page(
     variables = {
         "ids": list(ids) if ids else None,
         "workspace_ids": list(listing.workspace_ids) or None,
-        "limit": listing.page_size,
+        # With ids, the ids bound the answer: a limit of their count returns the same boards, and monday
+        # charges a page by its limit (nested lists x limit), so a listing of 3 boards costs 3/100 of a page.
+        "limit": len(ids) if ids else listing.page_size,
         "page": page,
         "state": listing.state,
     }

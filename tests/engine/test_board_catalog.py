@@ -124,6 +124,21 @@ def test_outside_a_sync_one_listing_gives_item_and_subitem_boards(emulator_facto
     assert first.group_ids and first.column_types
 
 
+def test_a_listing_by_ids_is_charged_for_those_boards_only(emulator_factory: Factory) -> None:
+    """With board ids, the page's ``limit`` is their count: the same boards, at a fraction of the price
+    (monday charges a page by its limit, nested ``groups``/``columns`` lists included)."""
+    em = emulator_factory(boards=3, items_per_board=5, extra_tokens=(TOKEN,))
+    boards = [str(b) for b in em.emulator.store.board_ids()]
+    settings = EngineSettings.from_config({"api_url": em.url, "api_token": TOKEN})
+    by_ids = fetch_catalog(settings, BoardListing(board_ids=tuple(boards[:2])))
+    every = fetch_catalog(settings, BoardListing())
+    assert [m.board_id for m in by_ids.item_boards()] == boards[:2]
+    assert [m.board_id for m in every.item_boards()] == boards
+    first, second = [r for r in em.emulator.request_log if r.operation == "BoardsMeta"]
+    assert first.variables["limit"] == 2 and second.variables["limit"] == 100
+    assert 0 < first.cost * 40 < second.cost  # 2 of 100 boards' worth, not a whole page
+
+
 def test_one_listing_feeds_boards_groups_columns_subscribers_and_items(emulator_factory: Factory) -> None:
     """A sync of the boards stream, its children and items: one listing, every child's rows from it."""
     em = emulator_factory(boards=2, items_per_board=5, extra_tokens=(TOKEN,))
