@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.singerlib import Message
 
@@ -28,13 +29,16 @@ NUL_ESCAPE = b"\\u0000"
 
 
 def without_nul(value: Any) -> Any:
-    """``value`` with U+0000 replaced by U+FFFD in every string, keys included (a copy where it differs)."""
+    """``value`` with U+0000 replaced by U+FFFD in every string, keys included (a copy where it differs;
+    a msgspec struct becomes the builtins it encodes to)."""
     if isinstance(value, str):
         return value.replace(NUL, REPLACEMENT) if NUL in value else value
     if isinstance(value, dict):
         return {without_nul(key): without_nul(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [without_nul(item) for item in value]
+    if isinstance(value, msgspec.Struct):  # a record's column entry may be a struct: as it would encode
+        return without_nul(msgspec.to_builtins(value))
     return value
 
 

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-import msgspec
 from singer_sdk import Stream
 from singer_sdk.contrib import msgspec as sdk_msgspec
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -238,7 +237,7 @@ class WideRecordStreamMixin:
             conformed = record if conforms(record) else self._conformed(record)
             encode_into(conformed, line, start)
             if NUL_ESCAPE in line:  # never a NUL in the output (nul.py)
-                encode_into(_without_nul(conformed), line, start)
+                encode_into(without_nul(conformed), line, start)
             line += suffix
             write(line)
             if batched_key is not None:
@@ -411,16 +410,6 @@ class WideRecordStreamMixin:
             self._all_selected_answer = all(mask.values())
             self._all_selected_mask = mask
         return self._all_selected_answer
-
-
-def _without_nul(record: dict[str, Any]) -> dict[str, Any]:
-    """``nul.without_nul`` of a record whose column entries may be msgspec structs (:func:`encoded_record`):
-    those entries as the builtins they encode to first, so the replacement reaches inside them too."""
-    entries = record.get("column_values")
-    if type(entries) is dict and not all(type(entry) is dict for entry in entries.values()):
-        record = {**record, "column_values": msgspec.to_builtins(entries)}
-    cleaned: dict[str, Any] = without_nul(record)
-    return cleaned
 
 
 def _nested_id(raw_item: Mapping[str, Any], key: str) -> str | None:

@@ -22,6 +22,7 @@ import msgspec
 from msgspec import UNSET
 
 from tap_monday_boards.column_values import (
+    CARRIED_VALUE_KEYS,
     MAX_SAFE_INTEGER,
     TEXT_ONLY_TYPES,
     ColumnValueStats,
@@ -302,26 +303,31 @@ def _f_long_text(cv: Any, value: Any) -> bool:
     return True
 
 
-def _residual_only(*typed_keys: str) -> Fixer:
-    """The fixer of a type whose typed fields are decoded already: ``value`` keeps only what they do not
-    carry (the residual, column_values.residual_value, inlined: a closure per type instead of five copies)."""
+def _drop_carried(value: dict[str, Any], column_type: str) -> Any:
+    """The residual of an owned ``value`` object: without the keys the type's typed fields carry
+    (column_values.CARRIED_VALUE_KEYS, dropped in place); None when nothing is left."""
+    for key in CARRIED_VALUE_KEYS[column_type]:
+        value.pop(key, None)
+    return value or None
+
+
+def _residual_only(column_type: str) -> Fixer:
+    """The fixer of a type whose typed fields are decoded already: ``value`` becomes its residual."""
 
     def fix(cv: Any, value: Any) -> bool:
         if value is not None:
             if type(value) is not dict:
                 return False
-            for key in typed_keys:
-                value.pop(key, None)
-            cv.value = value or None
+            cv.value = _drop_carried(value, column_type)
         return True
 
     return fix
 
 
-_f_status = _residual_only("index")
-_f_email = _residual_only("email", "text")
-_f_phone = _residual_only("phone", "countryShortName")
-_f_link = _residual_only("url", "text")
+_f_status = _residual_only("status")
+_f_email = _residual_only("email")
+_f_phone = _residual_only("phone")
+_f_link = _residual_only("link")
 _f_rating = _residual_only("rating")
 
 
@@ -341,9 +347,7 @@ def _f_date(cv: Any, value: Any) -> bool:
     if value is not None:
         if type(value) is not dict:
             return False
-        value.pop("date", None)
-        value.pop("time", None)
-        value = value or None
+        value = _drop_carried(value, "date")
     day = _date(day)
     time = time or None
     cv.value, cv.date, cv.time = value, day, time
@@ -356,9 +360,7 @@ def _f_timeline(cv: Any, value: Any) -> bool:
     if value is not None:
         if type(value) is not dict:
             return False
-        value.pop("from", None)
-        value.pop("to", None)
-        value = value or None
+        value = _drop_carried(value, "timeline")
     start, end = _date(start), _date(end)
     cv.value, cv.from_, cv.to = value, start, end
     return True
@@ -367,11 +369,10 @@ def _f_timeline(cv: Any, value: Any) -> bool:
 def _f_checkbox(cv: Any, value: Any) -> bool:
     if cv.checked is None:  # null: the lax builder reads ``value``
         return False
-    if value is not None:  # the residual (column_values.residual_value), inlined
+    if value is not None:
         if type(value) is not dict:
             return False
-        value.pop("checked", None)
-        cv.value = value or None
+        cv.value = _drop_carried(value, "checkbox")
     return True
 
 
@@ -419,10 +420,7 @@ def _f_location(cv: Any, value: Any) -> bool:
     if value is not None:
         if type(value) is not dict:
             return False
-        value.pop("lat", None)
-        value.pop("lng", None)
-        value.pop("address", None)
-        value = value or None
+        value = _drop_carried(value, "location")
     cv.value, cv.lat, cv.lng = value, lat, lng
     return True
 
@@ -432,8 +430,7 @@ def _f_tags(cv: Any, value: Any) -> bool:
     if value is not None:
         if type(value) is not dict:
             return False
-        value.pop("tag_ids", None)
-        value = value or None
+        value = _drop_carried(value, "tags")
     cv.value, cv.tag_ids = value, [] if tag_ids is None else [str(i) for i in tag_ids]
     return True
 
@@ -471,8 +468,7 @@ def _f_linked(cv: Any, value: Any) -> bool:
     if value is not None:
         if type(value) is not dict:
             return False
-        value.pop("linkedPulseIds", None)
-        value = value or None
+        value = _drop_carried(value, "board_relation")  # (dependency's keys are the same)
     cv.value, cv.linked_item_ids = value, ids
     return True
 
@@ -485,8 +481,7 @@ def _f_subtasks(cv: Any, value: Any) -> bool:
     if value is not None:
         if type(value) is not dict:
             return False
-        value.pop("linkedPulseIds", None)
-        value = value or None
+        value = _drop_carried(value, "subtasks")
     cv.value, cv.subitem_ids, cv.subitems_ids = value, ids, UNSET  # the wire's name is not the entry's
     return True
 

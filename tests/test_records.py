@@ -17,7 +17,6 @@ from singer_sdk import typing as th
 from singer_sdk.contrib import msgspec as sdk_msgspec
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_monday_boards import records as records_module
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.nul import without_nul
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, encoded_record, item_record
@@ -319,7 +318,7 @@ def test_nul_is_replaced_inside_struct_entries_too() -> None:
     assert body is not None and type(body["data"]["items"][0]) is StrictWireItem
     record = encoded_record(body["data"]["items"][0])
     assert not all(type(entry) is dict for entry in record["column_values"].values())
-    cleaned = sdk_msgspec.encoder.encode(records_module._without_nul(record))
+    cleaned = sdk_msgspec.encoder.encode(without_nul(record))
     assert b"\\u0000" not in cleaned and "\ufffd".encode() in cleaned
     assert cleaned == sdk_msgspec.encoder.encode(without_nul(item_record(raw)))
 
