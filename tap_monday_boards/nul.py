@@ -22,6 +22,8 @@ import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.singerlib import Message
 
+from tap_monday_boards.output import OUTPUT
+
 NUL = "\x00"
 REPLACEMENT = "\ufffd"
 NUL_ESCAPE = b"\\u0000"
@@ -46,8 +48,14 @@ class NulFreeWriter(MsgSpecWriter):
     """The SDK's msgspec writer, whose lines never contain U+0000 (the tap's ``message_writer_class``).
 
     The tap's own record paths (records.py) encode with the same encoder and apply the same check, so every
-    line the tap writes goes through :data:`NUL_ESCAPE` once.
+    line the tap writes goes through :data:`NUL_ESCAPE` once; every line, theirs and this writer's, reaches
+    stdout through ``output.OUTPUT``.
     """
+
+    def write_message(self, message: Message) -> None:
+        """The SDK's line, through the tap's one stdout writer (output.py): after the RECORD lines that wait
+        there, then flushed, as the SDK flushes every message."""
+        OUTPUT.write_line(self.format_message(message))
 
     def serialize_message(self, message: Message) -> bytearray:
         """The SDK's line, or the line of a copy without U+0000 when the message holds one."""

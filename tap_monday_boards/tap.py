@@ -10,6 +10,7 @@ from engine/settings.py (``ENGINE_DEFAULTS``, ``schema_bounds``), the one place 
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import re
 import sys
@@ -48,6 +49,7 @@ from tap_monday_boards.items_stream import (
     SubitemsStream,
 )
 from tap_monday_boards.nul import NulFreeWriter
+from tap_monday_boards.output import OUTPUT
 from tap_monday_boards.prefetch import Prefetch
 from tap_monday_boards.statewriter import ThrottledStateWriter
 
@@ -386,9 +388,11 @@ class TapMondayBoards(Tap):
                 self._flush_state()
 
     def _flush_state(self) -> None:
+        """The newest kept STATE, and every RECORD line still waiting (output.py), to stdout now."""
         writer = sdkcompat.state_writer(self)
         if isinstance(writer, ThrottledStateWriter):
             writer.flush()
+        OUTPUT.flush()
 
     def engine_source(self) -> Prefetch | None:
         """The sync's engine, started on first use (by then the SDK has prepared state and replication
@@ -439,8 +443,12 @@ class TapMondayBoards(Tap):
 
         An interrupted sync must not look complete to a scheduler: Meltano marks the run failed, while the
         state written here (bookmarks of finished boards, progress markers only for the interrupted one) still
-        lets the next run resume safely.
+        lets the next run resume safely. A signal that arrives while stdout is being written waits for that
+        write to finish (output.py), so the STATE never lands inside a RECORD line.
         """
+        if OUTPUT.writing:
+            OUTPUT.defer(functools.partial(self._handle_termination, signum, frame))
+            return
         try:
             sdkcompat.state_writer(self).write_state(self.state)
             self._flush_state()
