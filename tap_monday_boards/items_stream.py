@@ -306,20 +306,21 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         labels = meta.dropdown_labels if meta is not None else None
         refs = asset_refs_for(self) if meta is None or "file" in meta.column_types else None
         for raw_items in pipeline.batches(board_id, on_wait=self.flush_output):
+            # read when the batch is built: only records the batch loop encodes as they are
+            build = encoded_record if self.encodes_records else item_record
             if refs is None:
-                # read when the batch is built: only records the batch loop encodes as they are
-                build = encoded_record if self.encodes_records else item_record
                 yield (build(raw, stats, labels) for raw in raw_items)
             else:
-                yield self._with_refs(raw_items, stats, labels, refs)
+                yield self._with_refs(raw_items, stats, labels, refs, build)
 
     @staticmethod
     def _with_refs(
-        raw_items: list[RawItem], stats: ColumnValueStats, labels: Any, refs: AssetRefs
+        raw_items: list[RawItem], stats: ColumnValueStats, labels: Any, refs: AssetRefs, build: Any
     ) -> Iterator[dict[str, Any]]:
-        """Records that hand their file columns' asset ids to the ``assets`` stream as they are built."""
+        """Records that hand their file columns' asset ids to the ``assets`` stream as they are built (by
+        ``build``: the encoded record's file entries are structs, which ``AssetRefs.add_item`` reads too)."""
         for raw in raw_items:
-            record = item_record(raw, stats, labels)
+            record = build(raw, stats, labels)
             refs.add_item(record)
             yield record
 

@@ -145,7 +145,10 @@ class WideRecordStreamMixin:
         """
         stream: Any = self
         if not write_messages or not self._batch_path_applies():
-            yield from super()._sync_records(context, write_messages=write_messages)  # type: ignore[misc]
+            try:
+                yield from super()._sync_records(context, write_messages=write_messages)  # type: ignore[misc]
+            finally:  # what was written before an error reaches stdout, as it did line by line
+                OUTPUT.flush()
             return
         record_counter = stream.get_record_counter()
         timer = stream.get_sync_timer()
@@ -166,6 +169,7 @@ class WideRecordStreamMixin:
                             batch, current_context, partition_context, emitted, record_counter
                         )
                 finally:  # closed here, explicitly: the engine streams stop their pipeline in its finally
+                    OUTPUT.flush()  # what was written before an error reaches stdout, as it did line by line
                     self.encodes_records = False
                     close = getattr(batches, "close", None)
                     if close is not None:

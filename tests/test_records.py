@@ -17,6 +17,7 @@ from singer_sdk import typing as th
 from singer_sdk.contrib import msgspec as sdk_msgspec
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from tap_monday_boards.assets import AssetRefs
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.nul import without_nul
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, encoded_record, item_record
@@ -120,7 +121,7 @@ def _emit(stream_class: type[Stream], deselect: str | None) -> list[dict[str, An
     return records(sync(tap(catalog)), "items")
 
 
-def _emit_lines(stream_class: type[Stream]) -> list[bytes]:
+def _emit_lines(stream_class: type[Stream], buffer: io.TextIOWrapper | None = None) -> list[bytes]:
     """Sync one stream in-process in a plain SDK tap with the tap's writer (its STATE cadence is the SDK's,
     not paced by time as in the tap); every line written to stdout, in order."""
 
@@ -132,7 +133,7 @@ def _emit_lines(stream_class: type[Stream]) -> list[bytes]:
         def discover_streams(self) -> list[Stream]:
             return [stream_class(self)]
 
-    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    buffer = buffer or io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with redirect_stdout(buffer):
         LinesTap(config={}).sync_all()
         buffer.flush()
@@ -288,18 +289,23 @@ def test_encoded_records_write_the_bytes_of_the_dict_records() -> None:
     # RAW_ITEM's status has no ``is_done`` (a fragment field the strict structs require): a lax answer
     others = [RAW_ITEM, {**RAW_ITEM, "group": None, "board": None, "creator_id": 5, "column_values": None}]
     strict = 0
+    refs_encoded, refs_dict = AssetRefs(), AssetRefs()  # the file entries' asset ids, read from either
     for answer in (raws, others):
         body = decode_answer(json.dumps({"data": {"items": answer}}).encode())
         again = decode_answer(json.dumps({"data": {"items": answer}}).encode())
         assert body is not None and again is not None
         for item, same, raw in zip(body["data"]["items"], again["data"]["items"], answer, strict=True):
             encoded_stats, dict_stats = ColumnValueStats(), ColumnValueStats()
-            got = sdk_msgspec.encoder.encode(encoded_record(item, encoded_stats, labels))
+            record = encoded_record(item, encoded_stats, labels)
+            refs_encoded.add_item(record)
+            refs_dict.add_item(item_record(raw, None, labels))
+            got = sdk_msgspec.encoder.encode(record)
             assert got == sdk_msgspec.encoder.encode(item_record(same, dict_stats, labels)), raw["id"]
             assert got == sdk_msgspec.encoder.encode(item_record(raw, None, labels)), raw["id"]
             assert encoded_stats == dict_stats
             strict += type(item) is StrictWireItem
     assert strict == len(raws) > 100
+    assert refs_encoded.item_of == refs_dict.item_of and len(refs_dict.item_of) > 10
     odd = {"id": "n", "type": "numbers", "text": "1", "value": "1", "number": "1"}  # not the schema's Float
     lax = {**RAW_ITEM, "column_values": [odd]}
     assert encoded_record(lax) == item_record(lax)
@@ -378,6 +384,11 @@ def test_batch_loop_closes_its_source_at_once_when_a_batch_fails() -> None:
             finally:
                 closed.append(True)
 
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with pytest.raises(KeyError):
-        _emit_lines(Failing)
+        _emit_lines(Failing, buffer)
     assert closed == [True]
+    buffer.flush()
+    written = [json.loads(line) for line in buffer.buffer.getvalue().splitlines()]  # type: ignore[attr-defined,unused-ignore]
+    # the records written before the error reach stdout (the broken one is written, then its bookmark fails)
+    assert [m["record"]["id"] for m in written if m["type"] == "RECORD"] == [str(RAW_ITEM["id"])] * 2
