@@ -229,6 +229,16 @@ class AssetsStream(IdBatchStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        self._read_update_assets(context)
+        yield from super().get_records(context)
+
+    @override
+    def record_batches(self, context: Mapping[str, Any] | None) -> Iterable[Iterable[dict[str, Any]]]:
+        self._read_update_assets(context)
+        yield from super().record_batches(context)
+
+    def _read_update_assets(self, context: Context | None) -> None:
+        """The first phase: the asset ids of the emitted updates (``update_id`` of their assets)."""
         self._warn_unselected_sources()
         self._phase = "update_assets"
         try:
@@ -237,7 +247,6 @@ class AssetsStream(IdBatchStream):
                 self.refs.add_update_assets(str(update["id"]), (a for a in assets if a is not None))
         finally:
             self._phase = "assets"
-        yield from super().get_records(context)
 
     @override
     def parse_body(self, body: Any) -> Iterable[dict]:
@@ -247,10 +256,11 @@ class AssetsStream(IdBatchStream):
             return
         data = body.get("data") or {}
         for n in range(queries.ASSET_LISTS_PER_REQUEST):
-            yield from (row for row in data.get(f"a{n}") or () if isinstance(row, dict))
+            yield from (self._asset_record(row) for row in data.get(f"a{n}") or () if isinstance(row, dict))
 
-    @override
-    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+    def _asset_record(self, row: Record) -> Record:
+        """An answered asset as its record (here, not in ``post_process``: the SDK's ``post_process`` lets
+        the records.py batch loop write the rows of an answer together)."""
         asset_id = str(row["id"])
         uploader = row.pop("uploaded_by", None)
         row["id"] = asset_id

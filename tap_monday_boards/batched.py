@@ -25,7 +25,7 @@ import functools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any, ClassVar
 
@@ -238,6 +238,18 @@ class IdBatchStream(WideRecordStreamMixin, MondayStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        for rows in self._row_lists(context):
+            yield from rows
+
+    @override
+    def record_batches(self, context: Mapping[str, Any] | None) -> Iterable[Iterable[dict[str, Any]]]:
+        """:meth:`get_records`' rows, one list per answer: the batch loop of records.py writes them (when
+        ``post_process`` is the SDK's; a stream that overrides it keeps the SDK's loop)."""
+        return self._row_lists(context)
+
+    def _row_lists(self, context: Context | None) -> Iterator[list[dict[str, Any]]]:
+        """The rows of this sync's ids: one list per answer from the engine, one row per list from the SDK's
+        page loop outside a sync."""
         ids = self.take_ids(context)
         early = self._early.pop(self.early_kind(), None)
         self._early_jobs = deque()
@@ -245,8 +257,17 @@ class IdBatchStream(WideRecordStreamMixin, MondayStream):
             answered, self._early_jobs = early.close()
             ids = [i for i in ids if i not in answered]
         self._batches = chunks(ids, self.batch_limit())
-        if self._batches or self._early_jobs:  # no ids, no request (a paginator always sends a first one)
-            yield from super().get_records(context)
+        if not self._batches and not self._early_jobs:  # no ids, no request (a paginator sends a first one)
+            return
+        runtime = self._running_engine()
+        if runtime is None:
+            yield from ([row] for row in super().get_records(context))
+            return
+        self._current_context = context
+        try:
+            yield from self._engine_answers(runtime)
+        except MondayAPIError as exc:
+            raise self._sdk_error(exc) from exc
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator | None:
@@ -271,7 +292,8 @@ class IdBatchStream(WideRecordStreamMixin, MondayStream):
             return
         self._current_context = context
         try:
-            yield from self._engine_batches(runtime)
+            for rows in self._engine_answers(runtime):
+                yield from rows
         except MondayAPIError as exc:
             raise self._sdk_error(exc) from exc
 
@@ -281,8 +303,9 @@ class IdBatchStream(WideRecordStreamMixin, MondayStream):
         runtime = None if source is None else source.runtime
         return runtime if runtime is not None and runtime.running else None
 
-    def _engine_batches(self, runtime: EngineRuntime) -> Iterator[dict]:
-        """Rows of every batch in order, with at most ``max_concurrency`` answers in flight or waiting."""
+    def _engine_answers(self, runtime: EngineRuntime) -> Iterator[list[dict[str, Any]]]:
+        """Rows of every batch in order, a list per answer, with at most ``max_concurrency`` answers in
+        flight or waiting."""
         window = max(1, runtime.settings.max_concurrency)
         early = self._early_jobs
         jobs: deque[Job[dict[str, Any]]] = deque()
@@ -299,7 +322,7 @@ class IdBatchStream(WideRecordStreamMixin, MondayStream):
                 if not job.done():
                     self.flush_output()  # the target gets what is written before this waits
                 data = msgspec.json.decode(early.popleft().result()) if early else jobs.popleft().result()
-                yield from self.parse_body({"data": data})
+                yield list(self.parse_body({"data": data}))
         finally:
             for job in jobs:  # an error or a closed generator: nothing keeps running for this stream
                 job.cancel()

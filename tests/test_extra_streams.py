@@ -128,6 +128,17 @@ def test_a_full_sync_emits_exactly_the_ground_truth_of_each_new_stream(emulator_
     assert sorted(assets_requested) == sorted(r["id"] for r in expected["assets"]), "each asset asked once"
 
 
+def test_assets_are_written_by_the_batch_loop(emulator_factory: Factory) -> None:
+    """Assets come in bursts of tens of thousands: their rows are written a whole answer at a time by the
+    batch loop of records.py (the record built in ``parse_body``, the SDK's ``post_process``), not through
+    the SDK's per-record loop; a stream with its own ``post_process`` keeps the SDK's loop."""
+    em = emulator_factory(boards=1, items_per_board=5, extra_tokens=(TOKEN,))
+    tap = build_tap(_config(em))
+    assert tap.streams["assets"]._batch_path_applies()
+    assert tap.streams["items"]._batch_path_applies()
+    assert not tap.streams["update_replies"]._batch_path_applies()
+
+
 def test_the_items_stream_costs_the_same_points_per_item_with_the_new_streams(
     emulator_factory: Factory,
 ) -> None:
