@@ -37,6 +37,11 @@ class LineOutput:
         self._deferred: list[Callable[[], None]] = []
 
     @property
+    def waiting(self) -> int:
+        """How many bytes wait to be written."""
+        return len(self._pending)
+
+    @property
     def writing(self) -> bool:
         """True while bytes are being handed to stdout (a signal handler must :meth:`defer` then)."""
         return self._writing

@@ -34,6 +34,16 @@ def _fresh_governors() -> Iterator[None]:
     reset_governors()
 
 
+@pytest.fixture(autouse=True)
+def _no_output_left_waiting() -> Iterator[None]:
+    """No test leaves RECORD lines waiting in the tap's stdout queue (output.py) for the next test's
+    captured stdout: a sync ends with its STATE, an error with a flush."""
+    from tap_monday_boards.output import OUTPUT  # noqa: PLC0415
+
+    yield
+    assert OUTPUT.waiting == 0, f"{OUTPUT.waiting} bytes of output left waiting (never written)"
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[RunningEmulator]:
     """A shared small emulator (seed 42, 3 boards x 200 items, instant, no faults). Do not mutate it."""
