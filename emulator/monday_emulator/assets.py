@@ -38,10 +38,14 @@ def pick_users(store: Store, h: int, count: int, shift: int) -> list[str]:
     return [users[(h >> (shift + 6 * j)) % len(users)] for j in range(count)]
 
 
-def item_files(store: Store, board: Board, position: int) -> list[tuple[str, str, str]] | None:
-    """Raw value of a generated item's file column: 0-2 files ``(asset_id, name, uploader_id)``, own to it."""
+def item_files(
+    store: Store, board: Board, position: int, h: int | None = None
+) -> list[tuple[str, str, str]] | None:
+    """Raw value of a generated item's file column: 0-2 files ``(asset_id, name, uploader_id)``, own to it
+    (``h``: the item's hash, when the caller has it)."""
     item_id = board.item_base + position
-    h = store.hash_of(item_id)
+    if h is None:
+        h = store.hash_of(item_id)
     count = (0, 1, 1, 2)[(h >> 44) % 4]
     return [_file(store, item_id, slot, h) for slot in range(count)] or None
 

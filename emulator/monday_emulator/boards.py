@@ -68,6 +68,8 @@ class Board:
     unlinked: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per subtasks/dependency/file column: the value of a generated item with no links or files (most
     items), rendered once (data.py); those renderers read neither the time nor the names then."""
+    draws: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    """Per column: its pool (or None) and its draw multiplier, made at the first rendering (data.py)."""
     created_ids: list[int] = field(default_factory=list)  # items added through the change API
     touched: set[int] = field(default_factory=set)  # positions with an entry in the change overlay
     activity: list[dict[str, Any]] = field(default_factory=list)  # newest last

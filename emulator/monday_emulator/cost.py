@@ -84,7 +84,12 @@ def _is_list(type_: Any) -> bool:
 
 @dataclass(frozen=True)
 class HeuristicCostModel:
-    """monday's published field weights with list-size multipliers (see module docstring)."""
+    """monday's published field weights with list-size multipliers (see module docstring).
+
+    An estimate reads a request's variables only through :meth:`list_bound` and a paging ``limit``: a list's
+    length, a single id, an ``int``. ``Executor.estimate_cost`` caches estimates keyed by exactly that
+    (execute.py ``_cost_shape``); a rule reading more of a variable must widen that key too.
+    """
 
     scalar: int = 1
     object: int = 10

@@ -173,10 +173,7 @@ class Store(ChangesMixin, BoardsMixin):
 
     def subitem_count(self, board: Board, position: int) -> int:
         """Generated subitems of a main-board item (about 10% of items have 1-3)."""
-        if board.sub_board is None or position >= board.generated:
-            return 0
-        h = self.hash_of(board.item_base + position)
-        return 1 + h % 3 if (h >> 8) % 10 == 0 else 0
+        return _subitem_count(board, position, self.hash_of(board.item_base + position))
 
     def generated_state(self, board: Board, position: int) -> str:
         """State of a generated item: every NONACTIVE_PERIOD-th item archived or deleted (seed-shifted).
@@ -192,13 +189,18 @@ class Store(ChangesMixin, BoardsMixin):
 
     def generated_times(self, board: Board, position: int) -> tuple[int, int]:
         """(created, updated) epoch seconds; both strictly increase with the position on the board."""
+        return self.times_from_hash(board, position, self.hash_of(board.item_base + position))
+
+    @staticmethod
+    def times_from_hash(board: Board, position: int, h: int) -> tuple[int, int]:
+        """:meth:`generated_times` given the item's hash ``h`` (the renderers already hold it)."""
         if board.is_sub:
             parent = board.parent_board
             assert parent is not None
             created = parent.created_ts + (position // 4) * parent.spacing + position % 4
             return created, created
         created = board.created_ts + position * board.spacing
-        return created, created + self.hash_of(board.item_base + position) % board.spacing
+        return created, created + h % board.spacing
 
     def item_name(self, item_id: int) -> str:
         """Current name of an item (changed name when renamed)."""
@@ -208,9 +210,7 @@ class Store(ChangesMixin, BoardsMixin):
         found = self.locate(item_id)
         if found is None:
             return f"Item {item_id}"
-        board, pos = found
-        word = WORDS[(self.hash_of(item_id) >> 32) % len(WORDS)]
-        return f"Subitem {pos // 4 + 1}.{pos % 4 + 1}" if board.is_sub else f"{word.title()} task {pos + 1}"
+        return _generated_name(found[0], found[1], self.hash_of(item_id))
 
     def count_active(self, board: Board) -> int:
         """Active items on the board (O(changes) for main boards: the generated pattern is arithmetic)."""
@@ -285,11 +285,13 @@ class Store(ChangesMixin, BoardsMixin):
         if "id" in fields:
             item["id"] = str(item_id)
         if "name" in fields:
-            item["name"] = self.item_name(item_id)
+            named = change.name if change is not None else None
+            item["name"] = _generated_name(board, pos, h) if named is None else named
         if "state" in fields:
-            item["state"] = self.state_of(board, pos)
+            state = change.state if change is not None else None
+            item["state"] = self.generated_state(board, pos) if state is None else state
         if "created_at" in fields or "updated_at" in fields:
-            created, updated = self.generated_times(board, pos)
+            created, updated = self.times_from_hash(board, pos, h)
             if change is not None:
                 created = change.created_ts or created
                 updated = change.updated_ts or updated
@@ -302,7 +304,7 @@ class Store(ChangesMixin, BoardsMixin):
         if "board" in fields:
             item["board"] = board.info
         if "parent_item" in fields or "subitems" in fields:
-            item.update(self._family(board, pos, fields))
+            item.update(self._family(board, pos, h, fields))
         if "column_values" in fields:
             item["column_values"] = self._column_values(board, pos, h, change)
         return item
@@ -323,7 +325,7 @@ class Store(ChangesMixin, BoardsMixin):
             out["group"] = group
         return out
 
-    def _family(self, board: Board, pos: int, fields: AbstractSet[str]) -> dict[str, Any]:
+    def _family(self, board: Board, pos: int, h: int, fields: AbstractSet[str]) -> dict[str, Any]:
         """``parent_item`` and ``subitems`` of an item (those in ``fields``), as id-only dicts."""
         out: dict[str, Any] = {}
         if "parent_item" in fields:
@@ -333,7 +335,7 @@ class Store(ChangesMixin, BoardsMixin):
             subitems: list[dict[str, Any]] = []
             if not board.is_sub and board.sub_board is not None:
                 base = board.sub_board.item_base + 4 * pos
-                subitems = [{"id": str(base + j)} for j in range(self.subitem_count(board, pos))]
+                subitems = [{"id": str(base + j)} for j in range(_subitem_count(board, pos, h))]
             out["subitems"] = subitems
         return out
 
@@ -352,11 +354,16 @@ class Store(ChangesMixin, BoardsMixin):
         if found is None:
             return None
         board, pos, h, change = found
-        created = self.generated_times(board, pos)[0]
+        created = self.times_from_hash(board, pos, h)[0]
         if change is not None:
             created = change.created_ts or created
         fresh = pos >= board.generated and not board.is_sub
         files: list[tuple[str, str, str]] = []
+        if change is None and not fresh:  # most items: only the file columns' generated files
+            for pool, _, column in _draws(board):
+                if pool is None and column.type == "file":
+                    files += item_files(self, board, pos, h) or []
+            return files, iso(created)
         for n, column in enumerate(board.columns):
             if (change is not None and column.id in change.values) or fresh:
                 value = self._column_value(board, pos, h, change, fresh=fresh, n=n, column=column)
@@ -364,7 +371,7 @@ class Store(ChangesMixin, BoardsMixin):
                     entries = value.get("files") or []
                     files += [(str(f["asset_id"]), f["name"], f["creator_id"]) for f in entries]
             elif column.type == "file":
-                files += item_files(self, board, pos) or []
+                files += item_files(self, board, pos, h) or []
         return files, iso(created)
 
     def updated_ts(self, board: Board, position: int) -> int:
@@ -379,12 +386,11 @@ class Store(ChangesMixin, BoardsMixin):
     ) -> list[dict[str, Any]]:
         fresh = pos >= board.generated and not board.is_sub
         if change is None and not fresh:  # most items: _column_value's last two rules, without its call
-            pools = board.pools
             return [
                 self._per_item_value(board, pos, h, column)
-                if column.type in _PER_ITEM
-                else pools[column.id][((h * (2 * n + 1)) >> 29) % POOL]
-                for n, column in enumerate(board.columns)
+                if pool is None
+                else pool[((h * odd) >> 29) % POOL]
+                for pool, odd, column in _draws(board)
             ]
         return [
             self._column_value(board, pos, h, change, fresh=fresh, n=n, column=column)
@@ -421,19 +427,48 @@ class Store(ChangesMixin, BoardsMixin):
         raw: list[Any] | None
         if column.type == "subtasks":
             base = board.sub_board.item_base + 4 * pos  # type: ignore[union-attr]
-            raw = [str(base + j) for j in range(self.subitem_count(board, pos))]
+            raw = [str(base + j) for j in range(_subitem_count(board, pos, h))]
         elif column.type == "file":
-            raw = item_files(self, board, pos)
+            raw = item_files(self, board, pos, h)
         else:
             raw = [str(board.item_base + pos - 1)] if pos and h % 4 == 0 else []
         if not raw:
             return board.unlinked[column.id]
-        at = iso(self.generated_times(board, pos)[0] if column.type == "file" else board.created_ts)
+        at = iso(self.times_from_hash(board, pos, h)[0] if column.type == "file" else board.created_ts)
         return render_value(column, raw, at, self.render_context())
 
 
 _PER_ITEM = frozenset({"subtasks", "file", "dependency"})
 """Column types whose generated value is the item's own (Store._per_item_value), not drawn from a pool."""
+
+_TITLED = tuple(word.title() for word in WORDS)
+
+
+def _generated_name(board: Board, pos: int, h: int) -> str:
+    """The generated name of the item at ``pos`` (``h`` its hash): what :meth:`Store.item_name` answers for an
+    item never renamed."""
+    if board.is_sub:
+        return f"Subitem {pos // 4 + 1}.{pos % 4 + 1}"
+    return f"{_TITLED[(h >> 32) % len(WORDS)]} task {pos + 1}"
+
+
+def _subitem_count(board: Board, position: int, h: int) -> int:
+    """:meth:`Store.subitem_count` given the item's hash ``h``."""
+    if board.sub_board is None or position >= board.generated:
+        return 0
+    return 1 + h % 3 if (h >> 8) % 10 == 0 else 0
+
+
+def _draws(board: Board) -> tuple[tuple[list[dict[str, Any]] | None, int, ColumnDef], ...]:
+    """Per column of ``board``, in order: its pool (None for a per-item type) and the odd multiplier that
+    draws an item's value from it (``Store._column_value``'s rule), built at the first rendering and kept
+    (``Board.draws``): a board's columns and pools never change once the store is built (boards.py)."""
+    if not board.draws:
+        board.draws = tuple(
+            (None if column.type in _PER_ITEM else board.pools[column.id], 2 * n + 1, column)
+            for n, column in enumerate(board.columns)
+        )
+    return board.draws
 
 
 class _ItemNames:

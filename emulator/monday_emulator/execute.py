@@ -23,7 +23,7 @@ from graphql import (
 )
 
 from monday_emulator.clock import Clock
-from monday_emulator.cost import CostModel, DocumentedCostModel
+from monday_emulator.cost import CostModel, DocumentedCostModel, HeuristicCostModel
 from monday_emulator.data import Store
 from monday_emulator.fastpath import FallbackError, Plan, compile_plan
 from monday_emulator.listing import Paginator
@@ -101,6 +101,7 @@ class Executor:
         self.paginator = Paginator(store, clock, cursor_ttl_s)
         self.fast_path = fast_path
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        self._costs: dict[tuple[Any, ...], int] = {}
         self.path_counts = {"fast": 0, "graphql": 0}
         self.version: dict[str, Any] = dict(DEFAULT_VERSION)
         self.account: dict[str, Any] = account_object(store.account.account_id, "enterprise")
@@ -122,6 +123,7 @@ class Executor:
             if len(self._documents) > 10_000:
                 self._documents.clear()
                 self._plans.clear()
+                self._costs.clear()
             self._documents[query] = prepared
         return prepared
 
@@ -140,7 +142,16 @@ class Executor:
         prepared = self.prepare(query)
         if prepared.document is None:
             return 0
-        return self.cost_model.estimate(self.schema, prepared.document, operation_name, variables)
+        shape = _cost_shape(variables) if isinstance(self.cost_model, HeuristicCostModel) else None
+        if shape is None:
+            return self.cost_model.estimate(self.schema, prepared.document, operation_name, variables)
+        key = (query, operation_name, shape)
+        cost = self._costs.get(key)
+        if cost is None:
+            cost = self.cost_model.estimate(self.schema, prepared.document, operation_name, variables)
+            with self._lock:
+                self._costs[key] = cost
+        return cost
 
     def execute(
         self,
@@ -158,7 +169,7 @@ class Executor:
         prepared = self.prepare(query)
         if prepared.document is None:
             return ExecResult(None, list(prepared.errors), 0)
-        cost = self.cost_model.estimate(self.schema, prepared.document, operation_name, variables)
+        cost = self.estimate_cost(query, variables, operation_name)
         complexity = complexity or {"before": 0, "after": 0, "query": cost, "reset_in_x_seconds": 0}
         plan = self._plan(query, operation_name, prepared.document) if self.fast_path else None
         coerced = plan.coerce(variables) if plan is not None else None
@@ -192,3 +203,25 @@ class Executor:
         if any((e.get("extensions") or {}).get("code") in REQUEST_LEVEL_CODES for e in errors):
             data = None
         return ExecResult(data, errors, cost)
+
+
+def _cost_shape(variables: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
+    """What of ``variables`` a :class:`~monday_emulator.cost.HeuristicCostModel` estimate can depend on, as a
+    cache key (None: not cacheable).
+
+    The estimate reads a variable only as a list bound (``ids``/``types``: a list's length, a single id) or
+    a ``limit`` (an ``int``), so a list counts by its length and a scalar by its type and value (``1``,
+    ``1.0`` and ``True`` are equal keys in a dict, not equal limits). Anything else (an input object) is
+    not cached. The tap sends the same few documents with 100 ids each: one walk per document and length,
+    instead of two per request (the HTTP layer's admission and the execution)."""
+    if not variables:
+        return ()
+    shape: list[Any] = []
+    for name, value in variables.items():
+        if isinstance(value, list):
+            shape.append((name, list, len(value)))
+        elif value is None or isinstance(value, str | int | float):
+            shape.append((name, type(value), value))
+        else:
+            return None
+    return tuple(shape)

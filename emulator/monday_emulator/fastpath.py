@@ -93,8 +93,8 @@ class Plan:
     fields: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Root key -> the item keys its items' selection reads (``Store.render_item(fields=)``; a harvest page:
     ``id``, ``updated_at``); a root absent here gets every key."""
-    shared: dict[tuple[int, int], Any] = field(default_factory=dict, compare=False, repr=False)
-    """(id of a shared column value of the store, id of a selection) -> its projection, kept across
+    shared: dict[int, dict[int, Any]] = field(default_factory=dict, compare=False, repr=False)
+    """id of a selection -> (id of a shared column value of the store -> its projection), kept across
     requests (at most pool size x columns x boards entries). Answers share these dicts: nothing may
     change an answer's data in place (envelopes.py copies what it alters)."""
 
@@ -178,13 +178,14 @@ _Filters = dict[int, tuple[frozenset[str] | None, frozenset[str] | None]]
 class _Selection:
     """A compiled selection set; per ``__typename`` it keeps the flat list of operations that apply."""
 
-    __slots__ = ("by_type", "entries", "pure")
+    __slots__ = ("builders", "by_type", "entries", "pure")
 
     def __init__(self, entries: tuple[_Entry, ...]) -> None:
         self.entries = entries
         self.pure: bool = all(e.filter_node is None and (e.plan is None or e.plan.pure) for e in entries)
         """No list below reads request arguments: a value's projection depends on the value alone."""
         self.by_type: dict[Any, tuple[tuple[int, str, str, Any], ...]] = {}  # extra: name, entry or plan
+        self.builders: dict[Any, Callable[[Mapping[str, Any], _Run], dict[str, Any]]] = {}
 
     def ops(self, typename: Any) -> tuple[tuple[int, str, str, Any], ...]:
         """(kind, response key, dict key, extra) for objects of ``typename``; computed once per type."""
@@ -205,6 +206,34 @@ class _Selection:
             found = self.by_type[typename] = tuple(built)
         return found
 
+    def builder(self, typename: Any) -> Callable[[Mapping[str, Any], _Run], dict[str, Any]]:
+        """The projection of one object of ``typename`` as one compiled function, made once per type.
+
+        ``ops`` walked per object cost a loop turn and a branch per field (a third of answering an
+        ``items(ids:)`` page); this is that walk unrolled into one dict display, the same keys in the same
+        order, each value computed as the walk computed it (:func:`_project_by_ops`, the reference, is
+        compared with it in tests/emulator/test_render_shortcuts.py).
+        """
+        found = self.builders.get(typename)
+        if found is None:
+            names: dict[str, Any] = {"_project": _project, "_project_list": _project_list}
+            parts = []
+            for n, (kind, key, name, extra) in enumerate(self.ops(typename)):
+                names[f"k{n}"], names[f"n{n}"], names[f"x{n}"] = key, name, extra
+                if kind == _LEAF:
+                    parts.append(f"k{n}: get(n{n})")
+                elif kind == _TYPENAME:
+                    names[f"x{n}"] = extra or typename
+                    parts.append(f"k{n}: x{n}")
+                elif kind == _FILTERED:
+                    parts.append(f"k{n}: _project_list(get(n{n}) or (), x{n}, run)")
+                else:
+                    parts.append(f"k{n}: _project(get(n{n}), x{n}, run)")
+            source = "def build(value, run):\n    get = value.get\n    return {" + ", ".join(parts) + "}\n"
+            exec(source, names)  # noqa: S102 - source built above from fixed templates; data only in `names`
+            found = self.builders[typename] = names["build"]
+        return found
+
 
 _TYPENAME, _LEAF, _FILTERED, _NESTED = range(4)
 
@@ -216,7 +245,7 @@ class _Run:
     __slots__ = ("filters", "shared", "shared_ids")
 
     def __init__(
-        self, filters: _Filters, shared_ids: frozenset[int], shared: dict[tuple[int, int], Any]
+        self, filters: _Filters, shared_ids: frozenset[int], shared: dict[int, dict[int, Any]]
     ) -> None:
         self.filters, self.shared_ids, self.shared = filters, shared_ids, shared
 
@@ -226,6 +255,16 @@ def _project(value: Any, plan: _Selection | None, run: _Run) -> Any:
         return value
     if isinstance(value, list):
         return [_project(v, plan, run) for v in value]
+    return plan.builder(value.get("__typename"))(value, run)
+
+
+def _project_by_ops(value: Any, plan: _Selection | None, run: _Run) -> Any:
+    """The projection walked field by field (``_Selection.ops``): what each compiled builder unrolls, kept
+    as the reference the tests compare the builders with."""
+    if plan is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [_project_by_ops(v, plan, run) for v in value]
     out: dict[str, Any] = {}
     typename = value.get("__typename")
     for kind, key, name, extra in plan.ops(typename):
@@ -234,24 +273,41 @@ def _project(value: Any, plan: _Selection | None, run: _Run) -> Any:
         elif kind == _TYPENAME:
             out[key] = extra or typename
         elif kind == _FILTERED:
-            ids, types = run.filters[id(extra)]
-            sub = extra.plan
-            kept = []
-            for v in value.get(name) or ():
-                if (ids is None or v["id"] in ids) and (types is None or v["type"] in types):
-                    if sub.pure and id(v) in run.shared_ids:
-                        # One of the board's shared pool values (data.py): the same dict under the same
-                        # selection always projects to the same answer, so it is projected once per plan.
-                        found = run.shared.get((id(v), id(sub)))
-                        if found is None:
-                            found = run.shared[id(v), id(sub)] = _project(v, sub, run)
-                        kept.append(found)
-                    else:
-                        kept.append(_project(v, sub, run))
-            out[key] = kept
+            out[key] = _project_list(value.get(name) or (), extra, run, _project_by_ops)
         else:
-            out[key] = _project(value.get(name), extra, run)
+            out[key] = _project_by_ops(value.get(name), extra, run)
     return out
+
+
+def _project_list(
+    values: Any, entry: _Entry, run: _Run, project: Callable[[Any, _Selection | None, _Run], Any] = _project
+) -> list[Any]:
+    """A filtered list (``column_values(ids:, types:)``): the kept values, each projected."""
+    ids, types = run.filters[id(entry)]
+    sub = entry.plan
+    assert sub is not None
+    if ids is not None or types is not None:
+        values = [
+            v for v in values if (ids is None or v["id"] in ids) and (types is None or v["type"] in types)
+        ]
+    if not sub.pure:
+        return [project(v, sub, run) for v in values]
+    # The store's shared values (its boards' pools, data.py): the same dict under the same selection always
+    # projects to the same answer, so it is projected once per plan and selection.
+    shared_ids = run.shared_ids
+    cache = run.shared.get(id(sub))
+    if cache is None:
+        cache = run.shared[id(sub)] = {}
+
+    def miss(v: Any) -> Any:
+        found = project(v, sub, run)
+        if id(v) in shared_ids:
+            cache[id(v)] = found
+        return found
+
+    # A value's id is a key only while it is one of the store's shared values, which live as long as the
+    # store: no other value can have that id meanwhile. A falsy projection ({}) is just recomputed.
+    return [cache.get(id(v)) or miss(v) for v in values]
 
 
 class _Compiler:
