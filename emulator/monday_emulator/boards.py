@@ -70,6 +70,8 @@ class Board:
     items), rendered once (data.py); those renderers read neither the time nor the names then."""
     draws: tuple[Any, ...] = field(default=(), repr=False, compare=False)
     """Per column: its pool (or None) and its draw multiplier, made at the first rendering (data.py)."""
+    file_columns: int = field(default=0, repr=False, compare=False)
+    """How many of ``columns`` are of type file (set with ``draws``)."""
     created_ids: list[int] = field(default_factory=list)  # items added through the change API
     touched: set[int] = field(default_factory=set)  # positions with an entry in the change overlay
     activity: list[dict[str, Any]] = field(default_factory=list)  # newest last

@@ -91,9 +91,13 @@ class ColumnDef:
     settings: Mapping[str, Any]
     settings_str: str = field(init=False, repr=False, compare=False)
     """``settings`` as monday's JSON string, encoded once: every rendered value carries its column."""
+    value_column: dict[str, Any] = field(init=False, repr=False, compare=False)
+    """:meth:`as_dict`, made once: the ``column`` of every value rendered for this column (one dict shared by
+    them, never changed in place, like the values themselves: fastpath.py)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings_str", json.dumps(dict(self.settings), separators=(",", ":")))
+        object.__setattr__(self, "value_column", self.as_dict())
 
     def as_dict(self) -> dict[str, Any]:
         """The GraphQL ``Column`` object."""
@@ -147,7 +151,7 @@ def _base(column: ColumnDef, text: str | None, value: str | None) -> dict[str, A
         "type": column.type,
         "text": text,
         "value": value,
-        "column": column.as_dict(),
+        "column": column.value_column,
     }
 
 

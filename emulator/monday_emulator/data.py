@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Set as AbstractSet
-from typing import Any
+from typing import Any, Protocol
 
 from monday_emulator.assets import item_files
 from monday_emulator.boards import (
@@ -57,6 +57,22 @@ ITEM_KEYS = frozenset(
     }
 )
 """The keys of a rendered item (``Store.render_item``): the Item fields a plain dict answers."""
+
+
+class ValueView(Protocol):
+    """What a caller keeps of each column value, applied while an item is rendered (``render_item(view=)``):
+    the fast path's projection of the value by the request's selection (fastpath.py).
+
+    ``of(value)`` must depend on the value alone. ``boards`` is the view's own cache: per board (by id; a
+    view serves one store, whose boards live as long as it), that board's pools as viewed, index for index,
+    so a drawn value's view is a list lookup like the value itself.
+    """
+
+    boards: dict[int, tuple[Any, ...]]
+
+    def of(self, value: dict[str, Any]) -> Any:
+        """The caller's view of one column value."""
+        ...
 
 
 class Store(ChangesMixin, BoardsMixin):
@@ -237,8 +253,18 @@ class Store(ChangesMixin, BoardsMixin):
 
     def iter_positions(self, board: Board, start: int, stop: int, step: int = 1) -> Any:
         """Existing positions from ``start`` toward ``stop`` (exclusive); skips absent subitem slots."""
+        parent = board.parent_board
+        if parent is None:
+            yield from range(start, stop, step)
+            return
+        # A subitems board's slots come four per parent item: its subitem count is computed once per parent,
+        # not once per slot (a quarter of the hashing of a subitems board's harvest).
+        last, count = -1, 0
         for pos in range(start, stop, step):
-            if not board.is_sub or pos % 4 < self.subitem_count(board.parent_board, pos // 4):  # type: ignore[arg-type]
+            owner = pos // 4
+            if owner != last:
+                last, count = owner, self.subitem_count(parent, owner)
+            if pos % 4 < count:
                 yield pos
 
     def item_ids(self, board_id: str, state: str = "active") -> list[str]:
@@ -267,14 +293,14 @@ class Store(ChangesMixin, BoardsMixin):
     # ----- rendering ------------------------------------------------------------------------------------
 
     def render_item(
-        self, item_id: int | str, *, fields: AbstractSet[str] = ITEM_KEYS
+        self, item_id: int | str, *, fields: AbstractSet[str] = ITEM_KEYS, view: ValueView | None = None
     ) -> dict[str, Any] | None:
         """The item exactly as ``items(ids:)`` returns it with every field selected (None when unknown).
 
         ``fields``: only these keys (of :data:`ITEM_KEYS`), for a selection that reads no others: a harvest
         page reads ``id`` and ``updated_at``, not the 20-odd column values that are nine tenths of the work
         (fastpath.py, resolvers.py). Each key's value is the same whichever others are asked: one function
-        renders them all.
+        renders them all. ``view``: ``column_values`` holds ``view.of(value)`` of each value instead.
         """
         item_id = int(item_id)
         found = self._located(item_id)
@@ -306,7 +332,7 @@ class Store(ChangesMixin, BoardsMixin):
         if "parent_item" in fields or "subitems" in fields:
             item.update(self._family(board, pos, h, fields))
         if "column_values" in fields:
-            item["column_values"] = self._column_values(board, pos, h, change)
+            item["column_values"] = self._column_values(board, pos, h, change, view)
         return item
 
     def _origin(
@@ -360,9 +386,9 @@ class Store(ChangesMixin, BoardsMixin):
         fresh = pos >= board.generated and not board.is_sub
         files: list[tuple[str, str, str]] = []
         if change is None and not fresh:  # most items: only the file columns' generated files
-            for pool, _, column in _draws(board):
-                if pool is None and column.type == "file":
-                    files += item_files(self, board, pos, h) or []
+            _draws(board)
+            for _ in range(board.file_columns):
+                files += item_files(self, board, pos, h) or []
             return files, iso(created)
         for n, column in enumerate(board.columns):
             if (change is not None and column.id in change.values) or fresh:
@@ -382,9 +408,23 @@ class Store(ChangesMixin, BoardsMixin):
         return self.generated_times(board, position)[1]
 
     def _column_values(
-        self, board: Board, pos: int, h: int, change: ItemChange | None
+        self, board: Board, pos: int, h: int, change: ItemChange | None, view: ValueView | None = None
     ) -> list[dict[str, Any]]:
         fresh = pos >= board.generated and not board.is_sub
+        if change is None and not fresh and view is not None:
+            viewed = view.boards.get(id(board))
+            if viewed is None:
+                viewed = view.boards[id(board)] = tuple(
+                    (None if pool is None else [view.of(v) for v in pool], odd, column)
+                    for pool, odd, column in _draws(board)
+                )
+            of = view.of
+            return [
+                of(self._per_item_value(board, pos, h, column))
+                if pool is None
+                else pool[((h * odd) >> 29) % POOL]
+                for pool, odd, column in viewed
+            ]
         if change is None and not fresh:  # most items: _column_value's last two rules, without its call
             return [
                 self._per_item_value(board, pos, h, column)
@@ -392,10 +432,11 @@ class Store(ChangesMixin, BoardsMixin):
                 else pool[((h * odd) >> 29) % POOL]
                 for pool, odd, column in _draws(board)
             ]
-        return [
+        values = [
             self._column_value(board, pos, h, change, fresh=fresh, n=n, column=column)
             for n, column in enumerate(board.columns)
         ]
+        return values if view is None else [view.of(v) for v in values]
 
     def _column_value(
         self,
@@ -468,6 +509,7 @@ def _draws(board: Board) -> tuple[tuple[list[dict[str, Any]] | None, int, Column
             (None if column.type in _PER_ITEM else board.pools[column.id], 2 * n + 1, column)
             for n, column in enumerate(board.columns)
         )
+        board.file_columns = sum(column.type == "file" for column in board.columns)
     return board.draws
 
 

@@ -93,6 +93,12 @@ class Plan:
     fields: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Root key -> the item keys its items' selection reads (``Store.render_item(fields=)``; a harvest page:
     ``id``, ``updated_at``); a root absent here gets every key."""
+    fused: Mapping[str, tuple[_Entry, _Selection]] = field(default_factory=dict)
+    """Root key of an ``items`` root whose items select one ``column_values`` list, without arguments ->
+    that entry and the items' selection with it as a plain key: the values are projected while the items
+    are rendered (``Store.render_item(view=)``, :class:`_PoolView`), each pool's once per plan."""
+    views: dict[str, _PoolView] = field(default_factory=dict, compare=False, repr=False)
+    """Root key -> its :class:`_PoolView` (made at the first request: it needs the store)."""
     shared: dict[int, dict[int, Any]] = field(default_factory=dict, compare=False, repr=False)
     """id of a selection -> (id of a shared column value of the store -> its projection), kept across
     requests (at most pool size x columns x boards entries). Answers share these dicts: nothing may
@@ -143,6 +149,7 @@ class Plan:
             if name == "__typename":
                 data[key] = "Query"
                 continue
+            selection = plan
             if name == "complexity":
                 source: Any = complexity
             elif name == "version":
@@ -151,16 +158,8 @@ class Plan:
                 args = {
                     a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments or ()
                 }
-                fields = self.fields.get(key, ITEM_KEYS)
                 try:
-                    if name == "next_items_page":
-                        source = paginator.next_page(args["cursor"], args.get("limit", 25), fields=fields)
-                    elif name == "assets":
-                        source = _assets(store, args["ids"])
-                    else:
-                        args.setdefault("limit", 25)
-                        args.setdefault("page", 1)
-                        source = items_by_ids(store, **args, fields=fields)
+                    source, selection = self._source(key, name, plan, args, store, paginator)
                 except QueryError as exc:
                     loc = get_location(node.loc.source, node.loc.start) if node.loc else None
                     error: dict[str, Any] = {"message": str(exc)}
@@ -168,8 +167,34 @@ class Plan:
                         error["locations"] = [{"line": loc.line, "column": loc.column}]
                     error.update(path=[key], extensions={"code": exc.code})
                     return None, [error]
-            data[key] = _project(source, plan, run)
+            data[key] = _project(source, selection, run)
         return data, []
+
+    def _source(  # noqa: PLR0917 - one root field's facts, from run's loop
+        self,
+        key: str,
+        name: str,
+        plan: _Selection | None,
+        args: dict[str, Any],
+        store: Store,
+        paginator: Paginator,
+    ) -> tuple[Any, _Selection | None]:
+        """What the root field ``key`` (``name``, its arguments ``args``) answers, unprojected, and the
+        selection that projects it (a fused root's: its values come projected)."""
+        fields = self.fields.get(key, ITEM_KEYS)
+        if name == "next_items_page":
+            return paginator.next_page(args["cursor"], args.get("limit", 25), fields=fields), plan
+        if name == "assets":
+            return _assets(store, args["ids"]), plan
+        args.setdefault("limit", 25)
+        args.setdefault("page", 1)
+        if key not in self.fused:
+            return items_by_ids(store, **args, fields=fields), plan
+        entry, selection = self.fused[key]
+        view = self.views.get(key)
+        if view is None:
+            view = self.views[key] = _PoolView(entry, store.shared_values, self.shared)
+        return items_by_ids(store, **args, fields=fields, view=view), selection
 
 
 _Filters = dict[int, tuple[frozenset[str] | None, frozenset[str] | None]]
@@ -310,6 +335,49 @@ def _project_list(
     return [cache.get(id(v)) or miss(v) for v in values]
 
 
+class _PoolView:
+    """``Store.render_item``'s view of column values for one fused ``column_values`` entry: each value
+    projected as :func:`_project_list` projects it (the store's shared values once per plan, in the same
+    cache), the store's pools projected once per board (``boards``). Its selection reads no request
+    arguments (``_Selection.pure``), so a projection depends on the value alone."""
+
+    __slots__ = ("boards", "of")
+
+    def __init__(self, entry: _Entry, shared_ids: frozenset[int], shared: dict[int, dict[int, Any]]) -> None:
+        sub = entry.plan
+        assert sub is not None and sub.pure
+        run = _Run({}, shared_ids, shared)
+        cache = shared.setdefault(id(sub), {})
+
+        def of(v: Any) -> Any:
+            found = cache.get(id(v))  # an id is a key only while its shared value lives (_project_list)
+            if found is None:
+                found = _project(v, sub, run)
+                if id(v) in shared_ids:
+                    cache[id(v)] = found
+            return found
+
+        self.of = of
+        self.boards: dict[int, tuple[Any, ...]] = {}
+
+
+def _fused(name: str, plan: _Selection | None) -> tuple[_Entry, _Selection] | None:
+    """For an ``items`` root whose items have one ``column_values`` entry, without arguments or a type
+    condition and reading no request arguments below: that entry, and the items' selection with it as a
+    plain key (the list comes projected from the store)."""
+    if name != "items" or plan is None:
+        return None
+    lists = [e for e in plan.entries if e.name == "column_values"]
+    if len(lists) != 1:
+        return None
+    (entry,) = lists
+    node, sub = entry.filter_node, entry.plan
+    if node is None or node.arguments or entry.only_on is not None or sub is None or not sub.pure:
+        return None
+    plain = _Entry(entry.key, entry.name, None, None)
+    return entry, _Selection(tuple(plain if e is entry else e for e in plan.entries))
+
+
 class _Compiler:
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
@@ -425,7 +493,8 @@ def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: 
     if len({r[0] for r in roots}) != len(roots):
         return None
     fields = {key: read for key, name, _, plan in roots if (read := _item_fields(name, plan)) is not None}
-    return Plan(tuple(roots), checks, tuple(compiler.filtered), fields)
+    fused = {key: found for key, name, _, plan in roots if (found := _fused(name, plan)) is not None}
+    return Plan(tuple(roots), checks, tuple(compiler.filtered), fields, fused)
 
 
 def _item_fields(root: str, plan: _Selection | None) -> frozenset[str] | None:

@@ -16,7 +16,7 @@ from graphql import FieldNode, GraphQLError, GraphQLResolveInfo, default_field_r
 
 from monday_emulator.assets import update_by_id
 from monday_emulator.columns import iso
-from monday_emulator.data import ITEM_KEYS, Store, mix64
+from monday_emulator.data import ITEM_KEYS, Store, ValueView, mix64
 from monday_emulator.extras import EXTRA_RESOLVERS
 from monday_emulator.listing import Paginator, QueryError, parse_time
 
@@ -95,9 +95,11 @@ def items_by_ids(
     newest_first: bool | None = None,
     exclude_nonactive: bool | None = None,
     fields: AbstractSet[str] = ITEM_KEYS,
+    view: ValueView | None = None,
 ) -> list[dict[str, Any]]:
     """Root ``items``: at most 100 ids, ``limit`` (default 25) per page, unknown ids simply absent
-    (``fields``: the item keys the selection reads, ``Store.render_item``)."""
+    (``fields``, ``view``: what the selection reads of an item and of its column values,
+    ``Store.render_item``)."""
     if not ids:
         raise QueryError("items requires the ids argument", "InvalidArgumentException")
     if len(ids) > MAX_ITEMS_IDS:
@@ -109,7 +111,8 @@ def items_by_ids(
     wanted = sorted({int(i) for i in ids if str(i).isdigit()}, reverse=bool(newest_first))
     rows = []
     for item_id in wanted:
-        item = store.render_item(item_id, fields=fields | {"state"} if exclude_nonactive else fields)
+        wanted_fields = fields | {"state"} if exclude_nonactive else fields
+        item = store.render_item(item_id, fields=wanted_fields, view=view)
         if item is None or (exclude_nonactive and item["state"] != "active"):
             continue
         rows.append(item)
