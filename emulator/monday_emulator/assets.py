@@ -60,7 +60,8 @@ def update_files(store: Store, update: dict[str, Any]) -> list[tuple[str, str, s
 def _file(store: Store, owner_id: int, slot: int, h: int) -> tuple[str, str, str]:
     word = WORDS[(h >> (8 * slot)) % len(WORDS)]
     extension = _EXTENSIONS[(h >> (3 + 8 * slot)) % len(_EXTENSIONS)]
-    (uploader,) = pick_users(store, h, 1, 30 + slot)
+    users = store.account.active_user_ids
+    uploader = users[(h >> (30 + slot)) % len(users)]  # pick_users(store, h, 1, 30 + slot)[0]
     return str(owner_id * ASSET_SLOTS + slot), f"{word}_{slot + 1}.{extension}", uploader
 
 

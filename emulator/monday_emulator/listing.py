@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monday_emulator.clock import Clock
+from monday_emulator.columns import iso
 from monday_emulator.data import ITEM_KEYS, Board, Store
 
 MAX_PAGE = 500
@@ -243,7 +244,11 @@ class Paginator:
         taken = list(itertools.islice(stream, limit + 1))
         more = len(taken) > limit
         taken = taken[:limit]
-        items = [self.store.render_item(item_id, fields=fields) for _, item_id in taken]
+        items: list[dict[str, Any] | None]
+        if fields <= _VIEW_FIELDS:  # a harvest page: what render_item gives, from the views already made
+            items = [_from_view(view, fields) for _, _, view in taken]
+        else:
+            items = [self.store.render_item(item_id, fields=fields) for _, item_id, _ in taken]
         cursor = None
         if more:
             raw = f"1,{board.id},{chain.token},{number},{limit},{chain.group_id}|"
@@ -282,8 +287,8 @@ class Paginator:
             return tuple(-k for k in key) if spec.by_updated else -key
         return key
 
-    def _ordered(self, board: Board, spec: Spec, after: Any) -> Iterator[tuple[Any, int]]:
-        """(key, item id) of active matching items after ``after``, in the chain's order."""
+    def _ordered(self, board: Board, spec: Spec, after: Any) -> Iterator[tuple[Any, int, _View]]:
+        """(key, item id, view) of active matching items after ``after``, in the chain's order."""
         store = self.store
         touched = sorted(board.touched)
         keyed_touched = []
@@ -301,7 +306,7 @@ class Paginator:
                 continue
             if store.state_of(board, pos) != "active":
                 continue
-            yield key, view.item_id
+            yield key, view.item_id, view
 
     def _untouched(self, board: Board, spec: Spec, after: Any) -> Iterator[tuple[Any, int, _View]]:
         store = self.store
@@ -338,6 +343,21 @@ class Paginator:
                 continue  # the group _view would give this untouched item fails the predicate
             view = self._view(board, pos, h)
             yield self._key(spec, view, pos), pos, view
+
+
+_VIEW_FIELDS = frozenset({"id", "updated_at"})
+
+
+def _from_view(view: _View, fields: AbstractSet[str]) -> dict[str, Any]:
+    """``Store.render_item(view.item_id, fields=fields)`` for ``fields`` within ``id`` and ``updated_at``:
+    the view holds both (its ``updated`` is the item's current one, change overlay included), so a harvest
+    page does not locate and hash each item a second time."""
+    item: dict[str, Any] = {}
+    if "id" in fields:
+        item["id"] = str(view.item_id)
+    if "updated_at" in fields:
+        item["updated_at"] = iso(view.updated)
+    return item
 
 
 def _in_group(spec: Spec, group_id: str) -> Spec:
