@@ -114,15 +114,11 @@ class ColumnDef:
 
 def iso(ts: float) -> str:
     """Epoch seconds -> monday's ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return _iso(int(ts))
-
-
-def _iso(seconds: int) -> str:
     # The date part is strftime's, cached per day; the time of day is written out. Every item carries two
     # timestamps of its own, so a cache of whole timestamps missed (strftime + gmtime: an eighth of an
     # item's rendering); the day is shared by hundreds of items. Same text as
-    # strftime("%Y-%m-%dT%H:%M:%SZ", gmtime(seconds)) for every int (tests/emulator/test_render_shortcuts.py).
-    day, rest = divmod(seconds, 86_400)
+    # strftime("%Y-%m-%dT%H:%M:%SZ", gmtime(int(ts))) for every ts (tests/emulator/test_render_shortcuts.py).
+    day, rest = divmod(int(ts), 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
     return f"{_day_prefix(day)}{_TWO_DIGITS[hours]}:{_TWO_DIGITS[minutes]}:{_TWO_DIGITS[secs]}Z"
@@ -307,26 +303,27 @@ def _json_text(text: str) -> str:
 
 def _file(c: ColumnDef, raw: Any, at: str, _ctx: Context) -> dict[str, Any]:
     files: Sequence[tuple[str, str, str]] = raw or ()  # (asset_id, name, creator_id)
-    urls = [asset_url(a, n) for a, n, _ in files]
-    # _dumps({"files": [{"name": n, "assetId": int(a), "isImage": "true"/"false", "fileType": "ASSET"}]})
-    # written out (json.dumps was a third of rendering an item with files; the same text, tested)
-    entries = ",".join(
-        f'{{"name":{_json_text(n)},"assetId":{int(a)},"isImage":"{str(is_image(n)).lower()}","fileType":"ASSET"}}'
-        for a, n, _ in files
-    )
-    value = f'{{"files":[{entries}]}}' if files else None
+    urls, entries, assets = [], [], []
+    for a, n, u in files:
+        image = is_image(n)
+        urls.append(asset_url(a, n))
+        # _dumps({"files": [{"name": n, "assetId": int(a), "isImage": "true"/"false", "fileType": "ASSET"}]})
+        # written out (json.dumps was a third of rendering an item with files; the same text, tested)
+        flag = "true" if image else "false"
+        entries.append(f'{{"name":{_json_text(n)},"assetId":{int(a)},"isImage":"{flag}","fileType":"ASSET"}}')
+        assets.append(
+            {
+                "__typename": "FileAssetValue",
+                "asset_id": a,
+                "name": n,
+                "is_image": image,
+                "created_at": at,
+                "creator_id": u,
+            }
+        )
+    value = f'{{"files":[{",".join(entries)}]}}' if files else None
     out = _base(c, ", ".join(urls), value)
-    out["files"] = [
-        {
-            "__typename": "FileAssetValue",
-            "asset_id": a,
-            "name": n,
-            "is_image": is_image(n),
-            "created_at": at,
-            "creator_id": u,
-        }
-        for a, n, u in files
-    ]
+    out["files"] = assets
     return out
 
 

@@ -116,6 +116,10 @@ class Plan:
                 out[check.name] = None
                 continue
             scalar_ok = _SCALAR_CHECKS[check.scalar]
+            as_sent = check.is_list and type(value) is list and check.scalar == "ID"
+            if as_sent and all(type(v) is str for v in value):  # ids as the tap sends them: the checks
+                out[check.name] = list(value)  # below would all pass and keep each as it is
+                continue
             if check.is_list:
                 if not isinstance(value, list) or any(
                     (v is None and check.item_required) or (v is not None and not scalar_ok(v)) for v in value

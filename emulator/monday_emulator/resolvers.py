@@ -392,6 +392,9 @@ def field_resolver(source: Any, info: Info, **args: Any) -> Any:
     """Dispatch to ``RESOLVERS`` or read the dict key (graphql-core's default)."""
     resolver = RESOLVERS.get((info.parent_type.name, info.field_name))
     if resolver is None:
+        if type(source) is dict:  # default_field_resolver's dict case, without its Mapping ABC check
+            value = source.get(info.field_name)
+            return value(info, **args) if callable(value) else value
         return default_field_resolver(source, info, **args)
     try:
         return resolver(source, info, **args)
