@@ -9,16 +9,22 @@ change API touched the items involved: nothing is cached, so a change must show 
 
 from __future__ import annotations
 
+import json
+import random
+import time
 from typing import Any
 
 import pytest
+from graphql import parse
 from monday_emulator import assets as emulated_assets
+from monday_emulator import fastpath
 from monday_emulator.assets import ASSET_SLOTS
 from monday_emulator.boards import POOL
 from monday_emulator.clock import FakeClock
-from monday_emulator.columns import iso, render_value
+from monday_emulator.columns import is_image, iso, render_value
 from monday_emulator.data import ITEM_KEYS, Store
 from monday_emulator.execute import Executor
+from monday_emulator.fastpath import compile_plan
 from monday_emulator.resolvers import board_updates
 
 from tap_monday_boards.queries import (
@@ -408,3 +414,186 @@ def test_group_chains_list_their_group_after_moves() -> None:
         seen += ids
     assert sorted(seen) == sorted(store.item_ids(board_id))
     assert roles["created"] in seen
+
+
+# ----- second round: the same answers for less CPU (docs/benchmarks.md, "The emulator's CPU") -------------
+
+
+def test_iso_is_strftime_for_every_second() -> None:
+    """``iso`` writes the time of day itself and caches only the date: strftime's text for any int."""
+    rng = random.Random(5)
+    samples = [rng.randrange(-(10**11), 10**11) for _ in range(20_000)]
+    samples += range(-200_000, 200_000, 997)
+    samples += [0, -1, 86_399, 86_400, 951_782_400, 1_735_689_599]
+    for ts in samples:
+        assert iso(ts) == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)), ts
+    assert iso(1_735_689_599.9) == "2024-12-31T23:59:59Z"  # a float is cut to its second, as before
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["report.pdf"],
+        ["plan_1.png", "notes_2.docx"],
+        ['quo"te.jpg', "back\\slash.PNG", "é.gif", "tab\t.pdf", "del\x7f.txt", "\u2028.xlsx", ""],
+    ],
+)
+def test_file_value_json_is_json_dumps(names: list[str]) -> None:
+    """A file value's ``value`` is written out, not json.dumps'd: the same text for any file name."""
+    store, _ = _store()
+    board = store.board_obj(store.board_ids()[0])
+    assert board is not None
+    column = next(c for c in board.columns if c.type == "file")
+    files = [(str(10**11 + n), name, store.account.user_ids[0]) for n, name in enumerate(names)]
+    rendered = render_value(column, files, iso(0), store.render_context())
+    expected = json.dumps(
+        {
+            "files": [
+                {"name": n, "assetId": int(a), "isImage": str(is_image(n)).lower(), "fileType": "ASSET"}
+                for a, n, _ in files
+            ]
+        },
+        separators=(",", ":"),
+    )
+    assert rendered["value"] == expected
+    assert [f["is_image"] for f in rendered["files"]] == [is_image(n) for n in names]
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_item_fields_equal_their_own_functions(changed: bool) -> None:
+    """``render_item`` computes an item's hash once; each field still equals the function that owns it."""
+    store, clock = _store()
+    if changed:
+        _change_everything(store, clock)
+    for item_id in _every_item_id(store):
+        item = store.render_item(item_id)
+        found = store.locate(int(item_id))
+        assert item is not None and found is not None
+        board, pos = found
+        change = store.change_of(int(item_id))
+        created, updated = store.generated_times(board, pos)
+        if change is not None:
+            created, updated = change.created_ts or created, change.updated_ts or updated
+        assert item["name"] == store.item_name(int(item_id))
+        assert item["state"] == store.state_of(board, pos)
+        assert (item["created_at"], item["updated_at"]) == (iso(created), iso(updated))
+        count = store.subitem_count(board, pos)
+        assert len(item["subitems"]) == count
+
+
+def test_subitem_board_positions_are_the_existing_slots() -> None:
+    """A subitems board's positions, hashed once per parent: exactly the slots below the parent's count, in
+    both directions and from any start."""
+    store, _ = _store()
+    for board_id in store.board_ids():
+        parent = store.board_obj(board_id)
+        assert parent is not None and parent.sub_board is not None
+        sub = parent.sub_board
+        every = [p for p in range(sub.positions) if p % 4 < store.subitem_count(parent, p // 4)]
+        assert list(store.iter_positions(sub, 0, sub.positions)) == every
+        assert list(store.iter_positions(sub, sub.positions - 1, -1, -1)) == every[::-1]
+        assert list(store.iter_positions(sub, 37, 301)) == [p for p in every if 37 <= p < 301]
+        assert list(store.iter_positions(sub, 301, 37, -1)) == [p for p in every if 37 < p <= 301][::-1]
+
+
+def _documents() -> list[tuple[str, dict[str, Any]]]:
+    """Documents the fast path answers, with the tap's variables: fused (``ITEMS_BY_IDS_QUERY``: column
+    values projected while rendered), filtered, aliased twice, and assets."""
+    two = (
+        "query Two($ids: [ID!]!) { a: items(ids: $ids, limit: 100) { id column_values { id text } }"
+        " b: items(ids: $ids, limit: 100) { name column_values(types: [status, file]) { type value } } }"
+    )
+    typed = (
+        "query Typed($ids: [ID!]!) { items(ids: $ids, limit: 100) { __typename id column_values"
+        " { __typename id ... on StatusValue { label index } ... on FileValue { files { ... on FileAssetValue"
+        " { asset_id name } } } } } }"
+    )
+    return [
+        (ITEMS_BY_IDS_QUERY, {"limit": 100}),
+        (items_by_ids_query(["status", "numbers", "file"], with_column_ids=True), {"limit": 100}),
+        (two, {}),
+        (typed, {}),
+    ]
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_fast_answers_equal_graphql_core_across_changes(changed: bool) -> None:
+    """Every item through each document, fast path against graphql-core, twice per executor (the plans'
+    projections and pool views are kept across requests), then again after the change API touched items
+    already answered: the kept projections are of values nothing changes, so a change shows at once."""
+    store, clock = _store()
+    fast, slow = Executor(store, clock), Executor(store, clock, fast_path=False)
+    ids = _every_item_id(store)
+    board = store.board(store.board_ids()[0])
+    assert board is not None
+    columns = [c["id"] for c in board["columns"]]
+    for round_ in range(3):
+        if round_ == 2 and changed:
+            _change_everything(store, clock)
+            ids = _every_item_id(store)
+        for document, shared in _documents():
+            for start in range(0, len(ids), 100):
+                variables = {**shared, "ids": ids[start : start + 100], "column_ids": columns[::2]}
+                if "$column_ids" not in document:
+                    del variables["column_ids"]
+                got = fast.execute(document, variables, None, complexity=COMPLEXITY)
+                want = slow.execute(document, variables, None, complexity=COMPLEXITY)
+                assert got.errors == want.errors == []
+                assert got.data == want.data
+                assert json.dumps(got.data) == json.dumps(want.data)  # same keys in the same order
+    assert slow.path_counts["fast"] == 0 and fast.path_counts["graphql"] == 0
+    plan = fast._plans[(ITEMS_BY_IDS_QUERY, None)]  # the fused plan is the one under test
+    assert plan is not None and plan.fused and plan.views
+
+
+def test_compiled_projections_equal_the_field_walk() -> None:
+    """Each selection's compiled builder against ``_project_by_ops``, the field-by-field walk it unrolls,
+    on whole items (every column value type, changed ones included) and on assets."""
+    store, clock = _store()
+    roles = _change_everything(store, clock)
+    schema = Executor(store, clock).schema
+    items = [store.render_item(i) for i in _every_item_id(store)]
+    assets = [emulated_assets.asset(store, roles[role]) for role in ("own_asset", "created_asset")]
+    for document, _ in [*_documents(), (ASSETS_QUERY, {})]:
+        plan = compile_plan(schema, parse(document), None)
+        assert plan is not None
+        for key, name, node, selection in plan.roots:
+            if selection is None:
+                continue
+            filters = {
+                id(e): (None, frozenset({"status", "file"}) if e.filter_node.arguments else None)  # type: ignore[union-attr]
+                for e in plan.filtered
+            }
+            source = assets if name == "assets" else items
+            compiled = fastpath._project(source, selection, fastpath._Run(filters, frozenset(), {}))
+            walked = fastpath._project_by_ops(source, selection, fastpath._Run(filters, frozenset(), {}))
+            assert compiled == walked, (document, key, node)
+            assert json.dumps(compiled) == json.dumps(walked)
+
+
+def test_cost_estimates_are_kept_per_variable_shape() -> None:
+    """``estimate_cost`` keeps an estimate per document and variable shape (list lengths, scalars by type
+    and value): each kept answer equals a fresh walk, for lists of the same length and other contents, and
+    for limits that are equal dict keys but not equal limits (1, 1.0, True)."""
+    store, clock = _store()
+    executor = Executor(store, clock)
+    document = parse(ITEMS_BY_IDS_QUERY)
+    cases: list[dict[str, Any]] = [
+        {"ids": ["1"] * n, "limit": limit}
+        for n in (1, 2, 50, 100)
+        for limit in (1, 1.0, True, 0, 25, None, "7")
+    ]
+    cases += [{"ids": "123", "limit": 5}, {"ids": 123, "limit": 5}, {"ids": None}, {}]
+    cases += [{"ids": [str(n) for n in range(50)], "limit": 50}, {"ids": [{"x": 1}] * 50, "limit": 50}]
+    for variables in cases * 2:
+        fresh = executor.cost_model.estimate(executor.schema, document, None, variables)
+        assert executor.estimate_cost(ITEMS_BY_IDS_QUERY, variables, None) == fresh, variables
+    # a page's limit bounds its items: 1 and 1.0 are one dict key, and two different prices
+    one, float_one = ({"cursor": "c", "limit": v} for v in (1, 1.0))
+    assert executor.estimate_cost(HARVEST_NEXT_PAGE_QUERY, one, None) != executor.estimate_cost(
+        HARVEST_NEXT_PAGE_QUERY, float_one, None
+    )
+    nested = {"ids": ["1"], "limit": 1, "extra": {"a": [1]}}  # an input object: never kept
+    assert executor.estimate_cost(ITEMS_BY_IDS_QUERY, nested, None) == executor.cost_model.estimate(
+        executor.schema, document, None, nested
+    )
