@@ -153,10 +153,18 @@ class Reply:
         try:
             return _ENCODER.encode(self.body)
         except (TypeError, msgspec.EncodeError):  # a type msgspec does not know: json.dumps decides
-            return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+            text = json.dumps(self.body, separators=(",", ":"), ensure_ascii=False, default=_raw_json)
+            return text.encode()
 
 
 _ENCODER = msgspec.json.Encoder()
+
+
+def _raw_json(value: Any) -> Any:
+    """json.dumps' view of a ``msgspec.Raw`` (JSON already written: ``Executor.execute(encoded=True)``)."""
+    if isinstance(value, msgspec.Raw):
+        return msgspec.json.decode(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _top(version: str, request_id: str, account_id: int) -> dict[str, Any]:

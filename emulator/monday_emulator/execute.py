@@ -160,8 +160,13 @@ class Executor:
         operation_name: str | None,
         *,
         complexity: dict[str, Any] | None = None,
+        encoded: bool = False,
     ) -> ExecResult:
         """Run the request. Parse/validation failures give ``data: None`` and cost 0.
+
+        ``encoded``: the caller only encodes ``data`` (``envelopes.Reply.encode``; server.py when no
+        latency or fault reads it): the fast path may then hold parts of it as ``msgspec.Raw``, the same
+        bytes once encoded (``Plan.run``).
 
         Application errors that make the whole request meaningless (``CursorException``,
         ``InvalidArgumentException``) also give ``data: None``, as monday answers them.
@@ -177,7 +182,7 @@ class Executor:
             try:
                 with self.store.lock:
                     fast_data, fast_errors = plan.run(
-                        self.store, self.paginator, coerced, complexity, self.version
+                        self.store, self.paginator, coerced, complexity, self.version, encoded=encoded
                     )
             except FallbackError:
                 pass  # this request's answer is graphql-core's to shape (fastpath.py)

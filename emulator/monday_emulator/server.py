@@ -243,8 +243,10 @@ class Emulator:
             raise _Refusal(self._rejection_reply(version, admitted, request_id), admitted.code)
         out.admission, out.cost = admitted, cost
         try:
+            # nothing but the encoder reads an instant, fault-free answer (latency and faults read its data)
+            encoded = self.latency.is_instant and fault is None
             result = self.executor.execute(query, variables, operation,
-                                           complexity=admitted.complexity.as_dict())
+                                           complexity=admitted.complexity.as_dict(), encoded=encoded)
         except Exception:  # an emulator bug: answer like monday's own internal error, keep serving
             _LOG.exception("executor failed on operation %s", out.operation)
             raise _Refusal(env.internal_error(version, request_id), "EMULATOR_EXCEPTION", "error") from None

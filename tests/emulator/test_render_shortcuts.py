@@ -14,15 +14,17 @@ import random
 import time
 from typing import Any
 
+import msgspec
 import pytest
 from graphql import parse
 from monday_emulator import assets as emulated_assets
-from monday_emulator import fastpath
+from monday_emulator import envelopes, fastpath
 from monday_emulator.assets import ASSET_SLOTS
 from monday_emulator.boards import POOL
 from monday_emulator.clock import FakeClock
 from monday_emulator.columns import is_image, iso, render_value
 from monday_emulator.data import ITEM_KEYS, Store
+from monday_emulator.envelopes import Reply
 from monday_emulator.execute import Executor
 from monday_emulator.fastpath import compile_plan
 from monday_emulator.resolvers import board_updates
@@ -541,9 +543,34 @@ def test_fast_answers_equal_graphql_core_across_changes(changed: bool) -> None:
                 assert got.errors == want.errors == []
                 assert got.data == want.data
                 assert json.dumps(got.data) == json.dumps(want.data)  # same keys in the same order
+                # only encoded (server.py): shared values as msgspec.Raw, the same bytes
+                raw = fast.execute(document, variables, None, complexity=COMPLEXITY, encoded=True)
+                assert Reply(200, {"data": raw.data}).encode() == Reply(200, {"data": want.data}).encode()
     assert slow.path_counts["fast"] == 0 and fast.path_counts["graphql"] == 0
     plan = fast._plans[(ITEMS_BY_IDS_QUERY, None)]  # the fused plan is the one under test
-    assert plan is not None and plan.fused and plan.views
+    assert plan is not None and plan.fused and {encoded for _, encoded in plan.views} == {False, True}
+
+
+def test_an_encoded_answer_encodes_the_same_the_long_way() -> None:
+    """``Reply.encode`` falls back to json.dumps for a type msgspec does not know; msgspec.Raw pieces of an
+    encoded answer are then written as the JSON they hold."""
+    store, clock = _store()
+    fast = Executor(store, clock)
+    variables = {"ids": _every_item_id(store)[:100], "limit": 100}
+    answer = fast.execute(ITEMS_BY_IDS_QUERY, variables, None, complexity=COMPLEXITY, encoded=True)
+    values = answer.data["items"][0]["column_values"]  # type: ignore[index]
+    assert any(isinstance(v, msgspec.Raw) for v in values)
+
+    class Unknown:  # makes msgspec give up on the whole body
+        pass
+
+    body = {"data": answer.data, "extra": Unknown()}
+    with pytest.raises(TypeError, match="Unknown"):
+        Reply(200, body).encode()
+    plain = fast.execute(ITEMS_BY_IDS_QUERY, variables, None, complexity=COMPLEXITY)
+    expected = json.dumps({"data": plain.data}, separators=(",", ":"), ensure_ascii=False).encode()
+    assert Reply(200, {"data": answer.data}).encode() == expected
+    assert json.loads(json.dumps(answer.data, default=envelopes._raw_json)) == plain.data
 
 
 def test_compiled_projections_equal_the_field_walk() -> None:
