@@ -75,7 +75,8 @@ def asset(store: Store, asset_id: str | int) -> dict[str, Any] | None:
         update = update_by_id(store, owner)
         files = update_files(store, update) if update is not None else []
         created_at = (update or {}).get("created_at")
-    found = next((f for f in files if f[0] == str(number)), None)
+    wanted = str(number)
+    found = next((f for f in files if f[0] == wanted), None)
     return None if found is None else asset_dict(store, found[0], found[1], found[2], str(created_at))
 
 
