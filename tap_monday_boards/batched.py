@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 import requests
@@ -37,11 +37,13 @@ from typing_extensions import override
 
 from tap_monday_boards import sdkcompat
 from tap_monday_boards.client import MondayStream
-from tap_monday_boards.engine.runtime import EngineRuntime, Job
 from tap_monday_boards.engine.transport import Request, Transport
 from tap_monday_boards.errors import MondayAPIError
 from tap_monday_boards.records import WideRecordStreamMixin
 from tap_monday_boards.sources import engine_source
+
+if TYPE_CHECKING:  # annotations only: the runtime (engine/runtime.py) is loaded by the sync (prefetch.py)
+    from tap_monday_boards.engine.runtime import EngineRuntime, Job
 
 
 class BatchPaginator(BaseAPIPaginator[int]):

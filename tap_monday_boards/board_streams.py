@@ -13,7 +13,7 @@ the typed fragments of their types are sent; ``column_values`` (jsonb) holds tho
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Tap
 from typing_extensions import override
@@ -22,11 +22,13 @@ from tap_monday_boards import queries
 from tap_monday_boards.board_layout import BoardLayout, ColumnLayout, board_record, build_layout
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.engine.boards import BoardListing, BoardMeta, fetch_catalog
-from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.items_stream import _EngineStream
 from tap_monday_boards.naming import stream_name
 from tap_monday_boards.records import item_record
+
+if TYPE_CHECKING:  # annotations only: discovery never loads the pipeline (items_stream.py)
+    from tap_monday_boards.engine.pipeline import ItemsPipeline
 
 
 class BoardItemsStream(_EngineStream):

@@ -41,7 +41,7 @@ import contextlib
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -59,7 +59,6 @@ from tap_monday_boards.engine.boards import (
     fetch_catalog,
     fetch_subitem_boards,
 )
-from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.settings import EngineSettings
 from tap_monday_boards.records import (
     WideRecordStreamMixin,
@@ -70,6 +69,9 @@ from tap_monday_boards.records import (
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.sources import board_catalog, engine_source, read_bookmark
 from tap_monday_boards.wire import RawItem
+
+if TYPE_CHECKING:  # the pipeline (and the harvest, fetch... under it) is imported by the sync that starts one
+    from tap_monday_boards.engine.pipeline import ItemsPipeline
 
 COLUMN_VALUE_BATCH_ITEMS = 500
 """Items handed to the children of ``items`` in one child sync (column-value rows, subscriber ids)."""
@@ -211,6 +213,8 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             self.logger.info("%s: ACTIVATE_VERSION %d sent (complete run)", stream.name, version)
 
     def _start_pipeline(self, from_board: str) -> ItemsPipeline:
+        from tap_monday_boards.engine.pipeline import ItemsPipeline  # noqa: PLC0415 - sync only (see imports)
+
         prefetched = self._prefetched
         if prefetched is not None and not self._prefetch_taken and from_board in prefetched[1].stats:
             self._prefetch_taken = True  # started by the sync's engine for every board: used once

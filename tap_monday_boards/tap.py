@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import FrameType
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -50,8 +50,13 @@ from tap_monday_boards.items_stream import (
 )
 from tap_monday_boards.nul import NulFreeWriter
 from tap_monday_boards.output import OUTPUT
-from tap_monday_boards.prefetch import Prefetch
 from tap_monday_boards.statewriter import ThrottledStateWriter
+
+if TYPE_CHECKING:
+    # The engine (prefetch.py -> engine/account.py, pipeline.py, runtime.py, and aiohttp under them) is a
+    # sync's: imported by ``engine_source`` when the sync starts it, so ``--discover`` and ``--about``
+    # never load it (docs/benchmarks.md, "The tap's start-up").
+    from tap_monday_boards.prefetch import Prefetch
 
 API_VERSION_PATTERN = r"^\d{4}-(01|04|07|10)$"
 SECRET_SETTINGS = frozenset({"api_token"})
@@ -400,6 +405,8 @@ class TapMondayBoards(Tap):
         if not self._syncing:
             return None
         if self._prefetch is None:
+            from tap_monday_boards.prefetch import Prefetch  # noqa: PLC0415 - a sync's only (see imports)
+
             self._prefetch = Prefetch(self)
             self._prefetch.start()
         return self._prefetch

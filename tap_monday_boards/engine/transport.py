@@ -29,9 +29,8 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import aiohttp
 import msgspec
 
 from tap_monday_boards.engine.governor import Governor, Permit
@@ -45,6 +44,12 @@ from tap_monday_boards.errors import (
     error_for,
 )
 from tap_monday_boards.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    # Imported where a session starts (``Transport.__aenter__``) instead: aiohttp's import is ~80 ms of CPU,
+    # which ``--discover`` and ``--about`` (they never send a request) would pay for nothing; Meltano runs
+    # a forced ``--discover`` before every sync.
+    import aiohttp
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +145,8 @@ class Transport:
         }
 
     async def __aenter__(self) -> Transport:
+        import aiohttp  # noqa: PLC0415 - only a sync needs it (see the TYPE_CHECKING import)
+
         # the plan may raise the in-flight limit during the run (engine/plan_limits.py): room for its share
         in_flight = self.settings.max_concurrency
         if "max_concurrency" in self.settings.limits_from_plan:
@@ -164,6 +171,8 @@ class Transport:
         self, request: Request, timeout_s: float | None = None
     ) -> tuple[int, Mapping[str, str], Any]:
         """One HTTP exchange. Returns (status, headers, parsed body or raw bytes if not JSON)."""
+        import aiohttp  # noqa: PLC0415 - loaded by __aenter__ (see the TYPE_CHECKING import)
+
         assert self._session is not None, "Transport used outside its context"
         payload = {"query": request.query, "variables": request.variables, "operationName": request.operation}
         timeout = aiohttp.ClientTimeout(total=timeout_s) if timeout_s is not None else self._session.timeout
@@ -220,6 +229,8 @@ class Transport:
 
     async def _exchange(self, request: Request, permit: Permit) -> tuple[Decision | None, Any]:
         """Send once under ``permit``; settle the governor with the answer's real cost."""
+        import aiohttp  # noqa: PLC0415 - loaded by __aenter__ (see the TYPE_CHECKING import)
+
         settled = False
         observer = request.observer
         timeout_s = observer.attempt_timeout_s() if observer is not None else None
