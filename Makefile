@@ -6,7 +6,14 @@ PYTEST_ARGS ?=
 
 .PHONY: venv test test-all lint typecheck demo bench bench-full bench-account chaos clean
 
+## Bytecode of the editable packages, refreshed on every target that needs the venv. Why: an editable install
+## (here, and Meltano's `pip_url: -e .` plugin venv) runs this checkout's sources, which no installer compiles
+## (pip and uv compile site-packages only), and with PYTHONDONTWRITEBYTECODE set Python never writes
+## __pycache__ either: every tap and emulator process then compiled its package from source at each start
+## (the tap's: ~0.1 s of CPU), a cost a user's wheel install never has
+## (docs/benchmarks.md, "The tap's start-up"). compileall rewrites only the files changed since its last run.
 venv: $(VENV)/.installed
+	@$(PY) -m compileall -q tap_monday_boards emulator/monday_emulator
 
 ## The tap (editable, with its test/bench/dev extras) and the emulator, its own distribution in ./emulator.
 $(VENV)/.installed: pyproject.toml emulator/pyproject.toml
