@@ -47,7 +47,10 @@ FAULT_RATE = 0.02
 # Faults are drawn per request number from the seed; with seed 18 requests 4, 12, 19, 30 and 36 fail (503,
 # partial data, FIELD_LIMIT_EXCEEDED, truncated JSON, connection reset), so every run meets some.
 SEED = 18
-ENGINE_OPERATIONS = {"HarvestFirstPage", "HarvestNextPage", "ItemsByIds"}
+ENGINE_OPERATIONS = {
+    "HarvestFirstPage", "HarvestFirstPages", "HarvestGroupFirstPage", "HarvestNextPage", "ItemsByIds",
+}  # fmt: skip
+"""Every request of the items engine (harvest chains, one per board or per group, and the detail batches)."""
 OPT_IN = {"TAP_MONDAY_BOARDS_ITEM_SUBSCRIBERS": "true", "TAP_MONDAY_BOARDS_UPDATE_REPLIES": "true"}
 """Opt-in streams the main run turns on, so that they are loaded too."""
 
