@@ -2,7 +2,7 @@
 
 Why large pieces: the SDK writes and flushes stdout once per message. Under ``PYTHONUNBUFFERED=1`` (set by
 many container images, and on the machines this project is measured on) every such write is a system call
-that also wakes the reader (Meltano, a target) for ~3 KB; at one per item that was ~15 % of the tap's CPU
+that also wakes the reader (Meltano, a target) for ~3 KB; at one per item that was 5-15 % of the tap's CPU
 (0.5 s of system time and ~30,000 involuntary context switches per 49,000 items, docs/benchmarks.md). Here
 RECORD lines wait in one buffer and go out ~256 KB at a time; every other message (SCHEMA, STATE,
 ACTIVATE_VERSION) first writes what waits, then itself, then flushes, so the order on stdout is the order
