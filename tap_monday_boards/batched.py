@@ -261,15 +261,7 @@ class IdBatchStream(WideRecordStreamMixin, MondayStream):
         self._batches = chunks(ids, self.batch_limit())
         if not self._batches and not self._early_jobs:  # no ids, no request (a paginator sends a first one)
             return
-        runtime = self._running_engine()
-        if runtime is None:
-            yield from ([row] for row in super().get_records(context))
-            return
-        self._current_context = context
-        try:
-            yield from self._engine_answers(runtime)
-        except MondayAPIError as exc:
-            raise self._sdk_error(exc) from exc
+        yield from self._answers(context)
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator | None:
@@ -288,14 +280,19 @@ class IdBatchStream(WideRecordStreamMixin, MondayStream):
     @override
     def request_records(self, context: Context | None) -> Iterable[dict]:
         """The batches through the sync's engine, many in flight; outside a sync, the SDK's page loop."""
+        for rows in self._answers(context):
+            yield from rows
+
+    def _answers(self, context: Context | None) -> Iterator[list[dict[str, Any]]]:
+        """The prepared batches' rows, a list per answer from the sync's engine; outside a sync, the SDK's
+        page loop, a row per list."""
         runtime = self._running_engine()
         if runtime is None:
-            yield from super().request_records(context)
+            yield from ([row] for row in super().request_records(context))
             return
         self._current_context = context
         try:
-            for rows in self._engine_answers(runtime):
-                yield from rows
+            yield from self._engine_answers(runtime)
         except MondayAPIError as exc:
             raise self._sdk_error(exc) from exc
 

@@ -25,7 +25,7 @@ themselves (wire_values.encoded_column_values); an answer they do not fit takes 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, Union
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -165,11 +165,27 @@ def _typed_struct(column_type: str) -> type[TypedColumnValue]:
         (name, Any, msgspec.field(default=UNSET, name="from") if name == "from_" else UNSET)
         for name in _fragment_fields(column_type)
     ]
-    name = "ColumnValue_" + column_type
+    return _tagged_struct(TypedColumnValue, "ColumnValue_", column_type, fields)
+
+
+_S = TypeVar("_S", bound=msgspec.Struct)
+
+
+def _tagged_struct(
+    base: type[_S], prefix: str, column_type: str, fields: list[Any], **options: Any
+) -> type[_S]:
+    """A subclass of ``base`` for one column type: tagged by the type (the answer's ``type`` picks it in a
+    union), no GC tracking, and ``type`` readable as a class attribute."""
     made = msgspec.defstruct(
-        name, fields, bases=(TypedColumnValue,), tag=column_type, gc=False, namespace={"type": column_type}
+        prefix + column_type,
+        fields,
+        bases=(base,),
+        tag=column_type,
+        gc=False,
+        namespace={"type": column_type},
+        **options,
     )
-    assert issubclass(made, TypedColumnValue)
+    assert issubclass(made, base)
     return made
 
 
@@ -253,17 +269,7 @@ def _strict_struct(column_type: str) -> type[StrictColumnValue]:
             fields.append((name, STRICT_FIELD_TYPES[name], msgspec.field(name=wire_name)))
         else:  # derived for the entry (set by wire_values), or not selected: absent until set
             fields.append((name, Any | UnsetType, msgspec.field(default=UNSET, name=wire_name)))
-    made = msgspec.defstruct(
-        "StrictColumnValue_" + column_type,
-        fields,
-        bases=(StrictColumnValue,),
-        tag=column_type,
-        gc=False,
-        kw_only=True,
-        namespace={"type": column_type},
-    )
-    assert issubclass(made, StrictColumnValue)
-    return made
+    return _tagged_struct(StrictColumnValue, "StrictColumnValue_", column_type, fields, kw_only=True)
 
 
 STRICT_COLUMN_VALUES: dict[str, type[StrictColumnValue]] = {t: _strict_struct(t) for t in COLUMN_TYPES}
