@@ -51,7 +51,12 @@ def column_values_selection(column_types: Iterable[str] | None = None) -> str:
     """The ``column_values`` selection with typed fragments for ``column_types`` (all known when None)."""
     types = COLUMN_VALUE_FRAGMENTS if column_types is None else sorted(set(column_types))
     fragments = " ".join(COLUMN_VALUE_FRAGMENTS[t] for t in types if t in COLUMN_VALUE_FRAGMENTS)
-    return f"id type text value {fragments}".strip()
+    # ``type`` first: an answer's fields come in the selection's order (GraphQL spec, "Serialized Map
+    # Ordering", https://spec.graphql.org/October2021/#sec-Serialized-Map-Ordering), and the engine's
+    # decoder picks each entry's struct by its ``type`` (wire.py's tagged union), which it reads without
+    # a second pass when it is the object's first key: 12 % less decode time per item, measured on
+    # captured 100-item answers (docs/benchmarks.md).
+    return f"type id text value {fragments}".strip()
 
 
 def items_by_ids_query(column_types: Iterable[str] | None = None, *, with_column_ids: bool = False) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 import pytest
+from monday_emulator.testing import RunningEmulator
 
+from tap_monday_boards import queries
 from tap_monday_boards.engine.transport import _decode
 from tap_monday_boards.records import item_record
 from tap_monday_boards.wire import (
@@ -21,6 +24,9 @@ from tap_monday_boards.wire import (
     decode_answer,
     item_id,
 )
+from tests.conftest import HttpAnswer
+
+Gql = Callable[..., HttpAnswer]
 
 ITEM = {
     "id": "11",
@@ -132,3 +138,21 @@ def test_answers_that_fit_the_schema_types_decode_strict_and_the_rest_lax() -> N
         item = lax["data"]["items"][0]
         assert type(item) is WireItem and not isinstance(item.column_values[1], StrictColumnValue)
         assert item_record(item) == item_record({**ITEM, "column_values": [fits, odd]})
+
+
+def test_the_detail_answer_names_each_column_values_type_first(emulator: RunningEmulator, gql: Gql) -> None:
+    """The detail query selects ``type`` first and the emulator answers in the selection's order (as the
+    GraphQL spec has every server do), so the tagged-union decode finds each entry's struct at its first
+    key; the answer decodes strict and gives the same records as the generic decode."""
+    store = emulator.emulator.store
+    ids = store.item_ids(store.board_ids()[0])[:25]
+    answer = gql(emulator, queries.items_by_ids_query(None), variables={"ids": ids, "limit": len(ids)})
+    assert answer.status == 200
+    in_order = dict(json.loads(answer.raw, object_pairs_hook=list))  # each object as its (key, value) pairs
+    items = dict(in_order["data"])["items"]
+    first_keys = [entry[0][0] for item in items for entry in dict(item)["column_values"]]
+    assert len(first_keys) > 25 and set(first_keys) == {"type"}
+    body = decode_answer(answer.raw)
+    assert body is not None and all(type(item) is StrictWireItem for item in body["data"]["items"])
+    plain = json.loads(answer.raw)["data"]["items"]
+    assert [item_record(item) for item in body["data"]["items"]] == [item_record(item) for item in plain]
