@@ -8,6 +8,9 @@ checkout or worktree of this repository, put first on ``PYTHONPATH``), alternati
 CPU of each::
 
     .venv/bin/python -m benchmarks.tap_alone --rounds 3 --tree /path/to/main-checkout --tree .
+
+The tap runs in the venv ``meltano install`` made for it (``e2e.MELTANO_TAP``, the tap's own dependencies
+only, as a user has it) when that exists, else in the project's venv (``--project-venv`` forces it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.e2e import E2ESpec, tap_alone
+from benchmarks.e2e import E2ESpec, installed_tap, tap_alone
 from benchmarks.processes import EmulatorProcess, EmulatorSpec
 
 
@@ -30,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tree", action="append", default=[], type=Path,
                         help="source tree to run the tap from (repeatable; default: the installed tap)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/tap-monday-tap-alone"))
+    parser.add_argument("--project-venv", action="store_true",
+                        help="run the tap in the project's venv even where meltano installed one")
     args = parser.parse_args(argv)  # fmt: skip
     spec = E2ESpec()
     emulator_spec = EmulatorSpec(
@@ -43,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # install under PYTHONDONTWRITEBYTECODE) compiles the tap at each start, ~0.1 s of CPU that would
         # show up as a difference between the trees' code.
         compile_tap_bytecode(tree or PROJECT_ROOT)
+    executable = None if args.project_venv else installed_tap()
+    print(f"the tap from: {executable or 'the project venv (no meltano install: run it for a user install)'}")
     best: dict[str, float] = {}
     records = 0
     saved = os.environ.get("PYTHONPATH")
@@ -53,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     name = str(tree or "installed")
                     if tree is not None:
                         os.environ["PYTHONPATH"] = str(tree)
-                    result = tap_alone(emulator, args.workdir / f"tree-{n}")
+                    result = tap_alone(emulator, args.workdir / f"tree-{n}", executable)
                     if result["error"] is not None:
                         print(f"{name}: round {round_no + 1} failed: {result['error']}", file=sys.stderr)
                         return 1

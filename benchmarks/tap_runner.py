@@ -106,6 +106,7 @@ def tap_argv(
     streams: Collection[str] | None,
     state: Mapping[str, Any] | None = None,
     discovered: Mapping[str, Any] | None = None,
+    executable: str | None = None,
 ) -> list[str]:
     """The command line of one tap run, with its files written into ``workdir``: ``config.json``,
     ``catalog.json`` with only ``streams`` selected (None: no catalog, the tap's default of every stream)
@@ -113,12 +114,13 @@ def tap_argv(
 
     The catalog is selected from ``discovered`` when given (a caller that runs many taps discovers once),
     else from one ``--discover`` with this config. One builder for the benchmarks and the reliability
-    tests, so both run the tap exactly as a scheduler does.
+    tests, so both run the tap exactly as a scheduler does. ``executable``: the tap's console script to run
+    (default: the one next to this interpreter, the project's venv).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(dict(config)))
-    argv = [console_script("tap-monday-boards"), "--config", str(config_path)]
+    argv = [executable or console_script("tap-monday-boards"), "--config", str(config_path)]
     if streams is not None:
         base = copy.deepcopy(dict(discovered)) if discovered is not None else discover(config_path, workdir)
         catalog_path = workdir / "catalog.json"
@@ -138,12 +140,14 @@ def run_tap(
     streams: set[str] | None = None,
     state: Mapping[str, Any] | None = None,
     timeout_s: float = 3600,
+    executable: str | None = None,
 ) -> TapRun:
     """Run the tap to completion with only ``streams`` selected (default: items) and count what it writes.
 
-    ``state`` is passed with ``--state`` (an incremental run continuing from a previous one).
+    ``state`` is passed with ``--state`` (an incremental run continuing from a previous one); ``executable``
+    as in :func:`tap_argv`.
     """
-    argv = tap_argv(config, workdir, streams=streams or {ITEMS_STREAM}, state=state)
+    argv = tap_argv(config, workdir, streams=streams or {ITEMS_STREAM}, state=state, executable=executable)
     stderr_path = workdir / "tap.stderr.log"
     with stderr_path.open("wb") as stderr_file:
         started = time.perf_counter()
