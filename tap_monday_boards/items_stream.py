@@ -60,6 +60,7 @@ from tap_monday_boards.engine.boards import (
     fetch_subitem_boards,
 )
 from tap_monday_boards.engine.settings import EngineSettings
+from tap_monday_boards.prepared import Preparer, preparer
 from tap_monday_boards.records import (
     WideRecordStreamMixin,
     column_value_rows,
@@ -227,6 +228,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         for board_id, value in since.items():
             if value:
                 self.logger.info("board %s: extracting items updated since %s", board_id, value)
+        preparer = self.batch_preparer()
         pipeline = ItemsPipeline(
             self.engine_settings,
             remaining,
@@ -236,9 +238,18 @@ class _EngineStream(WideRecordStreamMixin, Stream):
             column_ids={b: self.column_ids_for(b) for b in remaining},
             groups={b: metas[b].group_ids for b in remaining},
             runtime=None if source is None else source.runtime,
+            prepare=None if preparer is None else preparer([metas[b] for b in remaining]),
         )
         pipeline.start()
         return pipeline
+
+    def batch_preparer(self) -> Preparer | None:
+        """What the engine thread does to each answer's items before handing them over: their column
+        entries encoded (prepared.py) when the batch loop will write this stream's records, else None.
+        Decided here, on the main thread, before the pipeline starts."""
+        if not self._batch_path_applies():
+            return None
+        return preparer(self.column_value_stats, keep_file_boards=asset_refs_for(self) is not None)
 
     def _close_pipeline(self) -> None:
         pipeline, self._pipeline = self._pipeline, None

@@ -41,6 +41,8 @@ def without_nul(value: Any) -> Any:
         return [without_nul(item) for item in value]
     if isinstance(value, msgspec.Struct):  # a record's column entry may be a struct: as it would encode
         return without_nul(msgspec.to_builtins(value))
+    if isinstance(value, msgspec.Raw):  # a record's column entries, encoded already (prepared.py)
+        return without_nul(msgspec.json.decode(value))
     return value
 
 

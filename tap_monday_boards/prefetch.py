@@ -135,12 +135,12 @@ def build_plan(tap: Tap) -> AccountPlan:
         skip_unreadable=bool(config.get("skip_unreadable_boards")),
         child_lists=tuple(children),
         items=(
-            PipelineSpec(items.name, items.since_for)
+            PipelineSpec(items.name, items.since_for, items.batch_preparer())
             if items_sync and isinstance(items, _EngineStream)
             else None
         ),
         subitems=(
-            PipelineSpec(subitems.name, subitems.since_for)
+            PipelineSpec(subitems.name, subitems.since_for, subitems.batch_preparer())
             if subitems_sync and isinstance(subitems, SubitemsStream)
             else None
         ),

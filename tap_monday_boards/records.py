@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
+import msgspec
 from singer_sdk import Stream
 from singer_sdk.contrib import msgspec as sdk_msgspec
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -24,7 +25,7 @@ from tap_monday_boards.output import OUTPUT
 from tap_monday_boards.wire import Group, Ref, StrictWireItem, WireItem
 from tap_monday_boards.wire_values import encoded_column_values, wire_column_values
 
-_PLAIN_TYPES = frozenset({str, int, type(None), dict})
+_PLAIN_TYPES = frozenset({str, int, type(None), dict, msgspec.Raw})  # Raw: encoded entries (prepared.py)
 """Value types root-only conformance returns unchanged (for a property that is not boolean-only; ``bool`` is
 not ``int`` here: the test is on the exact type)."""
 
@@ -498,6 +499,9 @@ def encoded_record(
     return _wire_item_record(raw_item, stats, labels, encoded_column_values)
 
 
+_ENTRIES_DECODER = msgspec.json.Decoder(dict[str, dict[str, Any]])
+
+
 def _ref_id(ref: Ref | Group | None) -> str | None:
     return None if ref is None or ref.id is None else str(ref.id)
 
@@ -509,7 +513,14 @@ def _wire_item_record(
     column_values: Any = wire_column_values,
 ) -> dict[str, Any]:
     """:func:`item_record` for a struct: the same fields from attributes (tests/test_records.py compares);
-    ``column_values`` builds the entries (:func:`encoded_record` gives its own)."""
+    ``column_values`` builds the entries (:func:`encoded_record` gives its own). Entries the engine thread
+    encoded already (prepared.py) are written as they are by :func:`encoded_record` and decoded back to
+    dicts for anyone else (counted once, there)."""
+    entries = item.column_values
+    if type(entries) is not msgspec.Raw:
+        entries = column_values(entries, stats, labels)
+    elif column_values is not encoded_column_values:
+        entries = _ENTRIES_DECODER.decode(entries)
     group = item.group
     state = item.state
     creator = item.creator_id
@@ -525,6 +536,6 @@ def _wire_item_record(
         "updated_at": updated,
         "creator_id": None if creator is None or creator == "" else str(creator),
         "parent_item_id": _ref_id(item.parent_item),
-        "column_values": column_values(item.column_values, stats, labels),
+        "column_values": entries,
         "_sdc_deleted_at": updated if state == "deleted" else None,
     }

@@ -20,6 +20,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from tap_monday_boards.assets import AssetRefs
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.nul import without_nul
+from tap_monday_boards.prepared import prepare_items
 from tap_monday_boards.records import WideRecordStreamMixin, column_value_rows, encoded_record, item_record
 from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.tap import TapMondayBoards
@@ -275,16 +276,7 @@ def test_encoded_records_write_the_bytes_of_the_dict_records() -> None:
     """``encoded_record`` (the batch loop's: column entries that are the answer's strict structs, fixed in
     place) encodes to the SDK's bytes of ``item_record`` for every emulator item, dropdown labels and
     problem counts included; items that are not strict structs get ``item_record`` itself."""
-    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
-    store = store_mod.Store(seed=21, boards=2, items_per_board=60)
-    unselected = {"persons_and_teams", "values", "files", "column", "__typename"}  # not in the query
-    raws: list[dict[str, Any]] = []
-    for board_id in store.board_ids(include_subitem_boards=True):
-        for item_id in store.item_ids(board_id, "all"):
-            item = store.render_item(item_id)
-            if item:
-                values = [{k: v for k, v in e.items() if k not in unselected} for e in item["column_values"]]
-                raws.append({k: item[k] for k in RAW_ITEM} | {"column_values": values})
+    raws = _queried_items(seed=21)
     labels = {c: {"1": "One", "2": "Two, too"} for raw in raws for c in _dropdowns(raw)}
     # RAW_ITEM's status has no ``is_done`` (a fragment field the strict structs require): a lax answer
     others = [RAW_ITEM, {**RAW_ITEM, "group": None, "board": None, "creator_id": 5, "column_values": None}]
@@ -311,6 +303,53 @@ def test_encoded_records_write_the_bytes_of_the_dict_records() -> None:
     assert encoded_record(lax) == item_record(lax)
 
 
+def _queried_items(seed: int) -> list[dict[str, Any]]:
+    """Every emulator item (subitems too) as the detail query answers it (only the selected fields)."""
+    store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
+    store = store_mod.Store(seed=seed, boards=2, items_per_board=60)
+    unselected = {"persons_and_teams", "values", "files", "column", "__typename"}  # not in the query
+    raws: list[dict[str, Any]] = []
+    for board_id in store.board_ids(include_subitem_boards=True):
+        for item_id in store.item_ids(board_id, "all"):
+            item = store.render_item(item_id)
+            if item:
+                values = [{k: v for k, v in e.items() if k not in unselected} for e in item["column_values"]]
+                raws.append({k: item[k] for k in RAW_ITEM} | {"column_values": values})
+    return raws
+
+
+def test_prepared_items_write_the_same_bytes_and_give_the_same_records() -> None:
+    """Items whose entries the engine thread encoded (prepared.py) write the bytes ``encoded_record`` writes
+    for the same item unprepared, give ``item_record`` the same dict record (decoded back), and count the
+    same problems (once, when prepared); items that are not strict structs are left as they are."""
+    raws = _queried_items(seed=5)
+    labels = {c: {"1": "One", "2": "Two, too"} for raw in raws for c in _dropdowns(raw)}
+    odd = {"id": "n", "type": "numbers", "text": "1", "value": "1", "number": "1"}  # not the schema's Float
+    answers = (raws, [RAW_ITEM, {**RAW_ITEM, "column_values": [odd]}])
+    prepared_count = 0
+    for answer in answers:
+        text = json.dumps({"data": {"items": answer}}).encode()
+        plain, prepared, again = (decode_answer(text) for _ in range(3))
+        assert plain is not None and prepared is not None and again is not None
+        prepared_stats, plain_stats = ColumnValueStats(), ColumnValueStats()
+        prepare_items(prepared["data"]["items"], prepared_stats, labels)
+        prepare_items(again["data"]["items"], None, labels)
+        items = zip(
+            plain["data"]["items"], prepared["data"]["items"], again["data"]["items"], answer, strict=True
+        )
+        for item, ready, ready_again, raw in items:
+            strict = type(item) is StrictWireItem
+            assert (type(ready.column_values) is msgspec.Raw) is strict
+            prepared_count += strict
+            want = sdk_msgspec.encoder.encode(encoded_record(item, plain_stats, labels))
+            got = sdk_msgspec.encoder.encode(encoded_record(ready, prepared_stats, labels))
+            assert got == want, raw["id"]
+            from_dict = item_record(raw, None, labels)
+            assert json.dumps(item_record(ready_again, None, labels)) == json.dumps(from_dict), raw["id"]
+        assert prepared_stats == plain_stats
+    assert prepared_count == len(raws) > 100
+
+
 def test_nul_is_replaced_inside_struct_entries_too() -> None:
     """A line with U+0000 is encoded again from a copy without it (nul.py): for an ``encoded_record`` that
     copy reaches inside the column entries that are structs, to the same bytes as the dict record's."""
@@ -327,6 +366,13 @@ def test_nul_is_replaced_inside_struct_entries_too() -> None:
     cleaned = sdk_msgspec.encoder.encode(without_nul(record))
     assert b"\\u0000" not in cleaned and "\ufffd".encode() in cleaned
     assert cleaned == sdk_msgspec.encoder.encode(without_nul(item_record(raw)))
+    again = decode_answer(json.dumps({"data": {"items": [raw]}}).encode())  # entries encoded on the engine
+    assert again is not None
+    prepare_items(again["data"]["items"], None, None)
+    prepared = encoded_record(again["data"]["items"][0])
+    assert type(prepared["column_values"]) is msgspec.Raw
+    assert b"\\u0000" in bytes(memoryview(prepared["column_values"]))
+    assert sdk_msgspec.encoder.encode(without_nul(prepared)) == cleaned
 
 
 def _dropdowns(raw: dict[str, Any]) -> list[str]:

@@ -46,6 +46,7 @@ from tap_monday_boards.engine.transport import Request, Transport
 from tap_monday_boards.errors import QueryTooComplexAPIError
 from tap_monday_boards.queries import PerBoardList
 from tap_monday_boards.shrink import PagePosition, over_cap_message
+from tap_monday_boards.wire import RawItem
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,9 @@ class PipelineSpec:
     name: str
     since: Callable[[str], str | None]
     """board id -> the ``updated_at`` lower bound of an incremental run (None: every item)."""
+    preparer: Callable[[list[BoardMeta]], Callable[[str, list[RawItem]], None]] | None = None
+    """The pipeline's boards -> what it calls on each answer's items before handing them over (the
+    stream's: tap_monday_boards/prepared.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +371,7 @@ class AccountSync:
             groups={m.board_id: m.group_ids for m in boards},
             runtime=self.runtime,
             governor=self.runtime.governor,
+            prepare=None if spec.preparer is None else spec.preparer(boards),
         )
         pipeline.start()
         future.set_result((boards, pipeline))

@@ -138,8 +138,11 @@ class ItemsPipeline:
         groups: Mapping[str, Sequence[str]] | None = None,
         wall_clock: Callable[[], float] = time.time,
         runtime: EngineRuntime | None = None,
+        prepare: Callable[[str, list[RawItem]], None] | None = None,
     ) -> None:
         self.settings = settings
+        self._prepare = prepare
+        """Called on this thread with each answer's items before they are handed over (prepared.py)."""
         self.board_ids = list(dict.fromkeys(str(b) for b in board_ids))
         self._since = dict(since or {})
         self._column_types = dict(column_types or {})
@@ -471,6 +474,8 @@ class ItemsPipeline:
             self._read_ahead.release(unused)
             shared -= unused
         if items:
+            if self._prepare is not None:
+                self._prepare(run.board_id, items)
             run.out.put(_Batch(items, own, shared))
 
     def _take_read_ahead(self, n: int) -> bool:
@@ -488,6 +493,8 @@ class ItemsPipeline:
         stats.fetched += len(items)
         stats.missing += asked - len(items)
         if items:
+            if self._prepare is not None:
+                self._prepare(board_id, items)
             run.out.put(_Batch(items, 0, credit))
 
     def _sync_stats(self, run: _BoardRun, transport: Transport) -> None:
