@@ -60,7 +60,7 @@ from tap_monday_boards.engine.boards import (
     fetch_subitem_boards,
 )
 from tap_monday_boards.engine.settings import EngineSettings
-from tap_monday_boards.prepared import Preparer, preparer
+from tap_monday_boards.prepared import PreparedEntries, Preparer, preparer
 from tap_monday_boards.records import (
     WideRecordStreamMixin,
     column_value_rows,
@@ -249,7 +249,7 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         Decided here, on the main thread, before the pipeline starts."""
         if not self._batch_path_applies():
             return None
-        return preparer(self.column_value_stats, keep_file_boards=asset_refs_for(self) is not None)
+        return preparer(self.column_value_stats, asset_ids=asset_refs_for(self) is not None)
 
     def _close_pipeline(self) -> None:
         pipeline, self._pipeline = self._pipeline, None
@@ -333,10 +333,15 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         raw_items: list[RawItem], stats: ColumnValueStats, labels: Any, refs: AssetRefs, build: Any
     ) -> Iterator[dict[str, Any]]:
         """Records that hand their file columns' asset ids to the ``assets`` stream as they are built (by
-        ``build``: the encoded record's file entries are structs, which ``AssetRefs.add_item`` reads too)."""
+        ``build``: the encoded record's file entries are structs, which ``AssetRefs.add_item`` reads too; an
+        item prepared on the engine thread brings them read already)."""
         for raw in raw_items:
+            prepared = getattr(raw, "column_values", None)
             record = build(raw, stats, labels)
-            refs.add_item(record)
+            if type(prepared) is PreparedEntries:
+                refs.add_item_assets(record["id"], prepared.asset_ids)
+            else:
+                refs.add_item(record)
             yield record
 
 

@@ -10,16 +10,18 @@ item's ``column_values`` into its encoded entries (``msgspec.Raw``: the exact by
 thread then writes them as they are (``records._wire_item_record``).
 
 Only where the batch loop will write the records (``WideRecordStreamMixin._batch_path_applies``, decided
-on the main thread before the pipeline starts) and the entries are not read again: a board whose file
-columns hand asset ids to the ``assets`` stream keeps its structs (``AssetRefs.add_item`` reads them). Any
-other reader of a prepared item gets dict entries back (``records.item_record`` decodes the bytes), the same
-values; the column value statistics are counted here, once.
+on the main thread before the pipeline starts). Where the board's file columns hand asset ids to the
+``assets`` stream, the ids are read here too, before the entries are encoded, and travel with them
+(:class:`PreparedEntries`) to the main thread, which hands them over as it writes the item (as
+``AssetRefs.add_item`` did from the record). Any other reader of a prepared item gets dict entries back
+(``records.item_record`` decodes the bytes), the same values; the column value statistics are counted here,
+once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from singer_sdk.contrib import msgspec as sdk_msgspec
@@ -27,7 +29,7 @@ from singer_sdk.contrib import msgspec as sdk_msgspec
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.engine.boards import BoardMeta
 from tap_monday_boards.wire import RawItem, StrictWireItem
-from tap_monday_boards.wire_values import encoded_column_values
+from tap_monday_boards.wire_values import encoded_column_values, file_asset_ids
 
 BatchPrepare = Callable[[str, list[RawItem]], None]
 """(board id, one answer's items) -> None, on the engine thread: see the module docstring."""
@@ -36,32 +38,46 @@ Preparer = Callable[[Sequence[BoardMeta]], BatchPrepare]
 """The pipeline's boards -> its :data:`BatchPrepare` (built where the pipeline is, on either thread)."""
 
 
+class PreparedEntries(NamedTuple):
+    """An item's column entries encoded, with the asset ids of its file entries (for ``assets``)."""
+
+    encoded: msgspec.Raw
+    asset_ids: list[str]
+
+
 def prepare_items(
-    items: list[RawItem], stats: ColumnValueStats | None, labels: Mapping[str, Mapping[str, str]] | None
+    items: list[RawItem],
+    stats: ColumnValueStats | None,
+    labels: Mapping[str, Mapping[str, str]] | None,
+    *,
+    asset_ids: bool = False,
 ) -> None:
-    """Each strict item's column entries, encoded in place (any other item's entries stay as they are)."""
+    """Each strict item's column entries, encoded in place (any other item's entries stay as they are):
+    a ``msgspec.Raw``, or with ``asset_ids`` a :class:`PreparedEntries`."""
     encode = sdk_msgspec.encoder.encode  # the batch loop's encoder: the same bytes (msgspec is thread-safe)
     raw = msgspec.Raw
     for item in items:
         if type(item) is StrictWireItem:
             entries = encoded_column_values(item.column_values, stats, labels)
-            item.column_values = raw(encode(entries))  # type: ignore[assignment]
+            encoded = raw(encode(entries))
+            prepared = PreparedEntries(encoded, file_asset_ids(entries)) if asset_ids else encoded
+            item.column_values = prepared  # type: ignore[assignment]
 
 
-def preparer(stats: ColumnValueStats, *, keep_file_boards: bool) -> Preparer:
+def preparer(stats: ColumnValueStats, *, asset_ids: bool) -> Preparer:
     """The :data:`Preparer` of a stream whose records the batch loop writes: entries counted in ``stats``;
-    ``keep_file_boards``: boards with a file column are left alone (the ``assets`` stream reads them)."""
+    ``asset_ids``: the ``assets`` stream is told the ids of each written item's file columns."""
 
     def for_boards(boards: Sequence[BoardMeta]) -> BatchPrepare:
-        labels: dict[str, Any] = {
-            meta.board_id: meta.dropdown_labels
+        plans: dict[str, tuple[Any, bool]] = {
+            meta.board_id: (meta.dropdown_labels, asset_ids and "file" in meta.column_types)
             for meta in boards
-            if not (keep_file_boards and "file" in meta.column_types)
         }
 
         def prepare(board_id: str, items: list[RawItem]) -> None:
-            if board_id in labels:
-                prepare_items(items, stats, labels[board_id])
+            plan = plans.get(board_id)
+            if plan is not None:
+                prepare_items(items, stats, plan[0], asset_ids=plan[1])
 
         return prepare
 

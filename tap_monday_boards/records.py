@@ -22,6 +22,7 @@ from tap_monday_boards import sdkcompat
 from tap_monday_boards.column_values import ColumnValueStats, parse_column_values
 from tap_monday_boards.nul import NUL_ESCAPE, NulFreeWriter, without_nul
 from tap_monday_boards.output import OUTPUT
+from tap_monday_boards.prepared import PreparedEntries
 from tap_monday_boards.wire import Group, Ref, StrictWireItem, WireItem
 from tap_monday_boards.wire_values import encoded_column_values, wire_column_values
 
@@ -517,6 +518,8 @@ def _wire_item_record(
     encoded already (prepared.py) are written as they are by :func:`encoded_record` and decoded back to
     dicts for anyone else (counted once, there)."""
     entries = item.column_values
+    if type(entries) is PreparedEntries:
+        entries = entries.encoded
     if type(entries) is not msgspec.Raw:
         entries = column_values(entries, stats, labels)
     elif column_values is not encoded_column_values:

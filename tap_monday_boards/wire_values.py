@@ -666,3 +666,22 @@ def _reference(
             stats.malformed["<no id>"] += 1
         return
     result[str(raw["id"])] = parse_column_value(raw, stats)
+
+
+def file_asset_ids(entries: Mapping[str, Any]) -> list[str]:
+    """The asset ids in an item's file column entries, in entry order.
+
+    The entries are dicts, or (``records.encoded_record``) the answer's strict structs, whose type is their
+    class's: only a file struct is read, by attribute (asking each struct ``get`` by field name, ~20 per
+    item, was ~10 % of an every-stream sync's CPU).
+    """
+    found: list[str] = []
+    for entry in entries.values():
+        if type(entry) is dict:
+            ids = entry.get("asset_ids")
+        elif getattr(entry, "type", None) == "file":
+            ids = entry.asset_ids
+        else:
+            continue
+        found += [str(asset_id) for asset_id in ids or ()]
+    return found

@@ -12,12 +12,13 @@ import msgspec
 from monday_emulator.testing import RunningEmulator
 from singer_sdk.contrib import msgspec as sdk_msgspec
 
+from tap_monday_boards.assets import AssetRefs
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.runtime import THREAD_NAME
 from tap_monday_boards.items_stream import ItemsStream
-from tap_monday_boards.prepared import BatchPrepare
-from tap_monday_boards.records import encoded_record
+from tap_monday_boards.prepared import BatchPrepare, PreparedEntries
+from tap_monday_boards.records import encoded_record, item_record
 from tap_monday_boards.wire import StrictWireItem, decode_answer, item_id
 from tests.support.insync import build_tap, emulator_config
 
@@ -69,38 +70,51 @@ def test_the_engine_thread_encodes_the_entries_the_batch_loop_writes(emulator_fa
     assert stream.column_value_stats == plain_stats and plain_stats.parsed > 1000  # counted once, by prepare
 
 
-def test_file_boards_feeding_assets_keep_their_structs_and_mapped_streams_are_not_prepared(
+def test_file_boards_feeding_assets_bring_their_asset_ids_and_mapped_streams_are_not_prepared(
     emulator_factory: Factory,
 ) -> None:
-    """When ``assets`` is selected, a board with a file column is left as the answer decoded it (the asset
-    ids are read from its entries as they are written); a board without one is prepared. A stream the batch
+    """When ``assets`` is selected, the asset ids of a file board's entries are read on the engine thread as
+    they are encoded, the ids ``AssetRefs.add_item`` reads from the unprepared record, and travel with them;
+    a board without a file column, or a sync without ``assets``, gets the bytes alone. A stream the batch
     loop does not write (here: a stream map) gets no preparer at all."""
-    em = emulator_factory(boards=1, items_per_board=5, extra_tokens=(TOKEN,))
+    em = emulator_factory(boards=1, items_per_board=40, extra_tokens=(TOKEN,))
     with_assets = _items_stream(em, {"items", "assets"})
     items_only = _items_stream(em, {"items"})
     (board,) = with_assets.selected_boards()
     assert "file" in board.column_types
     without_files = dataclasses.replace(board, board_id="1", column_types=board.column_types - {"file"})
+    store = em.emulator.store
+    unselected = {"persons_and_teams", "values", "files", "column", "__typename"}  # not in the query
     answer = {
         "data": {
-            "items": [dict(em.emulator.store.render_item(em.emulator.store.item_ids(board.board_id)[0]))]
+            "items": [_queried(store.render_item(i), unselected) for i in store.item_ids(board.board_id)]
         }
     }
-    unselected = {"persons_and_teams", "values", "files", "column", "__typename"}  # not in the query
-    for entry in answer["data"]["items"][0]["column_values"]:
-        for key in unselected & set(entry):
-            del entry[key]
 
-    def entries(stream: ItemsStream, meta: Any) -> type:
+    def prepared(stream: ItemsStream, meta: Any) -> list[Any]:
         preparer = stream.batch_preparer()
         assert preparer is not None
         body = decode_answer(json.dumps(answer).encode())
-        assert body is not None and type(body["data"]["items"][0]) is StrictWireItem
+        assert body is not None and all(type(item) is StrictWireItem for item in body["data"]["items"])
         preparer([board, without_files])(meta.board_id, body["data"]["items"])
-        return type(body["data"]["items"][0].column_values)
+        return [item.column_values for item in body["data"]["items"]]
 
-    assert entries(with_assets, board) is list
-    assert entries(with_assets, without_files) is msgspec.Raw
-    assert entries(items_only, board) is msgspec.Raw
+    with_ids = prepared(with_assets, board)
+    assert all(type(entries) is PreparedEntries for entries in with_ids)
+    refs = AssetRefs()
+    for raw in answer["data"]["items"]:
+        refs.add_item(item_record(raw))
+    from_entries = {asset: item["id"] for item, entries in zip(answer["data"]["items"], with_ids, strict=True)
+                    for asset in entries.asset_ids}  # fmt: skip
+    assert from_entries == refs.item_of and len(from_entries) > 5
+    assert all(type(entries) is msgspec.Raw for entries in prepared(with_assets, without_files))
+    assert all(type(entries) is msgspec.Raw for entries in prepared(items_only, board))
     mapped = _items_stream(em, {"items"}, stream_maps={"items": {"name_upper": "name.upper()"}})
     assert mapped.batch_preparer() is None
+
+
+def _queried(item: dict[str, Any] | None, unselected: set[str]) -> dict[str, Any]:
+    """An emulator item as the detail query answers it (only the selected fields)."""
+    assert item is not None
+    values = [{k: v for k, v in entry.items() if k not in unselected} for entry in item["column_values"]]
+    return {**{k: v for k, v in item.items() if k != "subitems"}, "column_values": values}
