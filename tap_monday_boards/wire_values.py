@@ -16,6 +16,7 @@ and msgspec encodes it in C (the same bytes as the dict entry).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from math import isfinite
 from typing import Annotated, Any, Union
 
 import msgspec
@@ -284,6 +285,31 @@ one item are of ~20 different classes)."""
 Fixer = Callable[[Any, Any], bool]
 """(strict struct, its decoded ``value``, owned) -> True when the struct is now its entry (but ``id``)."""
 
+# Each fixer runs once per column of every record (~21 per item): the common shapes take the fewest calls
+# and checks (measured per type on captured answers), and every other shape goes where it went before:
+# the reference helper (``_number``, ``_id``, ``_date``), which decides and raises exactly as it does there.
+# The keys a fixer drops from ``value`` are column_values.CARRIED_VALUE_KEYS' (written out: no loop and no
+# look-up per entry; tests/test_column_values.py checks each type with every carried key and one more).
+
+_DAYS: dict[str, str] = {}
+"""Date or date-time string -> its day (``column_values._date``), for the strings seen most recently.
+
+Why: the same few hundred days come back in every answer (timeline ``from``/``to``, date ``date``), and a
+look-up costs a tenth of checking the string again; only strings ``_date`` accepted are kept."""
+_DAYS_LIMIT = 1 << 14
+"""At most this many entries (about 2 MB); the cache starts over when full."""
+
+
+def _day(value: Any) -> str | None:
+    """``column_values._date`` (the same result, the same error), remembered in :data:`_DAYS`; callers
+    look the cache up first (``_DAYS.get(value) or _day(value)``) and call this on a miss."""
+    day = _date(value)
+    if day is not None:
+        if len(_DAYS) >= _DAYS_LIMIT:
+            _DAYS.clear()
+        _DAYS[value] = day
+    return day
+
 
 def _f_plain(cv: Any, value: Any) -> bool:
     cv.value = value
@@ -303,25 +329,34 @@ def _f_long_text(cv: Any, value: Any) -> bool:
     return True
 
 
-def _drop_carried(value: dict[str, Any], column_type: str) -> Any:
-    """The residual of an owned ``value`` object: without the keys the type's typed fields carry
-    (column_values.CARRIED_VALUE_KEYS, dropped in place); None when nothing is left."""
-    for key in CARRIED_VALUE_KEYS[column_type]:
-        value.pop(key, None)
-    return value or None
-
-
 def _residual_only(column_type: str) -> Fixer:
-    """The fixer of a type whose typed fields are decoded already: ``value`` becomes its residual."""
+    """The fixer of a type whose typed fields are decoded already: ``value`` becomes its residual (one or
+    two carried keys: a closure per count, so the keys are cell reads, not a loop)."""
+    keys = CARRIED_VALUE_KEYS[column_type]
+    if len(keys) == 1:
+        (key,) = keys
 
-    def fix(cv: Any, value: Any) -> bool:
+        def fix(cv: Any, value: Any) -> bool:
+            if value is not None:
+                if type(value) is not dict:
+                    return False
+                value.pop(key, None)
+                cv.value = value or None
+            return True
+
+        return fix
+    first, second = keys
+
+    def fix_two(cv: Any, value: Any) -> bool:
         if value is not None:
             if type(value) is not dict:
                 return False
-            cv.value = _drop_carried(value, column_type)
+            value.pop(first, None)
+            value.pop(second, None)
+            cv.value = value or None
         return True
 
-    return fix
+    return fix_two
 
 
 _f_status = _residual_only("status")
@@ -332,36 +367,44 @@ _f_rating = _residual_only("rating")
 
 
 def _f_numbers(cv: Any, value: Any) -> bool:
-    number = cv.number
     kind = type(value)
     if value is not None and kind is not str and kind is not int and kind is not float:
         return False
-    if type(number) is float:
-        cv.number = _number(number)  # (raises on a non-finite number: the lax path decides)
+    number = cv.number
+    # ``_number`` of a float is the float itself unless it is integral (-> int) or not finite (raises: the
+    # lax path decides); the common amounts (12.5) skip the call.
+    if type(number) is float and (number.is_integer() or not isfinite(number)):
+        cv.number = _number(number)
     cv.value = None
     return True
 
 
 def _f_date(cv: Any, value: Any) -> bool:
-    day, time = cv.date, cv.time
     if value is not None:
         if type(value) is not dict:
             return False
-        value = _drop_carried(value, "date")
-    day = _date(day)
-    time = time or None
+        value.pop("date", None)
+        value.pop("time", None)
+        value = value or None
+    day = cv.date
+    day = _DAYS.get(day) or _day(day)
+    time = cv.time or None
     cv.value, cv.date, cv.time = value, day, time
     cv.date_time = f"{day}T{time}Z" if day and time else None
     return True
 
 
 def _f_timeline(cv: Any, value: Any) -> bool:
-    start, end = cv.from_, cv.to
     if value is not None:
         if type(value) is not dict:
             return False
-        value = _drop_carried(value, "timeline")
-    start, end = _date(start), _date(end)
+        value.pop("from", None)
+        value.pop("to", None)
+        value = value or None
+    days = _DAYS
+    start, end = cv.from_, cv.to
+    start = days.get(start) or _day(start)
+    end = days.get(end) or _day(end)
     cv.value, cv.from_, cv.to = value, start, end
     return True
 
@@ -372,7 +415,8 @@ def _f_checkbox(cv: Any, value: Any) -> bool:
     if value is not None:
         if type(value) is not dict:
             return False
-        cv.value = _drop_carried(value, "checkbox")
+        value.pop("checked", None)
+        cv.value = value or None
     return True
 
 
@@ -391,47 +435,73 @@ def _f_people(cv: Any, value: Any) -> bool:
             for entry in entries:
                 if type(entry) is not dict:
                     return False
-                (teams if entry.get("kind") == "team" else persons).append(_id(entry.get("id")))
+                ident = entry.get("id")
+                ident = str(ident) if type(ident) is int else _id(ident)
+                if entry.get("kind") == "team":
+                    teams.append(ident)
+                else:
+                    persons.append(ident)
         value = value or None
     cv.value, cv.person_ids, cv.team_ids = value, persons, teams
     return True
 
 
 def _f_dropdown(cv: Any, value: Any) -> bool:
-    if cv.values is not UNSET and cv.values is not None:
+    options = cv.values
+    if options is not UNSET and options is not None:
         return False
     ids: list[str] = []
     if value is not None:
         if type(value) is not dict:
             return False
-        ids = _ids(value.pop("ids", None))
+        found = value.pop("ids", None)
+        if found is not None:
+            if type(found) is not list:
+                return False
+            for i in found:
+                ids.append(str(i) if type(i) is int else _id(i))
         value = value or None
-    cv.labels = [part.strip() for part in (cv.text or "").split(",") if part.strip()]
-    cv.value, cv.label_ids = value, ids
+    text = cv.text
+    if not text:
+        labels: list[str] = []
+    elif "," in text:
+        labels = [part.strip() for part in text.split(",") if part.strip()]
+    else:  # one label: the split's one part
+        label = text.strip()
+        labels = [label] if label else []
+    cv.value, cv.labels, cv.label_ids = value, labels, ids
     return True
 
 
 def _f_location(cv: Any, value: Any) -> bool:
     lat, lng = cv.lat, cv.lng
-    if type(lat) is float:
+    if type(lat) is float and (lat.is_integer() or not isfinite(lat)):  # (see _f_numbers)
         lat = _number(lat)
-    if type(lng) is float:
+    if type(lng) is float and (lng.is_integer() or not isfinite(lng)):
         lng = _number(lng)
     if value is not None:
         if type(value) is not dict:
             return False
-        value = _drop_carried(value, "location")
+        value.pop("lat", None)
+        value.pop("lng", None)
+        value.pop("address", None)
+        value = value or None
     cv.value, cv.lat, cv.lng = value, lat, lng
     return True
 
 
 def _f_tags(cv: Any, value: Any) -> bool:
-    tag_ids = cv.tag_ids
     if value is not None:
         if type(value) is not dict:
             return False
-        value = _drop_carried(value, "tags")
-    cv.value, cv.tag_ids = value, [] if tag_ids is None else [str(i) for i in tag_ids]
+        value.pop("tag_ids", None)
+        value = value or None
+    ids: list[str] = []
+    tag_ids = cv.tag_ids  # [Int!]: ints only, after the strict decode
+    if tag_ids:
+        for i in tag_ids:
+            ids.append(str(i))
+    cv.value, cv.tag_ids = value, ids
     return True
 
 
@@ -442,15 +512,16 @@ def _f_file(cv: Any, value: Any) -> bool:
     if value is not None:
         if type(value) is not dict:
             return False
-        files = value.get("files") or []
-        if type(files) is not list:
-            return False
-        for f in files:
-            if type(f) is not dict:
+        files = value.get("files")
+        if files:
+            if type(files) is not list:
                 return False
-            asset = f.get("assetId")
-            if asset is not None:
-                assets.append(_id(asset))
+            for f in files:
+                if type(f) is not dict:
+                    return False
+                asset = f.get("assetId")
+                if asset is not None:
+                    assets.append(str(asset) if type(asset) is int else _id(asset))
     cv.value, cv.asset_ids = value, assets  # a file's ``value`` is carried whole
     return True
 
@@ -460,16 +531,33 @@ def _f_display(cv: Any, value: Any) -> bool:
     return True
 
 
+def _stripped(ids: list[str]) -> list[str] | None:
+    """``[_id(i) for i in ids]`` for the strings of an ``[ID!]`` field (``_id`` of a string is the string
+    stripped, and refuses an empty one: None). A loop, not a comprehension: the comprehension's own frame
+    cost more than its work on these short lists (Python 3.11)."""
+    out: list[str] = []
+    for raw in ids:
+        stripped = raw.strip()
+        if not stripped:
+            return None
+        out.append(stripped)
+    return out
+
+
 def _f_linked(cv: Any, value: Any) -> bool:
     linked = cv.linked_item_ids
     if linked is None:
         return False
-    ids = [_id(i) for i in linked] if linked else linked
+    if linked:  # [ID!]: strings; ``_id`` of a string is the string stripped, and refuses an empty one
+        linked = _stripped(linked)
+        if linked is None:
+            return False
     if value is not None:
         if type(value) is not dict:
             return False
-        value = _drop_carried(value, "board_relation")  # (dependency's keys are the same)
-    cv.value, cv.linked_item_ids = value, ids
+        value.pop("linkedPulseIds", None)  # (board_relation's and dependency's carried key)
+        value = value or None
+    cv.value, cv.linked_item_ids = value, linked
     return True
 
 
@@ -477,12 +565,16 @@ def _f_subtasks(cv: Any, value: Any) -> bool:
     sub = cv.subitems_ids
     if sub is None:
         return False
-    ids = [_id(i) for i in sub]
+    if sub:
+        sub = _stripped(sub)
+        if sub is None:
+            return False
     if value is not None:
         if type(value) is not dict:
             return False
-        value = _drop_carried(value, "subtasks")
-    cv.value, cv.subitem_ids, cv.subitems_ids = value, ids, UNSET  # the wire's name is not the entry's
+        value.pop("linkedPulseIds", None)
+        value = value or None
+    cv.value, cv.subitem_ids, cv.subitems_ids = value, sub, UNSET  # the wire's name is not the entry's
     return True
 
 
