@@ -16,7 +16,6 @@ and msgspec encodes it in C (the same bytes as the dict entry).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from math import isfinite
 from typing import Annotated, Any, Union
 
 import msgspec
@@ -258,6 +257,9 @@ BUILDERS: dict[str, Builder] = {
 """Column type -> builder; the keys are exactly column_values.PARSERS' (tests check it)."""
 
 _PROBLEMS = (MalformedValueError, TypeError, ValueError, KeyError, AttributeError)
+_STRICT_PROBLEMS = (msgspec.DecodeError, *_PROBLEMS)
+"""What sends a strict entry to the lax path: any of :data:`_PROBLEMS`, or a ``value`` that
+:data:`_DECODE_SAFE` refuses (a ``msgspec.ValidationError`` is a ``DecodeError``)."""
 
 _PLANS: dict[type, tuple[str, Builder | None]] = {
     struct: (column_type, BUILDERS.get(column_type))
@@ -372,8 +374,8 @@ def _f_numbers(cv: Any, value: Any) -> bool:
         return False
     number = cv.number
     # ``_number`` of a float is the float itself unless it is integral (-> int) or not finite (raises: the
-    # lax path decides); the common amounts (12.5) skip the call.
-    if type(number) is float and (number.is_integer() or not isfinite(number)):
+    # lax path decides; ``x - x`` is not 0 only for inf and NaN); the common amounts (12.5) skip the call.
+    if type(number) is float and (number.is_integer() or number - number != 0.0):
         cv.number = _number(number)
     cv.value = None
     return True
@@ -461,23 +463,22 @@ def _f_dropdown(cv: Any, value: Any) -> bool:
             for i in found:
                 ids.append(str(i) if type(i) is int else _id(i))
         value = value or None
+    labels: list[str] = []
     text = cv.text
-    if not text:
-        labels: list[str] = []
-    elif "," in text:
-        labels = [part.strip() for part in text.split(",") if part.strip()]
-    else:  # one label: the split's one part
-        label = text.strip()
-        labels = [label] if label else []
+    if text:
+        for part in text.split(","):
+            label = part.strip()
+            if label:
+                labels.append(label)
     cv.value, cv.labels, cv.label_ids = value, labels, ids
     return True
 
 
 def _f_location(cv: Any, value: Any) -> bool:
     lat, lng = cv.lat, cv.lng
-    if type(lat) is float and (lat.is_integer() or not isfinite(lat)):  # (see _f_numbers)
+    if type(lat) is float and (lat.is_integer() or lat - lat != 0.0):  # (see _f_numbers)
         lat = _number(lat)
-    if type(lng) is float and (lng.is_integer() or not isfinite(lng)):
+    if type(lng) is float and (lng.is_integer() or lng - lng != 0.0):
         lng = _number(lng)
     if value is not None:
         if type(value) is not dict:
@@ -622,28 +623,20 @@ def encoded_column_values(
         return result
     plans = _FIX_PLANS
     decode_safe = _DECODE_SAFE
-    problems = _PROBLEMS
-    parsed = 0
+    declined = 0
     for cv in values:
-        fix = plans.get(type(cv))
-        fixed = False
-        if fix is not None:
-            raw_value = cv.value
-            try:
-                fixed = fix(cv, None if raw_value is None else decode_safe(raw_value))
-            except msgspec.DecodeError:  # (a ValidationError too) big integers, deep or invalid JSON
-                fixed = False
-            except problems:
-                fixed = False
-        if not fixed:
-            result.update(_lax_column_values((cv,), stats, None))
-            continue
-        column_id = cv.id
-        cv.id = UNSET
-        result[column_id] = cv
-        parsed += 1
+        raw_value = cv.value
+        try:  # (KeyError: not a strict struct) a DecodeError: big integers, deep or invalid JSON
+            if plans[type(cv)](cv, None if raw_value is None else decode_safe(raw_value)):
+                result[cv.id] = cv
+                cv.id = UNSET
+                continue
+        except _STRICT_PROBLEMS:
+            pass
+        result.update(_lax_column_values((cv,), stats, None))  # (it counts its entry itself)
+        declined += 1
     if stats is not None:
-        stats.parsed += parsed
+        stats.parsed += len(values) - declined
     if labels:
         _relabel_all(result, labels)
     return result
@@ -658,10 +651,17 @@ def _relabel_all(result: dict[str, Any], labels: Mapping[str, Mapping[str, str]]
         if type(entry) is dict:
             if entry.get("type") == "dropdown":
                 _relabel(entry, options)
-        elif entry.type == "dropdown":  # a strict struct: its type is its class's
+        elif entry.type == "dropdown" and options:  # a strict struct: its type is its class's
             ids = entry.label_ids
-            if options and ids and all(i in options for i in ids):
-                entry.labels = [options[i] for i in ids]
+            if not ids:
+                continue
+            named: list[str] = []
+            for i in ids:  # (_relabel, as a loop: no generator and comprehension frames per entry)
+                if i not in options:
+                    break
+                named.append(options[i])
+            else:
+                entry.labels = named
 
 
 def wire_column_values(
