@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import monday_emulator
 import msgspec
 import pytest
 
+from tap_monday_boards import wire_values
 from tap_monday_boards.column_values import (
     CARRIED_VALUE_KEYS,
     PARSERS,
@@ -636,6 +638,108 @@ def test_wire_path_matches_reference_on_cases_and_edge_cases() -> None:
     assert not _compare_wire(every)
     labels = {"dropdown_col": {"1": "Red, dark", "2": "Blue"}}
     _compare_wire([cv("dropdown", "Red, dark, Blue", {"ids": [1, 2]})], labels)
+
+
+# The strict fixers' shortcuts (wire_values.py): each next to the shapes that still reach the reference
+# helpers (``_date``, ``_number``, ``_id``) or the lax path.
+FIXER_SHORTCUT_VALUES: list[dict[str, Any]] = [
+    sv("fn1", "numbers", "-0", '"-0"', number=-0.0),
+    sv("fn2", "numbers", "1e300", '"1e300"', number=1e300),
+    sv("fn3", "numbers", "0.1", '"0.1"', number=0.1),
+    sv("fl1", "location", "a", '{"lat":"0","lng":"1e300"}', lat=0.0, lng=1e300, address="a"),
+    sv("fl2", "location", "a", None, lat=-12.25, lng=3, address=None),
+    sv("fo1", "dropdown", "  ", '{"ids":[]}'),
+    sv("fo2", "dropdown", " A ", '{"ids":[1]}'),
+    sv("fo3", "dropdown", ",", '{"ids":null,"x":1}'),
+    sv("fo4", "dropdown", "A,B , ,C", '{"ids":[1,"2",3]}'),
+    sv("fo5", "dropdown", "A", '{"ids":[true]}'),
+    sv("fo6", "dropdown", "A", '{"ids":[""]}'),
+    sv("fo7", "dropdown", "A", '{"ids":"1"}'),
+    sv("fp1", "people", "", '{"personsAndTeams":[{"id":" 3 ","kind":"team"},{"id":4}]}'),
+    sv("fp2", "people", "", '{"personsAndTeams":[{"id":1.5,"kind":"person"}]}'),
+    sv("fp3", "people", "", '{"personsAndTeams":[{"id":null,"kind":"team"}]}'),
+    sv("fp4", "people", "", '{"personsAndTeams":{}}'),
+    sv("ff1", "file", "f", '{"files":""}'),
+    sv("ff2", "file", "f", '{"files":null,"x":1}'),
+    sv("ff3", "file", "f", '{"files":[{"assetId":" 8"},{"assetId":false}]}'),
+    sv("ff4", "file", "f", '{"files":[{"assetId":9,"name":"a"},{"name":"b"}]}'),
+    sv("fg1", "tags", "", '{"tag_ids":[1,2]}', tag_ids=[9007199254740993, 2]),
+    sv("fb1", "board_relation", None, None, display_value="x", linked_item_ids=["  "]),
+    sv("fb2", "dependency", None, None, display_value="x", linked_item_ids=["\t1", "2\n", "3"]),
+    sv("fu1", "subtasks", "", None, subitems_ids=[" 5", "6"]),
+    sv("fu2", "subtasks", "", None, subitems_ids=["7", " "]),
+    sv("fu3", "subtasks", "", '{"linkedPulseIds":[]}', subitems_ids=[]),
+]  # fmt: skip
+
+
+def _dates(tag: str) -> list[dict[str, Any]]:
+    """Date and timeline entries whose days repeat (each string twice: the second from the day cache)."""
+    return [
+        sv(f"{tag}1", "date", "d", None, date="2025-01-02", time=None),
+        sv(f"{tag}2", "date", "d", None, date="2025-01-02", time="10:00:00"),
+        sv(f"{tag}3", "timeline", "t", None, from_="2025-01-02T00:00:00Z", to="2025-01-02"),
+        sv(f"{tag}4", "timeline", "t", None, from_="2025-01-03T00:00:00Z", to="2025-01-03T00:00:00Z"),
+        sv(f"{tag}5", "date", "d", None, date="2025-1-02", time=None),
+        sv(f"{tag}6", "timeline", "t", None, from_="2025-01-02", to="2025-01-0x"),
+        sv(f"{tag}7", "date", "d", None, date="", time=""),
+        sv(f"{tag}8", "timeline", "t", None, from_="\u0663025-01-02", to=None),
+    ]
+
+
+def test_fixer_shortcuts_match_reference() -> None:
+    _STRICT.decode(json.dumps(FIXER_SHORTCUT_VALUES + _dates("s")))  # strict structs all: the fixers' input
+    for raw in FIXER_SHORTCUT_VALUES:
+        assert _compare_wire([raw])
+    assert _compare_wire(FIXER_SHORTCUT_VALUES)
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_strict_non_finite_floats_take_the_reference_path(bad: float) -> None:
+    """JSON has no such number (the strict decode never gives one), but a struct built with one is refused
+    as the reference refuses it: counted malformed, the entry the reference's."""
+    raws = [
+        sv("n", "numbers", "x", None, number=bad),
+        sv("l", "location", "", None, lat=1.5, lng=bad, address=""),
+    ]
+    structs = [STRICT_COLUMN_VALUES[r["type"]](**{k: v for k, v in r.items() if k != "type"}) for r in raws]
+    got_stats, ref_stats = ColumnValueStats(), ColumnValueStats()
+    got = msgspec.to_builtins(encoded_column_values(structs, got_stats))
+    _assert_same(got, got_stats, parse_column_values(raws, ref_stats), ref_stats)
+    assert got_stats.malformed == {"numbers": 1, "location": 1}
+
+
+def test_strict_dates_from_the_day_cache_match_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The days of repeated strings come from ``wire_values._DAYS``: the reference's days, the reference's
+    refusals, and the cache never holds more than its limit (it starts over)."""
+    monkeypatch.setattr(wire_values, "_DAYS", {})
+    monkeypatch.setattr(wire_values, "_DAYS_LIMIT", 3)
+    for tag in ("a", "b"):
+        for raw in _dates(tag):
+            assert _compare_wire([raw])
+        assert _compare_wire(_dates(tag))
+        assert 0 < len(wire_values._DAYS) <= 3
+    assert all(day == key[:10] for key, day in wire_values._DAYS.items())
+
+
+def test_strict_fixers_drop_exactly_the_carried_keys() -> None:
+    """Each type's ``value`` with every key its typed fields carry (column_values.CARRIED_VALUE_KEYS) between
+    keys they do not: the fixer (no fallback) drops those keys only and keeps the others' order."""
+    unselected = {"persons_and_teams", "values", "files"}
+    found: dict[str, dict[str, Any]] = {}
+    for raw in generated_items(seed=3, boards=2, items_per_board=10):
+        for entry in raw["column_values"]:
+            if entry["type"] in CARRIED_VALUE_KEYS:
+                found.setdefault(entry["type"], {k: v for k, v in entry.items() if k not in unselected})
+    assert set(found) == set(CARRIED_VALUE_KEYS)
+    for column_type, entry in found.items():
+        value = json.loads(entry["value"]) if entry["value"] else {}
+        carried = {key: value.get(key) for key in CARRIED_VALUE_KEYS[column_type]}
+        rest = {k: v for k, v in value.items() if k not in carried}
+        widened = {"first": 1, **carried, "middle": [2], **rest, "last": {"z": None}}
+        raw_value = {**entry, "value": json.dumps(widened)}
+        assert _compare_wire([raw_value]), column_type
+        entries = encoded_column_values(_STRICT.decode(json.dumps([raw_value])))
+        assert not isinstance(entries[entry["id"]], dict), column_type  # the fixer took it
 
 
 def test_wire_path_matches_reference_on_emulator_items() -> None:
