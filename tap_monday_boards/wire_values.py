@@ -294,12 +294,15 @@ Fixer = Callable[[Any, Any], bool]
 # look-up per entry; tests/test_column_values.py checks each type with every carried key and one more).
 
 _DAYS: dict[str, str] = {}
-"""Date or date-time string -> its day (``column_values._date``), for the strings seen most recently.
+"""Date or date-time string -> its day (``column_values._date``) for the strings seen since the cache last
+started over.
 
 Why: the same few hundred days come back in every answer (timeline ``from``/``to``, date ``date``), and a
-look-up costs a tenth of checking the string again; only strings ``_date`` accepted are kept."""
+look-up costs a tenth of checking the string again; only strings ``_date`` accepted are kept. Used from the
+engine thread (prepared.py) and the main thread: each dict operation is atomic, and an entry lost to a
+concurrent ``clear`` only costs one check more."""
 _DAYS_LIMIT = 1 << 14
-"""At most this many entries (about 2 MB); the cache starts over when full."""
+"""At most this many entries (under 3 MB); the cache starts over when full."""
 
 
 def _day(value: Any) -> str | None:
@@ -626,7 +629,7 @@ def encoded_column_values(
     declined = 0
     for cv in values:
         raw_value = cv.value
-        try:  # (KeyError: not a strict struct) a DecodeError: big integers, deep or invalid JSON
+        try:  # a KeyError: not a strict struct; a DecodeError: big integers, deep or invalid JSON
             if plans[type(cv)](cv, None if raw_value is None else decode_safe(raw_value)):
                 result[cv.id] = cv
                 cv.id = UNSET
