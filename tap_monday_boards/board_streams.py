@@ -29,6 +29,7 @@ from tap_monday_boards.records import item_record
 
 if TYPE_CHECKING:  # annotations only: discovery never loads the pipeline (items_stream.py)
     from tap_monday_boards.engine.pipeline import ItemsPipeline
+    from tap_monday_boards.prepared import Preparer
 
 
 class BoardItemsStream(_EngineStream):
@@ -73,6 +74,13 @@ class BoardItemsStream(_EngineStream):
     def selected_boards(self) -> list[BoardMeta]:
         types = frozenset(c.column_type for c in self.extracted_columns())
         return [BoardMeta(self.layout.board_id, self.layout.board_name, "board", "active", None, types, ())]
+
+    @override
+    def batch_preparer(self) -> Preparer | None:
+        """None: this stream reshapes each record from its column entries (``board_layout.board_record``),
+        so the engine thread leaves them as the answer decoded them (prepared.py would encode them only to
+        have them decoded back here)."""
+        return None
 
     def _record_lists(
         self, pipeline: ItemsPipeline, board_id: str, stats: ColumnValueStats

@@ -13,6 +13,7 @@ from monday_emulator.testing import RunningEmulator
 from singer_sdk.contrib import msgspec as sdk_msgspec
 
 from tap_monday_boards.assets import AssetRefs
+from tap_monday_boards.board_streams import BoardItemsStream
 from tap_monday_boards.column_values import ColumnValueStats
 from tap_monday_boards.engine.pipeline import ItemsPipeline
 from tap_monday_boards.engine.runtime import THREAD_NAME
@@ -118,3 +119,15 @@ def _queried(item: dict[str, Any] | None, unselected: set[str]) -> dict[str, Any
     assert item is not None
     values = [{k: v for k, v in entry.items() if k not in unselected} for entry in item["column_values"]]
     return {**{k: v for k, v in item.items() if k != "subitems"}, "column_values": values}
+
+
+def test_board_streams_read_their_entries_so_they_are_not_prepared(emulator_factory: Factory) -> None:
+    """A per-board typed stream reshapes each record from its column entries: its pipeline gets no preparer,
+    while the items stream of the same sync gets one."""
+    em = emulator_factory(boards=1, items_per_board=5, extra_tokens=(TOKEN,))
+    config = emulator_config(em, TOKEN, board_streams=True, board_ids=em.emulator.store.board_ids()[:1])
+    board_streams = list(build_tap(config, streams=BoardItemsStream).streams.values())
+    assert board_streams and all(isinstance(s, BoardItemsStream) for s in board_streams)
+    assert all(s._batch_path_applies() and s.batch_preparer() is None for s in board_streams)
+    items = build_tap(config, streams=["items"]).streams["items"]
+    assert isinstance(items, ItemsStream) and items.batch_preparer() is not None
