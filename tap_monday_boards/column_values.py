@@ -54,6 +54,12 @@ class ColumnValueStats:
         """Number of entries that fell back to ``text`` + raw ``value``."""
         return sum(self.unknown_types.values()) + sum(self.malformed.values())
 
+    def add(self, other: ColumnValueStats) -> None:
+        """Count ``other``'s values here too (the engine thread counts apart: items_stream.py)."""
+        self.parsed += other.parsed
+        self.unknown_types.update(other.unknown_types)
+        self.malformed.update(other.malformed)
+
     def summary(self) -> str:
         """One line for the end-of-stream log: totals and the offending column types."""
         unknown = ", ".join(f"{k}={v}" for k, v in sorted(self.unknown_types.items())) or "none"

@@ -109,6 +109,9 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         super().__init__(*args, **kwargs)
         self._pipeline: ItemsPipeline | None = None
         self.column_value_stats = ColumnValueStats()
+        self.prepared_value_stats = ColumnValueStats()
+        """The entries counted on the engine thread (prepared.py): apart, so the two threads never update
+        one counter at once; added to ``column_value_stats`` when the pipeline is closed."""
         self._activate_version: int | None = None
         """The table version of a complete run, sent as ACTIVATE_VERSION after the last board."""
         self._prefetch_taken = False
@@ -249,12 +252,14 @@ class _EngineStream(WideRecordStreamMixin, Stream):
         Decided here, on the main thread, before the pipeline starts."""
         if not self._batch_path_applies():
             return None
-        return preparer(self.column_value_stats, asset_ids=asset_refs_for(self) is not None)
+        return preparer(self.prepared_value_stats, asset_ids=asset_refs_for(self) is not None)
 
     def _close_pipeline(self) -> None:
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
-            pipeline.close()
+            pipeline.close()  # (the engine thread no longer prepares this stream's items)
+            self.column_value_stats.add(self.prepared_value_stats)
+            self.prepared_value_stats = ColumnValueStats()
             self._log_summary(pipeline)
             self.logger.info("%s: %s", self.name, self.column_value_stats.summary())
 

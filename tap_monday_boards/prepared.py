@@ -15,7 +15,7 @@ on the main thread before the pipeline starts). Where the board's file columns h
 (:class:`PreparedEntries`) to the main thread, which hands them over as it writes the item (as
 ``AssetRefs.add_item`` did from the record). Any other reader of a prepared item gets dict entries back
 (``records.item_record`` decodes the bytes), the same values; the column value statistics are counted here,
-once.
+once, into statistics of the engine thread's own (``_EngineStream.prepared_value_stats``).
 """
 
 from __future__ import annotations

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
+import pytest
 from monday_emulator.testing import RunningEmulator
 from singer_sdk.contrib import msgspec as sdk_msgspec
 
@@ -21,7 +23,7 @@ from tap_monday_boards.items_stream import ItemsStream
 from tap_monday_boards.prepared import BatchPrepare, PreparedEntries
 from tap_monday_boards.records import encoded_record, item_record
 from tap_monday_boards.wire import StrictWireItem, decode_answer, item_id
-from tests.support.insync import build_tap, emulator_config
+from tests.support.insync import build_tap, emulator_config, sync
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "prepared-entries-token-1618"
@@ -68,7 +70,8 @@ def test_the_engine_thread_encodes_the_entries_the_batch_loop_writes(emulator_fa
     )
     assert all(prepared[i][1] == plain[i][1] for i in plain)
     assert threads and set(threads) == {THREAD_NAME}
-    assert stream.column_value_stats == plain_stats and plain_stats.parsed > 1000  # counted once, by prepare
+    assert stream.prepared_value_stats == plain_stats and plain_stats.parsed > 1000  # counted once, there
+    assert stream.column_value_stats == ColumnValueStats()  # (the main thread's own: none here)
 
 
 def test_file_boards_feeding_assets_bring_their_asset_ids_and_mapped_streams_are_not_prepared(
@@ -131,3 +134,16 @@ def test_board_streams_read_their_entries_so_they_are_not_prepared(emulator_fact
     assert all(s._batch_path_applies() and s.batch_preparer() is None for s in board_streams)
     items = build_tap(config, streams=["items"]).streams["items"]
     assert isinstance(items, ItemsStream) and items.batch_preparer() is not None
+
+
+def test_the_end_of_stream_summary_counts_the_engine_threads_entries(
+    emulator_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The entries counted on the engine thread are in the stream's one summary line, once each."""
+    em = emulator_factory(boards=2, items_per_board=60, extra_tokens=(TOKEN,))
+    with caplog.at_level(logging.INFO):
+        messages = sync(emulator_config(em, TOKEN), select={"items"})
+    entries = sum(len(m["record"]["column_values"]) for m in messages if m.get("type") == "RECORD")
+    summaries = [r.getMessage() for r in caplog.records if "column values parsed=" in r.getMessage()]
+    assert summaries == [f"items: column values parsed={entries}; unknown types: none; malformed: none"]
+    assert entries > 100
