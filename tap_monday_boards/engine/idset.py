@@ -33,11 +33,13 @@ class IdSet:
     small for ordinary boards while the Python-object part stays a few MB.
     """
 
-    __slots__ = ("_recent", "_sorted")
+    __slots__ = ("_limit", "_recent", "_sorted")
 
     def __init__(self, ids: Iterable[int] = ()) -> None:
         self._sorted: array[int] = array("q")
         self._recent: set[int] = set()
+        self._limit = self._threshold()
+        """:meth:`_threshold` for the array as it is (it changes only when a merge grows the array)."""
         self.update(ids)
 
     def __contains__(self, key: object) -> bool:
@@ -69,11 +71,12 @@ class IdSet:
         if key in recent:
             return False
         arr = self._sorted
-        pos = bisect_left(arr, key)
-        if pos < len(arr) and arr[pos] == key:
-            return False
+        if arr and key <= arr[-1]:  # (above the array's largest id it cannot be there: no search)
+            pos = bisect_left(arr, key)
+            if arr[pos] == key:
+                return False
         recent.add(key)
-        if len(recent) >= self._threshold():
+        if len(recent) >= self._limit:
             self._merge()
         return True
 
@@ -100,6 +103,18 @@ class IdSet:
             return
         fresh = sorted(self._recent)
         arr = self._sorted
+        above = bisect_left(fresh, arr[-1]) if arr else 0  # fresh[above:] sort after every old id
+        tail = fresh[above:]
+        fresh = fresh[:above]
+        if fresh:
+            self._insert(fresh)
+        arr.extend(tail)  # (ids read in ascending order, the usual case, only take this C-speed path)
+        self._recent = set()
+        self._limit = self._threshold()
+
+    def _insert(self, fresh: list[int]) -> None:
+        """Insert the sorted ids ``fresh`` (each below the array's largest) in place, from the back."""
+        arr = self._sorted
         arr.frombytes(bytes(arr.itemsize * len(fresh)))
         end = len(arr) - len(fresh)  # old ids in arr[:end] have not moved yet
         for index in range(len(fresh) - 1, -1, -1):
@@ -108,7 +123,6 @@ class IdSet:
             _shift_right(arr, pos, end, index + 1)
             arr[pos + index] = key
             end = pos
-        self._recent = set()
 
 
 def _shift_right(arr: array[int], start: int, end: int, by: int) -> None:
@@ -143,12 +157,17 @@ class IdQueue:
         return self._len > 0
 
     def extend(self, ids: Iterable[int]) -> None:
+        keys = array("q", ids)  # (C-speed: the harvest hands over a page of ids at a time)
         chunks = self._chunks
-        for key in ids:
+        start, total = 0, len(keys)
+        while start < total:
             if not chunks or len(chunks[-1]) >= CHUNK:
                 chunks.append(array("q"))
-            chunks[-1].append(key)
-            self._len += 1
+            last = chunks[-1]
+            end = min(total, start + CHUNK - len(last))
+            last.extend(keys[start:end])
+            start = end
+        self._len += total
 
     def pop_batch(self, n: int) -> list[str]:
         """Remove and return up to ``n`` ids from the front, oldest first, as strings (the API's ID type)."""

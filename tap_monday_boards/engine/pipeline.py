@@ -355,7 +355,7 @@ class ItemsPipeline:
         return probes
 
     def _on_ids(self, run: _BoardRun, ids: list[str]) -> None:
-        run.pending.extend(int(i) for i in ids)
+        run.pending.extend(map(int, ids))
         run.stats.ids_harvested += len(ids)
         run.changed.set()
 
