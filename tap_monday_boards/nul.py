@@ -28,6 +28,10 @@ NUL = "\x00"
 REPLACEMENT = "\ufffd"
 NUL_ESCAPE = b"\\u0000"
 """How a JSON encoder writes U+0000 (the only form JSON allows for it)."""
+ESCAPE = b"\\"
+"""Where a line holds no backslash it holds no :data:`NUL_ESCAPE` either. Checked first: finding one byte
+(``memchr``) costs ~0.3 us per 3 KB record line, finding the six-byte escape ~1.8 us, and most lines have
+no escape at all; a line with one (a quote or a newline in a text) is searched as before."""
 
 
 def without_nul(value: Any) -> Any:
@@ -62,6 +66,6 @@ class NulFreeWriter(MsgSpecWriter):
     def serialize_message(self, message: Message) -> bytearray:
         """The SDK's line, or the line of a copy without U+0000 when the message holds one."""
         line = super().serialize_message(message)
-        if NUL_ESCAPE in line:
+        if ESCAPE in line and NUL_ESCAPE in line:
             return serialize_jsonl(without_nul(message.to_dict()))
         return line
