@@ -20,7 +20,7 @@ from singer_sdk.singerlib.catalog import Breadcrumb, SelectionMask
 
 from tap_monday_boards import sdkcompat
 from tap_monday_boards.column_values import ColumnValueStats, parse_column_values
-from tap_monday_boards.nul import ESCAPE, NUL_ESCAPE, NulFreeWriter, without_nul
+from tap_monday_boards.nul import NulFreeWriter, holds_nul, without_nul
 from tap_monday_boards.output import OUTPUT
 from tap_monday_boards.prepared import PreparedEntries
 from tap_monday_boards.wire import Group, Ref, StrictWireItem, WireItem
@@ -244,7 +244,7 @@ class WideRecordStreamMixin:
                     record[name] = value
             conformed = record if conforms(record) else self._conformed(record)
             encode_into(conformed, line, start)
-            if ESCAPE in line and NUL_ESCAPE in line:  # never a NUL in the output (nul.py)
+            if holds_nul(line):  # never a NUL in the output (nul.py)
                 encode_into(without_nul(conformed), line, start)
             line += suffix
             add_line(line)  # queued before its bookmark moves: a STATE (even a signal's) follows it
@@ -374,7 +374,7 @@ class WideRecordStreamMixin:
                 message["version"] = version
             message["time_extracted"] = sdkcompat.utc_now()
             encode_into(message, line)
-            if ESCAPE in line and NUL_ESCAPE in line:  # never a NUL in the output (nul.py)
+            if holds_nul(line):  # never a NUL in the output (nul.py)
                 encode_into(without_nul(message), line)
             line.extend(b"\n")
             add_lines(line)
@@ -501,6 +501,7 @@ def encoded_record(
 
 
 _ENTRIES_DECODER = msgspec.json.Decoder(dict[str, dict[str, Any]])
+"""Entries encoded on the engine thread (prepared.py) back to the dict entries ``item_record`` gives."""
 
 
 def _ref_id(ref: Ref | Group | None) -> str | None:

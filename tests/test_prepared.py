@@ -24,6 +24,7 @@ from tap_monday_boards.prepared import BatchPrepare, PreparedEntries
 from tap_monday_boards.records import encoded_record, item_record
 from tap_monday_boards.wire import StrictWireItem, decode_answer, item_id
 from tests.support.insync import build_tap, emulator_config, sync
+from tests.support.truth import as_queried
 
 Factory = Callable[..., RunningEmulator]
 TOKEN = "prepared-entries-token-1618"
@@ -88,12 +89,8 @@ def test_file_boards_feeding_assets_bring_their_asset_ids_and_mapped_streams_are
     assert "file" in board.column_types
     without_files = dataclasses.replace(board, board_id="1", column_types=board.column_types - {"file"})
     store = em.emulator.store
-    unselected = {"persons_and_teams", "values", "files", "column", "__typename"}  # not in the query
-    answer = {
-        "data": {
-            "items": [_queried(store.render_item(i), unselected) for i in store.item_ids(board.board_id)]
-        }
-    }
+    renders = [store.render_item(i) for i in store.item_ids(board.board_id)]
+    answer = {"data": {"items": [as_queried(item) for item in renders if item is not None]}}
 
     def prepared(stream: ItemsStream, meta: Any) -> list[Any]:
         preparer = stream.batch_preparer()
@@ -115,13 +112,6 @@ def test_file_boards_feeding_assets_bring_their_asset_ids_and_mapped_streams_are
     assert all(type(entries) is msgspec.Raw for entries in prepared(items_only, board))
     mapped = _items_stream(em, {"items"}, stream_maps={"items": {"name_upper": "name.upper()"}})
     assert mapped.batch_preparer() is None
-
-
-def _queried(item: dict[str, Any] | None, unselected: set[str]) -> dict[str, Any]:
-    """An emulator item as the detail query answers it (only the selected fields)."""
-    assert item is not None
-    values = [{k: v for k, v in entry.items() if k not in unselected} for entry in item["column_values"]]
-    return {**{k: v for k, v in item.items() if k != "subitems"}, "column_values": values}
 
 
 def test_board_streams_read_their_entries_so_they_are_not_prepared(emulator_factory: Factory) -> None:

@@ -26,7 +26,7 @@ from tap_monday_boards.schemas import ITEM_COLUMN_VALUE_SCHEMA, ITEM_SCHEMA
 from tap_monday_boards.tap import TapMondayBoards
 from tap_monday_boards.wire import StrictWireItem, WireItem, decode_answer
 from tests.support.insync import InProcessTap, deselect_properties, records, sync
-from tests.support.truth import generated_items
+from tests.support.truth import as_queried, generated_items
 
 RAW_ITEM: dict[str, Any] = {
     "id": "18265981856",
@@ -307,14 +307,12 @@ def _queried_items(seed: int) -> list[dict[str, Any]]:
     """Every emulator item (subitems too) as the detail query answers it (only the selected fields)."""
     store_mod = pytest.importorskip("monday_emulator.data", reason="emulator store not available")
     store = store_mod.Store(seed=seed, boards=2, items_per_board=60)
-    unselected = {"persons_and_teams", "values", "files", "column", "__typename"}  # not in the query
     raws: list[dict[str, Any]] = []
     for board_id in store.board_ids(include_subitem_boards=True):
         for item_id in store.item_ids(board_id, "all"):
             item = store.render_item(item_id)
             if item:
-                values = [{k: v for k, v in e.items() if k not in unselected} for e in item["column_values"]]
-                raws.append({k: item[k] for k in RAW_ITEM} | {"column_values": values})
+                raws.append(as_queried(item))
     return raws
 
 

@@ -474,9 +474,13 @@ class ItemsPipeline:
             self._read_ahead.release(unused)
             shared -= unused
         if items:
-            if self._prepare is not None:
-                self._prepare(run.board_id, items)
-            run.out.put(_Batch(items, own, shared))
+            self._hand_over(run, _Batch(items, own, shared))
+
+    def _hand_over(self, run: _BoardRun, batch: _Batch) -> None:
+        """One answer's items into the board's queue, after the stream's ``prepare`` ran on them here."""
+        if self._prepare is not None:
+            self._prepare(run.board_id, batch.items)
+        run.out.put(batch)
 
     def _take_read_ahead(self, n: int) -> bool:
         return self._read_ahead is not None and self._read_ahead.try_acquire(n)
@@ -493,9 +497,7 @@ class ItemsPipeline:
         stats.fetched += len(items)
         stats.missing += asked - len(items)
         if items:
-            if self._prepare is not None:
-                self._prepare(board_id, items)
-            run.out.put(_Batch(items, 0, credit))
+            self._hand_over(run, _Batch(items, 0, credit))
 
     def _sync_stats(self, run: _BoardRun, transport: Transport) -> None:
         stats, fstats = run.stats, run.fetcher.stats

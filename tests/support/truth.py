@@ -27,6 +27,21 @@ def generated_items(seed: int, boards: int, items_per_board: int) -> Iterator[di
                 yield dict(raw)
 
 
+QUERY_ITEM_FIELDS = (
+    "id", "name", "state", "created_at", "updated_at", "creator_id", "group", "board", "parent_item",
+    "column_values",
+)  # fmt: skip
+"""The item fields the detail query (``queries.items_by_ids_query``) selects."""
+UNSELECTED_ENTRY_FIELDS = frozenset({"persons_and_teams", "values", "files", "column", "__typename"})
+"""Fields of a rendered column value the detail query does not select."""
+
+
+def as_queried(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A rendered item as the detail query answers it: only the fields it selects."""
+    values = [{k: v for k, v in e.items() if k not in UNSELECTED_ENTRY_FIELDS} for e in raw["column_values"]]
+    return {k: raw[k] for k in QUERY_ITEM_FIELDS} | {"column_values": values}
+
+
 def expected_property(column_type: str, field: str, raw: Mapping[str, Any]) -> Any:
     """The value of a board stream's property ``field`` of a ``column_type`` column, from the emulator's
     rendered column value ``raw`` (monday's shape), written independently of the tap's parsers."""
