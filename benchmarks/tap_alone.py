@@ -10,7 +10,9 @@ CPU of each::
     .venv/bin/python -m benchmarks.tap_alone --rounds 3 --tree /path/to/main-checkout --tree .
 
 The tap runs in the venv ``meltano install`` made for it (``e2e.MELTANO_TAP``, the tap's own dependencies
-only, as a user has it) when that exists, else in the project's venv (``--project-venv`` forces it).
+only, as a user has it) when that exists, else in the project's venv (``--project-venv`` forces it). With
+``--tree``, each tree runs through its own console-script entry point (its pyproject.toml's
+``[project.scripts]``, :func:`launcher`), so trees from before and after a change of entry point compare.
 """
 
 from __future__ import annotations
@@ -18,11 +20,33 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.e2e import E2ESpec, installed_tap, tap_alone
 from benchmarks.processes import EmulatorProcess, EmulatorSpec
+
+
+def launcher(tree: Path, python: Path, directory: Path) -> Path:
+    """A console script for ``tree``'s own entry point, run by ``python``: named as the installed one (the
+    package pauses its collector during imports only under that name) and calling what the tree's
+    pyproject.toml names, as the script pip would write for that tree does."""
+    scripts = tomllib.loads((tree / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    module, _, attributes = scripts["tap-monday-boards"].partition(":")
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "tap-monday-boards"
+    script.write_text(
+        f"#!{python}\n"
+        "import importlib, sys\n"
+        f"entry = importlib.import_module({module!r})\n"
+        f"for name in {attributes.split('.')!r}:\n"
+        "    entry = getattr(entry, name)\n"
+        "sys.exit(entry())\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         compile_tap_bytecode(tree or PROJECT_ROOT)
     executable = None if args.project_venv else installed_tap()
     print(f"the tap from: {executable or 'the project venv (no meltano install: run it for a user install)'}")
+    python = Path(sys.executable) if executable is None else executable.parent / "python"
+    scripts = {
+        tree: launcher(tree, python, args.workdir / f"launcher-{n}") for n, tree in enumerate(trees) if tree
+    }
     best: dict[str, float] = {}
     records = 0
     saved = os.environ.get("PYTHONPATH")
@@ -60,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     name = str(tree or "installed")
                     if tree is not None:
                         os.environ["PYTHONPATH"] = str(tree)
-                    result = tap_alone(emulator, args.workdir / f"tree-{n}", executable)
+                    script = scripts.get(tree) if tree is not None else executable
+                    result = tap_alone(emulator, args.workdir / f"tree-{n}", script)
                     if result["error"] is not None:
                         print(f"{name}: round {round_no + 1} failed: {result['error']}", file=sys.stderr)
                         return 1

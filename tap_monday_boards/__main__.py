@@ -1,5 +1,5 @@
-"""Allow ``python -m tap_monday_boards``."""
+"""Allow ``python -m tap_monday_boards`` (the console script's entry, cli.py)."""
 
-from tap_monday_boards.tap import TapMondayBoards
+from tap_monday_boards.cli import main
 
-TapMondayBoards.cli()
+main()
