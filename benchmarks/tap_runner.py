@@ -83,10 +83,11 @@ def select_only(catalog: dict[str, Any], streams: set[str]) -> dict[str, Any]:
     return catalog
 
 
-def discover(config_path: Path, workdir: Path) -> dict[str, Any]:
-    """Run ``--discover`` once and return the catalog."""
+def discover(config_path: Path, workdir: Path, executable: str | None = None) -> dict[str, Any]:
+    """Run ``--discover`` once (with ``executable``, else the project venv's console script) and return the
+    catalog."""
     completed = subprocess.run(
-        [console_script("tap-monday-boards"), "--config", str(config_path), "--discover"],
+        [executable or console_script("tap-monday-boards"), "--config", str(config_path), "--discover"],
         capture_output=True,
         check=False,
         timeout=120,
@@ -122,7 +123,10 @@ def tap_argv(
     config_path.write_text(json.dumps(dict(config)))
     argv = [executable or console_script("tap-monday-boards"), "--config", str(config_path)]
     if streams is not None:
-        base = copy.deepcopy(dict(discovered)) if discovered is not None else discover(config_path, workdir)
+        if discovered is not None:
+            base = copy.deepcopy(dict(discovered))
+        else:
+            base = discover(config_path, workdir, executable)
         catalog_path = workdir / "catalog.json"
         catalog_path.write_text(json.dumps(select_only(base, set(streams))))
         argv += ["--catalog", str(catalog_path)]
