@@ -29,21 +29,21 @@ PROLOGUE = (
 )
 
 
-def _run(code: str) -> subprocess.CompletedProcess[str]:
+def _python(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         env=ENV,
-        timeout=60,
+        timeout=120,  # (the tap's --about imports the SDK)
         check=False,
     )
 
 
 @pytest.mark.parametrize("code", ["None", "0", "3", "143", "300", "-1", "True", "'a message'"])
 def test_exit_now_ends_the_process_as_sys_exit_does(code: str) -> None:
-    interpreter = _run(f"{PROLOGUE}sys.exit({code})\n")
-    fast = _run(f"{PROLOGUE}from tap_monday_boards.cli import exit_now\nexit_now({code})\n")
+    interpreter = _python("-c", f"{PROLOGUE}sys.exit({code})\n")
+    fast = _python("-c", f"{PROLOGUE}from tap_monday_boards.cli import exit_now\nexit_now({code})\n")
     assert (fast.returncode, fast.stdout, fast.stderr) == (
         interpreter.returncode,
         interpreter.stdout,
@@ -106,22 +106,15 @@ def test_a_broken_stdout_gives_the_interpreters_status() -> None:
         "sys.stdout.write('lost')\n"
         "{end}\n"
     )
-    interpreter = _run(code.format(end="sys.exit(0)"))
-    fast = _run(code.format(end="from tap_monday_boards.cli import exit_now; exit_now(0)"))
+    interpreter = _python("-c", code.format(end="sys.exit(0)"))
+    fast = _python("-c", code.format(end="from tap_monday_boards.cli import exit_now; exit_now(0)"))
     assert interpreter.returncode == fast.returncode == cli.STDOUT_LOST
     assert "stdout could not be flushed" in fast.stderr
 
 
 def test_python_dash_m_runs_the_console_scripts_main() -> None:
     """``python -m tap_monday_boards`` is the console script: ``--about`` prints all of it and exits 0."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tap_monday_boards", "--about", "--format=json"],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-        check=False,
-    )
+    done = _python("-m", "tap_monday_boards", "--about", "--format=json")
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout)["name"] == "tap-monday-boards"
 
