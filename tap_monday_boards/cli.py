@@ -55,14 +55,17 @@ def exit_now(code: object) -> NoReturn:
     if threads_running():
         raise SystemExit(code)
     status = exit_status(code)
-    if code is not None and not isinstance(code, int):
+    if code is not None and not isinstance(code, int) and sys.stderr is not None:
         print(code, file=sys.stderr)
     atexit._run_exitfuncs()  # what the interpreter runs first at exit: logging.shutdown among them
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:  # (None: descriptor 1 was closed when the process started)
+            sys.stdout.flush()
     except (OSError, ValueError) as error:  # a reader gone (broken pipe) or stdout closed
-        print(f"tap-monday-boards: stdout could not be flushed at exit: {error}", file=sys.stderr)
+        if sys.stderr is not None:
+            print(f"tap-monday-boards: stdout could not be flushed at exit: {error}", file=sys.stderr)
         status = status or STDOUT_LOST
-    with contextlib.suppress(OSError, ValueError):  # nowhere left to report it
-        sys.stderr.flush()
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):  # nowhere left to report it
+            sys.stderr.flush()
     os._exit(status & 0xFF)

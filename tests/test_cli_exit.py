@@ -6,6 +6,7 @@ interpreter does) and once with ``cli.exit_now``; the exit status, stdout and st
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ ROOT = Path(__file__).parents[1]
 ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, "PYTHONPATH": str(ROOT)}
 """(stdout buffered, as for a pipe by default: what is pending at exit must still be written)"""
 
+FAST_EXIT = "from tap_monday_boards.cli import exit_now; exit_now"
 PROLOGUE = (
     "import atexit, sys\n"
     "atexit.register(lambda: print('exit handler ran'))\n"
@@ -29,10 +31,13 @@ PROLOGUE = (
 )
 
 
-def _python(*args: str) -> subprocess.CompletedProcess[str]:
+def _python(*args: str, closed: int | None = None) -> subprocess.CompletedProcess[str]:
+    """``python *args``; ``closed``: a standard descriptor closed before the interpreter starts (then its
+    ``sys.stdout`` or ``sys.stderr`` is None)."""
     return subprocess.run(
         [sys.executable, *args],
         capture_output=True,
+        preexec_fn=None if closed is None else functools.partial(os.close, closed),
         text=True,
         env=ENV,
         timeout=120,  # (the tap's --about imports the SDK)
@@ -43,13 +48,31 @@ def _python(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("code", ["None", "0", "3", "143", "300", "-1", "True", "'a message'"])
 def test_exit_now_ends_the_process_as_sys_exit_does(code: str) -> None:
     interpreter = _python("-c", f"{PROLOGUE}sys.exit({code})\n")
-    fast = _python("-c", f"{PROLOGUE}from tap_monday_boards.cli import exit_now\nexit_now({code})\n")
+    fast = _python("-c", f"{PROLOGUE}{FAST_EXIT}({code})\n")
     assert (fast.returncode, fast.stdout, fast.stderr) == (
         interpreter.returncode,
         interpreter.stdout,
         interpreter.stderr,
     )
     assert fast.stdout == "pending output without a newlineexit handler ran\n"
+
+
+@pytest.mark.parametrize("closed", [1, 2], ids=["stdout", "stderr"])
+@pytest.mark.parametrize("code", ["0", "'a message'"])
+def test_exit_now_with_a_standard_stream_closed_from_the_start(closed: int, code: str) -> None:
+    program = (
+        "import sys\n"
+        "print('to stdout')\n"
+        "sys.stderr and print('to stderr', file=sys.stderr)\n"
+        f"{{end}}({code})\n"
+    )
+    interpreter = _python("-c", program.format(end="sys.exit"), closed=closed)
+    fast = _python("-c", program.format(end=FAST_EXIT), closed=closed)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (
+        interpreter.returncode,
+        interpreter.stdout,
+        interpreter.stderr,
+    )
 
 
 def test_exit_now_waits_for_a_running_non_daemon_thread() -> None:
@@ -107,7 +130,7 @@ def test_a_broken_stdout_gives_the_interpreters_status() -> None:
         "{end}\n"
     )
     interpreter = _python("-c", code.format(end="sys.exit(0)"))
-    fast = _python("-c", code.format(end="from tap_monday_boards.cli import exit_now; exit_now(0)"))
+    fast = _python("-c", code.format(end=f"{FAST_EXIT}(0)"))
     assert interpreter.returncode == fast.returncode == cli.STDOUT_LOST
     assert "stdout could not be flushed" in fast.stderr
 
