@@ -19,6 +19,8 @@ import sys
 import threading
 from typing import NoReturn
 
+from tap_monday_boards import CLI_NAME
+
 STDOUT_LOST = 120
 """CPython's exit status when stdout cannot be flushed at exit (``Py_FinalizeEx``)."""
 
@@ -63,7 +65,7 @@ def exit_now(code: object) -> NoReturn:
             sys.stdout.flush()
     except (OSError, ValueError) as error:  # a reader gone (broken pipe) or stdout closed
         if sys.stderr is not None:
-            print(f"tap-monday-boards: stdout could not be flushed at exit: {error}", file=sys.stderr)
+            print(f"{CLI_NAME}: stdout could not be flushed at exit: {error}", file=sys.stderr)
         status = status or STDOUT_LOST
     if sys.stderr is not None:
         with contextlib.suppress(OSError, ValueError):  # nowhere left to report it
